@@ -1,0 +1,132 @@
+"""The rules a value must meet before it may be sent, as plain functions.
+
+Each check returns nothing when the value is acceptable and raises `ValueError` with a sentence
+that says what would be accepted; the params model turns that into an error naming the field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import SplitResult, urlsplit
+
+# Documented examples of both ids are 32 lowercase hex characters and the schema makes account_id
+# exactly 32 long; client ids are not constrained by the schema, so they get a wider, path-safe shape.
+ACCOUNT_ID_PATTERN = r"^[0-9a-fA-F]{32}$"
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+
+IDENTITY_SCOPES_NEVER_OPTIONAL = frozenset({"openid", "offline", "offline_access"})
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# Schemes that can never be a redirect target, even though they look like a private-use scheme.
+FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob", "filesystem", "ftp", "ws", "wss"})
+MAX_URI_LENGTH = 2048
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
+_UNSAFE_CHARS = re.compile(r"[\s\x00-\x1f\x7f<>\"\\^`{|}]")
+
+
+def check_identifier(value: str, pattern: str, what: str) -> None:
+    """An identifier must be one safe path segment of the documented shape."""
+    if not re.fullmatch(pattern, value):
+        if pattern == ACCOUNT_ID_PATTERN:
+            shape = "32 hexadecimal characters, as shown in the Cloudflare dashboard URL"
+        else:
+            shape = "1 to 128 letters, digits, '-' or '_' (Cloudflare shows 32 hexadecimal characters)"
+        raise ValueError(f"{what} must be {shape}; no '/', '.', '?', '#', '%' or spaces")
+
+
+def _split(value: str) -> SplitResult:
+    if len(value) > MAX_URI_LENGTH:
+        raise ValueError(f"is longer than {MAX_URI_LENGTH} characters")
+    if _UNSAFE_CHARS.search(value):
+        raise ValueError("contains whitespace, control characters or characters that must be percent-encoded")
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises on a malformed port
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    return parts
+
+
+def check_web_url(value: str) -> None:
+    """`client_uri`, `logo_uri`, `policy_uri`, `tos_uri`: an absolute http(s) URL with a host."""
+    parts = _split(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http:// or https:// URL with a host, e.g. https://example.com/page")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback IP literals (RFC 8252 section 7.3)."""
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_redirect_uri(value: str) -> None:
+    """A redirect or post-logout URI: RFC 6749 3.1.2 and RFC 8252 (native apps)."""
+    parts = _split(value)
+    scheme = parts.scheme.lower()
+    if not scheme or not _SCHEME.match(parts.scheme):
+        raise ValueError("must be an absolute URI, e.g. https://app.example.com/callback")
+    if parts.fragment or value.endswith("#"):
+        raise ValueError("must not contain a fragment ('#...'), RFC 6749 section 3.1.2")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password")
+    if scheme == "https":
+        if not parts.hostname:
+            raise ValueError("https URI needs a host, e.g. https://app.example.com/callback")
+        return
+    if scheme == "http":
+        if parts.hostname and is_loopback(parts.hostname):
+            return
+        raise ValueError(
+            "plain http is allowed only for loopback (http://127.0.0.1:PORT/..., http://[::1]:PORT/... or "
+            "http://localhost:PORT/...); use https:// for any other host"
+        )
+    if scheme in FORBIDDEN_SCHEMES:
+        raise ValueError(f"the {scheme}: scheme can never be a redirect target; use https://")
+    if "." not in scheme:
+        raise ValueError(
+            "a native-app (private-use) scheme must be a reversed domain name you control, "
+            "e.g. com.example.app:/callback (RFC 8252 section 7.1); otherwise use https://"
+        )
+
+
+def check_origin(value: str) -> None:
+    """An allowed CORS origin: scheme, host and optional port, nothing else."""
+    parts = _split(value)
+    if value == "*":
+        raise ValueError("wildcard origins are not accepted; list each origin, e.g. https://app.example.com")
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an origin like https://app.example.com or http://localhost:3000")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password")
+    if parts.path or parts.query or parts.fragment or value.endswith(("?", "#")):
+        origin = f"{parts.scheme}://{parts.netloc}"
+        raise ValueError(f"must be an origin only (scheme, host, optional port), without path, query or "
+                         f"fragment: use {origin}")
+
+
+def check_scope(value: str) -> None:
+    """A scope: non-empty, no blanks, no colons (colon-delimited scopes are refused by Cloudflare)."""
+    if not value:
+        raise ValueError("must not be empty")
+    if any(ch.isspace() for ch in value):
+        raise ValueError("must not contain spaces; give each scope as its own list entry")
+    if ":" in value:
+        suggestion = value.replace(":", ".")
+        raise ValueError(f"colon-delimited scopes are not accepted; Cloudflare scopes are dot-delimited "
+                         f"(perhaps {suggestion!r})")
+
+
+def is_identity_scope(scope: str) -> bool:
+    """Our reading of "identity scope": a simple scope without a dot (`openid`, `profile`, `email`).
+
+    Cloudflare does not document the list; dot-delimited scopes (`account.read`) are API scopes.
+    """
+    return "." not in scope

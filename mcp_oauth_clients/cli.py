@@ -1,0 +1,47 @@
+"""The command line: `mcp-oauth-clients [--sandbox] [--env-file PATH]`, stdio by default."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from mcp_oauth_clients import __version__
+from mcp_oauth_clients.config import VARIABLES, ConfigError, Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    epilog = "environment variables (a .env file fills in what the environment leaves unset):\n" + "\n".join(
+        f"  {name:<36} {text}" for name, text in VARIABLES.items()
+    )
+    parser = argparse.ArgumentParser(
+        prog="mcp-oauth-clients",
+        description="MCP server that changes a Cloudflare OAuth client safely. Speaks MCP over stdio.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--sandbox", action="store_true",
+                        help="serve an in-memory emulation of Cloudflare (no account or token needed)")
+    parser.add_argument("--env-file", metavar="PATH",
+                        help="read settings from this file instead of ./.env (the environment still wins)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse flags, load settings, serve MCP on stdio. Everything but JSON-RPC goes to stderr."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.load(env_file=args.env_file, sandbox=True if args.sandbox else None)
+    except ConfigError as exc:
+        print(f"mcp-oauth-clients: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(stream=sys.stderr, level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request at INFO; the URL holds no secret, but the chatter is not wanted.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    from mcp_oauth_clients.server import build_server  # the SDK import is the slow part of start-up
+
+    build_server(settings).run("stdio")
+    return 0

@@ -1,0 +1,331 @@
+"""The Cloudflare API client: HTTP, the envelope, retries, and errors.
+
+Retries follow the official SDK: 408, 409, 429, every 5xx and connection errors; 2 retries;
+exponential backoff from 0.5 s up to 8 s less up to 25 % jitter; `Retry-After` (seconds or an
+HTTP date) and `retry-after-ms` honoured; `x-should-retry` overrides. One difference, on purpose:
+a wait longer than `max_retry_wait` is not slept through. Cloudflare's 429 can last five minutes,
+and an assistant must not hang that long, so the call answers at once saying when to retry.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+
+from mcp_oauth_clients import __version__
+from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.errors import (
+    CloudflareAPIError,
+    CloudflareMessage,
+    NotConfigured,
+    RateLimited,
+    TransportFailure,
+    UnknownOutcome,
+)
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"mcp-oauth-clients/{__version__} (+https://github.com/mcp-oauth-clients/mcp-oauth-clients)"
+RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+PERMISSIONS_HINT = (
+    'the API token needs the "OAuth Client Read" and "OAuth Client Write" permissions on this account '
+    "(Cloudflare dashboard > My Profile > API Tokens). Check that account_id is the account the token belongs to."
+)
+
+
+@dataclass(frozen=True)
+class APIResult:
+    """A successful answer: the envelope's `result` and Cloudflare's request id (cf-ray), if any."""
+
+    result: Any
+    request_id: str | None
+    attempts: int
+
+
+class CloudflareClient:
+    """One per process: an `httpx.AsyncClient` with connection reuse, plus the retry and envelope rules."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = anyio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self._sleep = sleep
+        self._jitter = jitter
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            transport=transport,
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+            trust_env=True,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def get_oauth_client(self, account_id: str, client_id: str) -> APIResult:
+        return await self.request("GET", f"/accounts/{account_id}/oauth_clients/{client_id}")
+
+    async def update_oauth_client(self, account_id: str, client_id: str, body: dict[str, Any]) -> APIResult:
+        return await self.request("PATCH", f"/accounts/{account_id}/oauth_clients/{client_id}", json=body)
+
+    async def list_scopes(self) -> APIResult:
+        return await self.request("GET", "/oauth/scopes")
+
+    async def request(self, method: str, path: str, *, json: Any = None, retry: bool = True) -> APIResult:
+        """Send one API call with retries; return the envelope's result or raise a `ToolFailure`."""
+        credentials = self.settings.credentials
+        if not credentials.configured and not self.settings.sandbox:
+            raise NotConfigured(
+                "No Cloudflare credentials: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_API_KEY with CLOUDFLARE_EMAIL) "
+                "in the server's environment or its .env file. Nothing was sent.",
+                next_step="a person must add the token to the MCP client's configuration for this server and "
+                "restart it; or start the server with --sandbox to try it without an account.",
+            )
+        write = method not in ("GET", "HEAD")
+        attempts = self.settings.max_retries + 1 if retry else 1
+        maybe_applied = False  # a write was sent and its answer lost
+        last_problem = ""
+        for attempt in range(attempts):
+            final = attempt == attempts - 1
+            try:
+                response = await self._http.request(method, path, json=json, headers=credentials.headers())
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                last_problem = _describe_transport(exc)
+                if final:
+                    break
+                await self._sleep(self._backoff(attempt))
+                continue
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                # The request may have reached Cloudflare: a write's outcome is now unknown.
+                maybe_applied = maybe_applied or write
+                last_problem = _describe_transport(exc)
+                if final:
+                    break
+                await self._sleep(self._backoff(attempt))
+                continue
+            except httpx.HTTPError as exc:
+                raise TransportFailure(f"The request to Cloudflare failed: {_describe_transport(exc)}. "
+                                       "Nothing was written.") from None
+
+            wait = self._retry_wait(response, attempt)
+            hinted = retry_after_seconds(response.headers) if wait is not None else None
+            if hinted is not None and hinted > self.settings.max_retry_wait:
+                too_long = self._too_long(response, hinted)
+                if maybe_applied:
+                    raise UnknownOutcome(f"An earlier attempt of this update got no answer, then: {too_long}",
+                                         next_step="read the client back (get_oauth_client) before retrying.")
+                raise too_long
+            if wait is None or final or not retry:
+                return self._finish(response, write=write, maybe_applied=maybe_applied, attempts=attempt + 1)
+            logger.info("Cloudflare answered %s; retrying in %.2fs", response.status_code, wait)
+            await self._sleep(wait)
+
+        if maybe_applied:
+            raise UnknownOutcome(
+                f"The update was sent but no answer came back ({last_problem}), so it may or may not have been "
+                "applied.",
+                next_step="read the client back (get_oauth_client) and compare before sending the update again.",
+            )
+        raise TransportFailure(
+            f"Could not reach Cloudflare at {self.settings.base_url} after {attempts} attempts ({last_problem}). "
+            "Nothing was written.",
+            next_step="check the network, a proxy (HTTPS_PROXY) or CLOUDFLARE_BASE_URL, then try again.",
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        delay = min(0.5 * 2**attempt, 8.0)
+        return delay * (1 - 0.25 * self._jitter())
+
+    def _retry_wait(self, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before retrying this answer, or None when it is final."""
+        should = response.headers.get("x-should-retry", "").lower()
+        if should == "false":
+            return None
+        if should != "true" and response.status_code not in RETRY_STATUSES:
+            return None
+        hinted = retry_after_seconds(response.headers)
+        if hinted is not None and hinted > 0:
+            return hinted
+        return self._backoff(attempt)
+
+    def _too_long(self, response: httpx.Response, wait: float) -> RateLimited:
+        retry_at = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + wait))
+        error = _error_from(response)
+        return RateLimited(
+            response.status_code,
+            error.errors,
+            summary=f"Cloudflare asks to wait {wait:.0f} s before the next call (until about {retry_at}); "
+            "the server does not hold the conversation that long. Nothing was written.",
+            hint=f"wait until {retry_at} before calling again. Cloudflare's rate limit is 1,200 requests per "
+            "5 minutes per user; once exceeded, every call is refused for five minutes.",
+            request_id=error.request_id,
+            retry_after=wait,
+        )
+
+    def _finish(self, response: httpx.Response, *, write: bool, maybe_applied: bool, attempts: int) -> APIResult:
+        request_id = response.headers.get("cf-ray")
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        ok = (
+            response.is_success
+            and isinstance(payload, dict)
+            and payload.get("success") is True
+            and isinstance(payload.get("result"), dict | list)
+        )
+        if ok:
+            return APIResult(payload["result"], request_id, attempts)
+        if response.is_success and write:
+            # A 2xx we cannot read: Cloudflare most likely applied the write, but we cannot show it.
+            if not (isinstance(payload, dict) and payload.get("success") is False):
+                raise UnknownOutcome(
+                    f"Cloudflare answered HTTP {response.status_code} but the answer could not be read "
+                    f"({_shape_problem(payload, response)}); the update may have been applied.",
+                    next_step="read the client back (get_oauth_client) before sending the update again.",
+                )
+        error = _error_from(response, payload)
+        if maybe_applied:
+            raise UnknownOutcome(
+                f"An earlier attempt of this update got no answer, and the retry ended with: {error}",
+                next_step="read the client back (get_oauth_client) before sending the update again.",
+            )
+        raise error
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """`retry-after-ms`, or `Retry-After` as seconds or an HTTP date; None when absent or unreadable."""
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(float(ms) / 1000, 0.0)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _error_from(response: httpx.Response, payload: Any = ...) -> CloudflareAPIError:
+    """Build the error for a non-success answer from the envelope, or from the raw body when it has none."""
+    if payload is ...:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+    status = response.status_code
+    request_id = response.headers.get("cf-ray")
+    messages = _messages(payload.get("errors")) if isinstance(payload, dict) else []
+    if not isinstance(payload, dict) or "success" not in payload:
+        summary = f"The answer was not a Cloudflare API envelope: {_shape_problem(payload, response)}."
+    elif payload.get("success") is True and response.is_success:
+        summary = "Cloudflare reported success but returned no client."
+    else:
+        summary = ""
+    return CloudflareAPIError(status, messages, summary=summary, hint=_hint(status, messages),
+                              request_id=request_id)
+
+
+def _messages(raw: Any) -> list[CloudflareMessage]:
+    out = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        code = item.get("code")
+        source = item.get("source")
+        pointer = source.get("pointer") if isinstance(source, dict) else None
+        doc = item.get("documentation_url")
+        out.append(
+            CloudflareMessage(
+                code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+                message=_clip(str(item.get("message", "")), 300),
+                pointer=pointer if isinstance(pointer, str) else None,
+                documentation_url=doc if isinstance(doc, str) and doc else None,
+            )
+        )
+    return out
+
+
+def _hint(status: int, messages: list[CloudflareMessage]) -> str:
+    codes = {m.code for m in messages}
+    if status in (401, 403) or codes & {10000, 9106, 9109, 6003, 6102, 6103, 6111}:
+        if 9109 in codes:
+            return "the token is refused from this location (IP filter): " + PERMISSIONS_HINT
+        return PERMISSIONS_HINT
+    if status == 404 or codes & {7003, 7000}:
+        return ("check account_id and oauth_client_id: no OAuth client by that id is visible in that account "
+                "(get_oauth_client reads one; the ids are 32 hexadecimal characters).")
+    if status == 429:
+        return "wait a few minutes before calling again; Cloudflare refuses every call for five minutes past its limit."
+    if status >= 500:
+        return "Cloudflare had a problem; try again in a minute. If this was an update, read the client first."
+    if any(m.field for m in messages):
+        return "correct the field(s) named above and call again."
+    return "read the messages above, correct the request and call again."
+
+
+def _shape_problem(payload: Any, response: httpx.Response) -> str:
+    if payload is None:
+        content_type = response.headers.get("content-type", "unknown type").split(";")[0]
+        return f"HTTP {response.status_code}, {content_type} body: {_excerpt(response)!r}"
+    if not isinstance(payload, dict):
+        return f"JSON {type(payload).__name__} instead of an object"
+    if payload.get("success") is True:
+        return "success without a result object"
+    return "JSON object without the success/errors/result envelope"
+
+
+_TAGS = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.S | re.I)
+
+
+def _excerpt(response: httpx.Response, limit: int = 160) -> str:
+    try:
+        text = response.text
+    except Exception:  # noqa: BLE001 - an undecodable body still deserves an error, not a crash
+        return "<unreadable body>"
+    return _clip(" ".join(_TAGS.sub(" ", text).split()), limit)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe_transport(exc: httpx.HTTPError) -> str:
+    kinds = {
+        httpx.ConnectTimeout: "connection timed out",
+        httpx.ConnectError: "connection failed",
+        httpx.ReadTimeout: "no answer within the timeout",
+        httpx.WriteTimeout: "sending timed out",
+        httpx.PoolTimeout: "no free connection",
+        httpx.RemoteProtocolError: "the connection closed mid-answer",
+        httpx.ReadError: "the connection broke while reading",
+        httpx.WriteError: "the connection broke while sending",
+    }
+    for kind, text in kinds.items():
+        if isinstance(exc, kind):
+            return text
+    return type(exc).__name__

@@ -1,0 +1,137 @@
+"""Every way a tool call can end other than success, drawn once.
+
+    ToolFailure                 the base: text for the model, never a secret or a stack trace
+     ├── InvalidInput           the arguments were refused; nothing was sent
+     ├── NotConfigured          credentials or account missing; nothing was sent
+     ├── Refused                a guard rail said no; nothing was written
+     ├── CloudflareAPIError     Cloudflare answered with an error (codes, messages, field pointers)
+     │    └── RateLimited       429 with a wait longer than we will hold an assistant for
+     ├── TransportFailure       no usable answer, and nothing was written
+     └── UnknownOutcome         a write was sent but its answer was lost: read back before retrying
+
+The MCP layer turns each into an `isError` result whose text is `str(failure)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ToolFailure(Exception):
+    """A failure the model can read and act on."""
+
+    kind = "failure"
+
+    def __init__(self, message: str, *, next_step: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.next_step = next_step
+
+    def __str__(self) -> str:
+        if self.next_step:
+            return f"{self.message}\nNext step: {self.next_step}"
+        return self.message
+
+
+class InvalidInput(ToolFailure):
+    """The arguments were refused before any request was sent."""
+
+    kind = "invalid_input"
+
+
+class NotConfigured(ToolFailure):
+    """A setting the call needs (credentials, account) is missing; nothing was sent."""
+
+    kind = "not_configured"
+
+
+class Refused(ToolFailure):
+    """A guard rail refused the call; nothing was written."""
+
+    kind = "refused"
+
+
+@dataclass(frozen=True)
+class CloudflareMessage:
+    """One entry of the envelope's `errors` list."""
+
+    code: int | None
+    message: str
+    pointer: str | None = None
+    documentation_url: str | None = None
+
+    @property
+    def field(self) -> str | None:
+        """The request-body field named by `source.pointer` (`/scopes/0` -> `scopes[0]`)."""
+        if not self.pointer or not self.pointer.startswith("/"):
+            return None
+        parts = [p for p in self.pointer.split("/")[1:] if p]
+        if not parts:
+            return None
+        head, *rest = parts
+        return head + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in rest)
+
+    def render(self) -> str:
+        text = f"[{self.code}] {self.message}" if self.code is not None else self.message
+        if self.field:
+            text += f" (field: {self.field})"
+        if self.documentation_url:
+            text += f" (docs: {self.documentation_url})"
+        return text
+
+
+class CloudflareAPIError(ToolFailure):
+    """Cloudflare answered, and the answer was an error."""
+
+    kind = "cloudflare_error"
+
+    def __init__(
+        self,
+        status: int,
+        errors: list[CloudflareMessage] | None = None,
+        *,
+        summary: str = "",
+        hint: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(summary or f"Cloudflare answered HTTP {status}", next_step=hint)
+        self.status = status
+        self.errors = errors or []
+        self.summary = summary
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        lines = [f"Cloudflare refused the request (HTTP {self.status}). {self.summary}".rstrip()]
+        lines += [f"- {e.render()}" for e in self.errors]
+        if self.request_id:
+            lines.append(f"Cloudflare request id: {self.request_id}")
+        if self.next_step:
+            lines.append(f"Next step: {self.next_step}")
+        return "\n".join(lines)
+
+    @property
+    def codes(self) -> list[int]:
+        return [e.code for e in self.errors if e.code is not None]
+
+
+class RateLimited(CloudflareAPIError):
+    """Cloudflare asked us to wait longer than an assistant should be held."""
+
+    kind = "rate_limited"
+
+    def __init__(self, status: int, errors: list[CloudflareMessage] | None = None, *,
+                 retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(status, errors, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class TransportFailure(ToolFailure):
+    """No usable answer came back, and nothing was written."""
+
+    kind = "transport_failure"
+
+
+class UnknownOutcome(ToolFailure):
+    """A write was sent but its answer was lost: it may or may not have been applied."""
+
+    kind = "unknown_outcome"

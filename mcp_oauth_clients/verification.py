@@ -1,0 +1,84 @@
+"""What a person must do in DNS so Cloudflare verifies the client URI host.
+
+Everything said here comes from Cloudflare's guide "Create an OAuth client". The guide does not
+name the exact DNS name of the record: we give the host and say the record goes on that name in
+its DNS zone, and no more.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field
+
+from mcp_oauth_clients.models import OAuthClient
+
+NEEDS_DNS = frozenset({"pending", "in_progress", "failed"})
+TXT_PREFIX = "cloudflare_oauth_client_publisher="
+
+
+class DNSRecord(BaseModel):
+    """The record to add, exactly."""
+
+    type: Literal["TXT"] = "TXT"
+    name: str = Field(description="The client URI host; the record goes on this name in its DNS zone.")
+    value: str = Field(description="The whole TXT value, including the cloudflare_oauth_client_publisher= prefix.")
+
+
+class VerificationGuidance(BaseModel):
+    """Where the client URI host stands, and the DNS work left, if any."""
+
+    host: str | None = Field(description="Host of client_uri, the one Cloudflare verifies.")
+    status: str | None = Field(description="pending, in_progress, verified, failed, or null when unknown.")
+    dns_action_needed: bool = Field(description="True when a person must add or fix the TXT record.")
+    dns_record: DNSRecord | None = Field(default=None, description="The TXT record to add, when one is needed.")
+    next_steps: list[str] = Field(default_factory=list, description="What to do next, in order.")
+
+
+def guidance_for(client: OAuthClient) -> VerificationGuidance:
+    """Turn the returned client into DNS instructions (none when the host is verified)."""
+    host = urlsplit(client.client_uri).hostname if client.client_uri else None
+    verification = client.client_uri_verification
+    status = verification.status if verification else None
+    text = verification.text if verification else None
+
+    if host is None:
+        return VerificationGuidance(
+            host=None,
+            status=status,
+            dns_action_needed=False,
+            next_steps=["The client has no client_uri. Set one (update_oauth_client with client_uri) before "
+                        "it can be made public; private clients do not need it."],
+        )
+    if status == "verified":
+        return VerificationGuidance(host=host, status=status, dns_action_needed=False)
+    if status not in NEEDS_DNS or not text:
+        return VerificationGuidance(
+            host=host,
+            status=status,
+            dns_action_needed=False,
+            next_steps=[f"Cloudflare reported no verification code for {host} (status: {status or 'unknown'}). "
+                        "Read the client again later (get_oauth_client)."],
+        )
+
+    steps = [
+        f"In the DNS zone of {host}, add a TXT record on the name {host} whose value is exactly: {text}",
+        f"Copy the whole value, including the {TXT_PREFIX} prefix.",
+        "Cloudflare polls DNS for this record until it is found or the check times out after two days.",
+    ]
+    if status == "failed":
+        steps.insert(0, "The last verification failed or timed out.")
+        steps.append("After the record is in place, restart the check by sending the unchanged client_uri "
+                     "(update_oauth_client with the same client_uri).")
+    else:
+        steps.append("If the check fails or times out, restart it by sending the unchanged client_uri.")
+    steps.append("Verification is needed only to make the client public; a private client works without it. "
+                 "Cloudflare's guide does not name the record's exact DNS name beyond the client URI host.")
+    return VerificationGuidance(
+        host=host,
+        status=status,
+        dns_action_needed=True,
+        dns_record=DNSRecord(name=host, value=text),
+        next_steps=steps,
+    )
