@@ -18,7 +18,9 @@ CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
 IDENTITY_SCOPES_NEVER_OPTIONAL = frozenset({"openid", "offline", "offline_access"})
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # Schemes that can never be a redirect target, even though they look like a private-use scheme.
-FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob", "filesystem", "ftp", "ws", "wss"})
+FORBIDDEN_SCHEMES = frozenset(
+    {"javascript", "data", "file", "vbscript", "about", "blob", "filesystem", "ftp", "ws", "wss"}
+)
 MAX_URI_LENGTH = 2048
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
@@ -108,8 +110,9 @@ def check_origin(value: str) -> None:
         raise ValueError("must not carry a user name or password")
     if parts.path or parts.query or parts.fragment or value.endswith(("?", "#")):
         origin = f"{parts.scheme}://{parts.netloc}"
-        raise ValueError(f"must be an origin only (scheme, host, optional port), without path, query or "
-                         f"fragment: use {origin}")
+        raise ValueError(
+            f"must be an origin only (scheme, host, optional port), without path, query or fragment: use {origin}"
+        )
 
 
 def check_scope(value: str) -> None:
@@ -120,8 +123,9 @@ def check_scope(value: str) -> None:
         raise ValueError("must not contain spaces; give each scope as its own list entry")
     if ":" in value:
         suggestion = value.replace(":", ".")
-        raise ValueError(f"colon-delimited scopes are not accepted; Cloudflare scopes are dot-delimited "
-                         f"(perhaps {suggestion!r})")
+        raise ValueError(
+            f"colon-delimited scopes are not accepted; Cloudflare scopes are dot-delimited (perhaps {suggestion!r})"
+        )
 
 
 def is_identity_scope(scope: str) -> bool:

@@ -20,12 +20,44 @@ def _parser() -> argparse.ArgumentParser:
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--sandbox", action="store_true",
-                        help="serve an in-memory emulation of Cloudflare (no account or token needed)")
-    parser.add_argument("--env-file", metavar="PATH",
-                        help="read settings from this file instead of ./.env (the environment still wins)")
+    parser.add_argument(
+        "--sandbox", action="store_true", help="serve an in-memory emulation of Cloudflare (no account or token needed)"
+    )
+    parser.add_argument(
+        "--env-file", metavar="PATH", help="read settings from this file instead of ./.env (the environment still wins)"
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+class RedactSecrets(logging.Filter):
+    """Defence in depth: no code path logs a secret, and should one ever try, it is masked."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            if any(s in message for s in self.secrets):
+                for secret in self.secrets:
+                    message = message.replace(secret, "[REDACTED]")
+                record.msg, record.args = message, None
+        return True
+
+
+def configure_logging(level: str, secrets: list[str]) -> None:
+    """All logging to stderr (stdout is JSON-RPC), with secrets masked."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx and httpcore narrate every request; nothing secret, but not wanted on a user's stderr.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,10 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mcp-oauth-clients: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(stream=sys.stderr, level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request at INFO; the URL holds no secret, but the chatter is not wanted.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings.log_level, settings.credentials.secrets())
 
     from mcp_oauth_clients.server import build_server  # the SDK import is the slow part of start-up
 

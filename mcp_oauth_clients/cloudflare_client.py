@@ -120,16 +120,19 @@ class CloudflareClient:
                 await self._sleep(self._backoff(attempt))
                 continue
             except httpx.HTTPError as exc:
-                raise TransportFailure(f"The request to Cloudflare failed: {_describe_transport(exc)}. "
-                                       "Nothing was written.") from None
+                raise TransportFailure(
+                    f"The request to Cloudflare failed: {_describe_transport(exc)}. Nothing was written."
+                ) from None
 
             wait = self._retry_wait(response, attempt)
             hinted = retry_after_seconds(response.headers) if wait is not None else None
             if hinted is not None and hinted > self.settings.max_retry_wait:
                 too_long = self._too_long(response, hinted)
                 if maybe_applied:
-                    raise UnknownOutcome(f"An earlier attempt of this update got no answer, then: {too_long}",
-                                         next_step="read the client back (get_oauth_client) before retrying.")
+                    raise UnknownOutcome(
+                        f"An earlier attempt of this update got no answer, then: {too_long}",
+                        next_step="read the client back (get_oauth_client) before retrying.",
+                    )
                 raise too_long
             if wait is None or final or not retry:
                 return self._finish(response, write=write, maybe_applied=maybe_applied, attempts=attempt + 1)
@@ -192,14 +195,14 @@ class CloudflareClient:
         )
         if ok:
             return APIResult(payload["result"], request_id, attempts)
-        if response.is_success and write:
+        refused = isinstance(payload, dict) and payload.get("success") is False
+        if response.is_success and write and not refused:
             # A 2xx we cannot read: Cloudflare most likely applied the write, but we cannot show it.
-            if not (isinstance(payload, dict) and payload.get("success") is False):
-                raise UnknownOutcome(
-                    f"Cloudflare answered HTTP {response.status_code} but the answer could not be read "
-                    f"({_shape_problem(payload, response)}); the update may have been applied.",
-                    next_step="read the client back (get_oauth_client) before sending the update again.",
-                )
+            raise UnknownOutcome(
+                f"Cloudflare answered HTTP {response.status_code} but the answer could not be read "
+                f"({_shape_problem(payload, response)}); the update may have been applied.",
+                next_step="read the client back (get_oauth_client) before sending the update again.",
+            )
         error = _error_from(response, payload)
         if maybe_applied:
             raise UnknownOutcome(
@@ -246,8 +249,7 @@ def _error_from(response: httpx.Response, payload: Any = ...) -> CloudflareAPIEr
         summary = "Cloudflare reported success but returned no client."
     else:
         summary = ""
-    return CloudflareAPIError(status, messages, summary=summary, hint=_hint(status, messages),
-                              request_id=request_id)
+    return CloudflareAPIError(status, messages, summary=summary, hint=_hint(status, messages), request_id=request_id)
 
 
 def _messages(raw: Any) -> list[CloudflareMessage]:
@@ -277,8 +279,10 @@ def _hint(status: int, messages: list[CloudflareMessage]) -> str:
             return "the token is refused from this location (IP filter): " + PERMISSIONS_HINT
         return PERMISSIONS_HINT
     if status == 404 or codes & {7003, 7000}:
-        return ("check account_id and oauth_client_id: no OAuth client by that id is visible in that account "
-                "(get_oauth_client reads one; the ids are 32 hexadecimal characters).")
+        return (
+            "check account_id and oauth_client_id: no OAuth client by that id is visible in that account "
+            "(get_oauth_client reads one; the ids are 32 hexadecimal characters)."
+        )
     if status == 429:
         return "wait a few minutes before calling again; Cloudflare refuses every call for five minutes past its limit."
     if status >= 500:

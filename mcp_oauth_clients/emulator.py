@@ -37,9 +37,20 @@ DEFAULT_SCOPES: list[dict[str, Any]] = [
 _ROUTE = re.compile(r"^(?:/client/v4)?/accounts/(?P<account>[^/]+)/oauth_clients(?:/(?P<client>[^/]+))?$")
 _SCOPES_ROUTE = re.compile(r"^(?:/client/v4)?/oauth/scopes$")
 _UPDATABLE = {
-    "allowed_cors_origins": list, "client_name": str, "client_uri": str, "grant_types": list, "logo_uri": str,
-    "optional_scopes": list, "policy_uri": str, "post_logout_redirect_uris": list, "redirect_uris": list,
-    "response_types": list, "scopes": list, "token_endpoint_auth_method": str, "tos_uri": str, "visibility": str,
+    "allowed_cors_origins": list,
+    "client_name": str,
+    "client_uri": str,
+    "grant_types": list,
+    "logo_uri": str,
+    "optional_scopes": list,
+    "policy_uri": str,
+    "post_logout_redirect_uris": list,
+    "redirect_uris": list,
+    "response_types": list,
+    "scopes": list,
+    "token_endpoint_auth_method": str,
+    "tos_uri": str,
+    "visibility": str,
 }
 _ENUMS = {
     "grant_types": {"authorization_code", "refresh_token"},
@@ -183,8 +194,9 @@ class CloudflareEmulator:
             new_host = urlsplit(body["client_uri"]).hostname
             if new_host != old_host:
                 if verification.get("status") == "verified" or stored["visibility"] == "public":
-                    return _failure_many(400, [(1004, "The domain of a verified client URI cannot change",
-                                                "/client_uri")])
+                    return _failure_many(
+                        400, [(1004, "The domain of a verified client URI cannot change", "/client_uri")]
+                    )
                 merged["client_uri_verification"] = {"status": "pending", "text": verification_text(new_host or "")}
             elif verification.get("status") == "failed":
                 merged["client_uri_verification"] = {**verification, "status": "pending"}
@@ -210,10 +222,16 @@ class CloudflareEmulator:
             allowed = _ENUMS.get(name)
             for i, item in enumerate(value if kind is list else [value]):
                 if allowed and item not in allowed:
-                    yield (1003, f"{item!r} is not one of {sorted(allowed)}", f"/{name}" + (f"/{i}" if kind is list
-                                                                                           else ""))
-        if "grant_types" in body and isinstance(body["grant_types"], list) and \
-                "authorization_code" not in body["grant_types"]:
+                    yield (
+                        1003,
+                        f"{item!r} is not one of {sorted(allowed)}",
+                        f"/{name}" + (f"/{i}" if kind is list else ""),
+                    )
+        if (
+            "grant_types" in body
+            and isinstance(body["grant_types"], list)
+            and "authorization_code" not in body["grant_types"]
+        ):
             yield (1005, "authorization_code is required in grant_types", "/grant_types")
         known = {s["id"] for s in self.scopes}
         for i, scope in enumerate(body.get("scopes") or []):

@@ -119,8 +119,14 @@ class RateLimited(CloudflareAPIError):
 
     kind = "rate_limited"
 
-    def __init__(self, status: int, errors: list[CloudflareMessage] | None = None, *,
-                 retry_after: float | None = None, **kwargs: object) -> None:
+    def __init__(
+        self,
+        status: int,
+        errors: list[CloudflareMessage] | None = None,
+        *,
+        retry_after: float | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(status, errors, **kwargs)  # type: ignore[arg-type]
         self.retry_after = retry_after
 

@@ -70,9 +70,7 @@ class OAuthClientUpdate(BaseModel):
         description="Array of allowed CORS origins (scheme, host and optional port only, e.g. "
         "https://app.example.com)." + _REPLACES,
     )
-    client_name: str = Field(
-        default=None, description="Human-readable name of the OAuth client.", min_length=1
-    )
+    client_name: str = Field(default=None, description="Human-readable name of the OAuth client.", min_length=1)
     client_uri: WebURL = Field(
         default=None,
         description="URL of the home page of the client. Its host must be verified with a DNS TXT record "
@@ -89,9 +87,7 @@ class OAuthClientUpdate(BaseModel):
         description="Scopes that the authorizing user may decline during consent. Each value must also appear "
         "in `scopes`. The scopes `openid`, `offline`, and `offline_access` cannot be optional." + _REPLACES,
     )
-    policy_uri: WebURL = Field(
-        default=None, description="URL that points to a privacy policy document."
-    )
+    policy_uri: WebURL = Field(default=None, description="URL that points to a privacy policy document.")
     post_logout_redirect_uris: list[RedirectURI] = Field(
         default=None, description="Array of allowed post-logout redirect URIs." + _REPLACES
     )
@@ -114,14 +110,13 @@ class OAuthClientUpdate(BaseModel):
     token_endpoint_auth_method: TokenEndpointAuthMethod = Field(
         default=None, description="The authentication method the client uses at the token endpoint."
     )
-    tos_uri: WebURL = Field(
-        default=None, description="URL that points to a terms of service document."
-    )
+    tos_uri: WebURL = Field(default=None, description="URL that points to a terms of service document.")
     visibility: Literal["public"] = Field(
         default=None,
         description="Promote the OAuth client from private to public visibility. Only `public` is accepted; "
         "demotion to `private` is not supported (irreversible). Promotion requires a non-empty client name, "
         "logo URI, verified client URI host, and at least one non-identity scope.",
+        json_schema_extra={"enum": ["public"]},  # a one-member Literal renders as `const`; clients show enums
     )
 
     @model_validator(mode="before")
@@ -145,8 +140,13 @@ class OAuthClientUpdate(BaseModel):
         return data
 
     @field_validator(
-        "allowed_cors_origins", "grant_types", "optional_scopes", "post_logout_redirect_uris",
-        "redirect_uris", "response_types", "scopes",
+        "allowed_cors_origins",
+        "grant_types",
+        "optional_scopes",
+        "post_logout_redirect_uris",
+        "redirect_uris",
+        "response_types",
+        "scopes",
     )
     @classmethod
     def _no_duplicates(cls, value: list[str] | None) -> list[str] | None:
@@ -168,8 +168,7 @@ class OAuthClientUpdate(BaseModel):
     @classmethod
     def _authorization_code_required(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and "authorization_code" not in value:
-            raise ValueError("must contain 'authorization_code' (Cloudflare requires it); "
-                             "'refresh_token' may be added")
+            raise ValueError("must contain 'authorization_code' (Cloudflare requires it); 'refresh_token' may be added")
         return value
 
     @field_validator("client_name")
@@ -190,14 +189,13 @@ class OAuthClientUpdate(BaseModel):
     @model_validator(mode="after")
     def _whole_update_rules(self) -> OAuthClientUpdate:
         if not self.body():
-            raise ValueError(
-                "nothing to change: give at least one of " + ", ".join(sorted(UPDATABLE_FIELDS))
-            )
+            raise ValueError("nothing to change: give at least one of " + ", ".join(sorted(UPDATABLE_FIELDS)))
         if self.optional_scopes is not None and self.scopes is not None:
             missing = [s for s in self.optional_scopes if s not in self.scopes]
             if missing:
-                raise ValueError(f"optional_scopes: {missing} are not in scopes; every optional scope must "
-                                 "also be listed in scopes")
+                raise ValueError(
+                    f"optional_scopes: {missing} are not in scopes; every optional scope must also be listed in scopes"
+                )
         return self
 
     def body(self) -> dict[str, Any]:
@@ -207,9 +205,7 @@ class OAuthClientUpdate(BaseModel):
 
 PATH_FIELDS = frozenset({"account_id", "oauth_client_id"})
 UPDATABLE_FIELDS = frozenset(OAuthClientUpdate.model_fields) - PATH_FIELDS
-LIST_FIELDS = frozenset(
-    name for name, f in OAuthClientUpdate.model_fields.items() if "list" in str(f.annotation)
-)
+LIST_FIELDS = frozenset(name for name, f in OAuthClientUpdate.model_fields.items() if "list" in str(f.annotation))
 
 
 def parse_arguments(model: type[ModelT], arguments: dict[str, Any]) -> ModelT:

@@ -30,17 +30,23 @@ def describe(result: OAuthClientResult, *, action: str) -> str:
     client = result.client
     name = f"{client.client_name!r} " if client.client_name else ""
     lines = [SANDBOX_BANNER] if result.sandbox else []
-    head = f"{action} OAuth client {name}({client.client_id}) in account {result.account_id}; visibility {client.visibility}."
-    lines.append(head)
+    lines.append(
+        f"{action} OAuth client {name}({client.client_id}) in account {result.account_id}; "
+        f"visibility {client.visibility}."
+    )
     if result.sent:
         lines.append("Changed: " + ", ".join(sorted(result.sent)) + ".")
     guidance = result.verification
     if guidance.dns_record is not None:
         record = guidance.dns_record
-        lines.append(f"Client URI host {guidance.host}: verification {guidance.status}. To verify it, add this DNS record:")
+        lines.append(
+            f"Client URI host {guidance.host}: verification {guidance.status}. To verify it, add this DNS record:"
+        )
         lines.append(f"  type TXT   name {record.name}   value {record.value}")
-        lines.append("Use the whole value, prefix included; Cloudflare polls for up to two days. "
-                     "Only needed to make the client public.")
+        lines.append(
+            "Use the whole value, prefix included; Cloudflare polls for up to two days. "
+            "Only needed to make the client public."
+        )
         if guidance.status == "failed":
             lines.append("Then restart the check by sending the unchanged client_uri.")
     elif guidance.host and guidance.status == "verified":

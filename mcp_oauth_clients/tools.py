@@ -51,8 +51,9 @@ class GetOAuthClient(BaseModel):
         "account (CLOUDFLARE_ACCOUNT_ID).",
         pattern=checks.ACCOUNT_ID_PATTERN,
     )
-    oauth_client_id: str = Field(description="The unique identifier for an OAuth client.",
-                                 pattern=checks.CLIENT_ID_PATTERN)
+    oauth_client_id: str = Field(
+        description="The unique identifier for an OAuth client.", pattern=checks.CLIENT_ID_PATTERN
+    )
 
 
 class _RawArguments(ArgModelBase):
@@ -100,9 +101,7 @@ def _services(ctx: Context) -> operations.Services:
     return ctx.request_context.lifespan_context
 
 
-async def update_oauth_client(
-    arguments: dict[str, Any], ctx: Context
-) -> Annotated[CallToolResult, OAuthClientResult]:
+async def update_oauth_client(arguments: dict[str, Any], ctx: Context) -> Annotated[CallToolResult, OAuthClientResult]:
     async def action() -> tuple[OAuthClientResult, str]:
         params = parse_arguments(OAuthClientUpdate, arguments)
         result = await operations.update_client(_services(ctx), params)

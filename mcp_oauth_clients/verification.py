@@ -48,8 +48,10 @@ def guidance_for(client: OAuthClient) -> VerificationGuidance:
             host=None,
             status=status,
             dns_action_needed=False,
-            next_steps=["The client has no client_uri. Set one (update_oauth_client with client_uri) before "
-                        "it can be made public; private clients do not need it."],
+            next_steps=[
+                "The client has no client_uri. Set one (update_oauth_client with client_uri) before "
+                "it can be made public; private clients do not need it."
+            ],
         )
     if status == "verified":
         return VerificationGuidance(host=host, status=status, dns_action_needed=False)
@@ -58,8 +60,10 @@ def guidance_for(client: OAuthClient) -> VerificationGuidance:
             host=host,
             status=status,
             dns_action_needed=False,
-            next_steps=[f"Cloudflare reported no verification code for {host} (status: {status or 'unknown'}). "
-                        "Read the client again later (get_oauth_client)."],
+            next_steps=[
+                f"Cloudflare reported no verification code for {host} (status: {status or 'unknown'}). "
+                "Read the client again later (get_oauth_client)."
+            ],
         )
 
     steps = [
@@ -69,12 +73,16 @@ def guidance_for(client: OAuthClient) -> VerificationGuidance:
     ]
     if status == "failed":
         steps.insert(0, "The last verification failed or timed out.")
-        steps.append("After the record is in place, restart the check by sending the unchanged client_uri "
-                     "(update_oauth_client with the same client_uri).")
+        steps.append(
+            "After the record is in place, restart the check by sending the unchanged client_uri "
+            "(update_oauth_client with the same client_uri)."
+        )
     else:
         steps.append("If the check fails or times out, restart it by sending the unchanged client_uri.")
-    steps.append("Verification is needed only to make the client public; a private client works without it. "
-                 "Cloudflare's guide does not name the record's exact DNS name beyond the client URI host.")
+    steps.append(
+        "Verification is needed only to make the client public; a private client works without it. "
+        "Cloudflare's guide does not name the record's exact DNS name beyond the client URI host."
+    )
     return VerificationGuidance(
         host=host,
         status=status,

@@ -1,0 +1,147 @@
+"""A real HTTP server on 127.0.0.1 that serves the emulator, with faults a test can script.
+
+HTTP/1.1 keep-alive and TCP_NODELAY, so per-call latency is what the code costs (without
+TCP_NODELAY, Nagle's algorithm adds ~40 ms to every answer). Each scripted fault is used once,
+in order, before the emulator answers normally again.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from mcp_oauth_clients.emulator import CloudflareEmulator
+
+TOKEN = "cf-test-token-Zq9XkR2mW7vB4nT1"
+
+
+@dataclass
+class Fault:
+    """One scripted answer: a status/body to send instead, a delay, or a broken connection."""
+
+    status: int | None = None
+    body: bytes | str | dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (a read timeout when longer than the client waits)
+    reset: bool = False  # close the connection without answering
+    truncate: bool = False  # announce a longer body than is sent, then close
+    redirect_to: str | None = None
+
+
+class FakeCloudflare:
+    """Start with `with FakeCloudflare() as fake:`; `fake.base_url` is the API base."""
+
+    def __init__(self, emulator: CloudflareEmulator | None = None) -> None:
+        self.emulator = emulator or CloudflareEmulator(tokens={TOKEN})
+        self.faults: deque[Fault] = deque()
+        self.hits = 0
+        self.connections = 0
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with fake._lock:
+                    fake.connections += 1
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with fake._lock:
+                    fake.hits += 1
+                    fault = fake.faults.popleft() if fake.faults else None
+                if fault is not None:
+                    fake.emulator.requests.append(_recorded(self, body))
+                    self._fault(fault)
+                    return
+                answer = fake.emulator.handle(self.command, self.path, dict(self.headers), body)
+                self._send(answer.status, answer.body, {**answer.headers, "cf-ray": f"fake{fake.hits:04d}-LHR"})
+
+            def _fault(self, fault: Fault) -> None:
+                if fault.delay:
+                    time.sleep(fault.delay)
+                if fault.reset:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault.redirect_to:
+                    self._send(fault.status or 302, b"", {"location": fault.redirect_to})
+                    return
+                payload = fault.body
+                if isinstance(payload, dict):
+                    payload = json.dumps(payload)
+                if isinstance(payload, str):
+                    payload = payload.encode()
+                headers = {"content-type": "application/json", **fault.headers}
+                if fault.truncate:
+                    self.send_response(fault.status or 200)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("content-length", str(len(payload or b"") + 100))
+                    self.end_headers()
+                    self.wfile.write(payload or b"")
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self._send(fault.status or 200, payload or b"", headers)
+
+            def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_PATCH = do_POST = do_DELETE = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/client/v4"
+
+    @property
+    def requests(self):
+        return self.emulator.requests
+
+    def writes(self) -> list[Any]:
+        return [r for r in self.emulator.requests if r.method != "GET"]
+
+    def script(self, *faults: Fault) -> None:
+        self.faults.extend(faults)
+
+    def __enter__(self) -> FakeCloudflare:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _recorded(handler: BaseHTTPRequestHandler, body: bytes):
+    from mcp_oauth_clients.emulator import RecordedRequest
+
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        parsed = body
+    return RecordedRequest(handler.command, handler.path, {k.lower(): v for k, v in handler.headers.items()}, parsed)

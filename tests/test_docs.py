@@ -1,0 +1,39 @@
+"""The README and .env.example tell the truth about what the code does."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from mcp_oauth_clients.cli import RedactSecrets
+from mcp_oauth_clients.config import VARIABLES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_env_example_lists_every_variable():
+    text = (ROOT / ".env.example").read_text()
+    for name in VARIABLES:
+        assert re.search(rf"^#? ?{name}=", text, re.M), name
+
+
+def test_readme_documents_every_variable():
+    text = (ROOT / "README.md").read_text()
+    for name in VARIABLES:
+        assert name in text, name
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)\n```", readme, re.S)
+    test_command = blocks[1].strip()
+    assert "pytest" in test_command
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == test_command
+
+
+def test_redaction_filter_masks_secrets():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "token is %s", ("sekrit-123",), None)
+    RedactSecrets(["sekrit-123"]).filter(record)
+    assert record.getMessage() == "token is [REDACTED]"

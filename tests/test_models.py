@@ -1,0 +1,282 @@
+"""Unit tests of the params model: schema, every check, and the body it produces."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcp_oauth_clients.errors import InvalidInput
+from mcp_oauth_clients.models import UPDATABLE_FIELDS, OAuthClientUpdate, parse_arguments
+
+CLIENT = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4"
+
+
+def refused(**arguments) -> str:
+    arguments.setdefault("oauth_client_id", CLIENT)
+    with pytest.raises(InvalidInput) as caught:
+        parse_arguments(OAuthClientUpdate, arguments)
+    return str(caught.value)
+
+
+def accepted(**arguments) -> OAuthClientUpdate:
+    arguments.setdefault("oauth_client_id", CLIENT)
+    return parse_arguments(OAuthClientUpdate, arguments)
+
+
+# --- the generated schema -------------------------------------------------------------------------
+
+
+def test_schema_has_all_sixteen_flat_properties_each_described():
+    schema = OAuthClientUpdate.model_json_schema()
+    props = schema["properties"]
+    assert set(props) == {
+        "account_id",
+        "oauth_client_id",
+        "allowed_cors_origins",
+        "client_name",
+        "client_uri",
+        "grant_types",
+        "logo_uri",
+        "optional_scopes",
+        "policy_uri",
+        "post_logout_redirect_uris",
+        "redirect_uris",
+        "response_types",
+        "scopes",
+        "token_endpoint_auth_method",
+        "tos_uri",
+        "visibility",
+    }
+    assert len(UPDATABLE_FIELDS) == 14
+    for name, prop in props.items():
+        assert prop.get("description"), name
+        assert "anyOf" not in prop and "$ref" not in prop, f"{name} is not flat"
+        assert "default" not in prop, f"{name} invites a null default"
+    assert schema["required"] == ["oauth_client_id"]
+    assert schema["additionalProperties"] is False
+    assert "$defs" not in schema
+
+
+def test_schema_shows_enums():
+    props = OAuthClientUpdate.model_json_schema()["properties"]
+    assert props["grant_types"]["items"]["enum"] == ["authorization_code", "refresh_token"]
+    assert props["response_types"]["items"]["enum"] == ["token", "id_token", "code"]
+    assert props["token_endpoint_auth_method"]["enum"] == ["none", "client_secret_basic", "client_secret_post"]
+    assert props["visibility"]["enum"] == ["public"]
+
+
+def test_schema_descriptions_mirror_the_reference():
+    props = OAuthClientUpdate.model_json_schema()["properties"]
+    assert props["client_name"]["description"] == "Human-readable name of the OAuth client."
+    assert "`authorization_code` is required" in props["grant_types"]["description"]
+    assert "cannot be optional" in props["optional_scopes"]["description"]
+    assert "Colon-delimited scopes are not accepted" in props["scopes"]["description"]
+    assert "Replaces the whole stored list" in props["redirect_uris"]["description"]
+
+
+# --- the body -------------------------------------------------------------------------------------
+
+
+def test_body_holds_only_the_fields_given():
+    update = accepted(client_name="New name", redirect_uris=["https://app.example.com/cb"])
+    assert update.body() == {"client_name": "New name", "redirect_uris": ["https://app.example.com/cb"]}
+
+
+def test_body_never_holds_path_fields_or_nulls():
+    update = accepted(account_id="023e105f4ecef8ad9ca31a8372d0c353", tos_uri="https://example.com/tos")
+    assert update.body() == {"tos_uri": "https://example.com/tos"}
+
+
+def test_null_is_refused_not_sent():
+    assert "omit the field" in refused(logo_uri=None)
+
+
+def test_json_encoded_array_string_is_decoded():
+    update = accepted(scopes='["account.read", "zone.read"]')
+    assert update.body() == {"scopes": ["account.read", "zone.read"]}
+
+
+# --- identifiers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "a?b", "a#b", "a%2Fb", "a b", "", "x" * 129, "a.b", "a\nb"])
+def test_unsafe_client_id_is_refused(bad):
+    text = refused(oauth_client_id=bad, client_name="x")
+    assert "oauth_client_id" in text
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "023e105f4ecef8ad9ca31a8372d0c35",
+        "023e105f4ecef8ad9ca31a8372d0c353/",
+        "../..",
+        "zz3e105f4ecef8ad9ca31a8372d0c353",
+    ],
+)
+def test_malformed_account_id_is_refused(bad):
+    text = refused(account_id=bad, client_name="x")
+    assert "account_id" in text and "32 hexadecimal" in text
+
+
+def test_missing_client_id_is_refused():
+    with pytest.raises(InvalidInput, match="oauth_client_id"):
+        parse_arguments(OAuthClientUpdate, {"client_name": "x"})
+
+
+# --- the update as a whole --------------------------------------------------------------------------
+
+
+def test_nothing_to_change_is_refused():
+    assert "nothing to change" in refused()
+
+
+def test_unknown_argument_is_refused_with_the_intended_field():
+    text = refused(redirect_uri=["https://a.example.com/cb"])
+    assert "redirect_uri: unknown argument; did you mean 'redirect_uris'?" in text
+
+
+def test_unknown_argument_without_a_close_match_lists_what_is_accepted():
+    text = refused(colour="blue", client_name="x")
+    assert "colour: unknown argument" in text and "did you mean" not in text
+    assert "Accepted:" in text and "redirect_uris" in text
+
+
+# --- lists ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["redirect_uris", "scopes", "allowed_cors_origins", "grant_types"])
+def test_bare_string_where_a_list_belongs_is_refused_not_split(field):
+    text = refused(**{field: "https://a.example.com/cb,https://b.example.com/cb"})
+    assert f"{field}: expected a list of strings, got a single string" in text
+
+
+def test_grant_types_must_not_be_empty():
+    assert "grant_types: must not be empty" in refused(grant_types=[])
+
+
+def test_grant_types_must_contain_authorization_code():
+    assert "must contain 'authorization_code'" in refused(grant_types=["refresh_token"])
+
+
+def test_grant_types_without_duplicates():
+    assert "more than once" in refused(grant_types=["authorization_code", "authorization_code"])
+
+
+def test_grant_types_enum_members_only():
+    text = refused(grant_types=["authorization_code", "client_credentials"])
+    assert "grant_types[1]" in text and "'authorization_code' or 'refresh_token'" in text
+
+
+def test_response_types_enum_members_only():
+    assert "response_types[0]" in refused(response_types=["device_code"])
+
+
+def test_token_endpoint_auth_method_enum_only():
+    text = refused(token_endpoint_auth_method="private_key_jwt")
+    assert "token_endpoint_auth_method" in text and "client_secret_basic" in text
+
+
+def test_visibility_private_is_refused():
+    assert "visibility" in refused(visibility="private")
+
+
+@pytest.mark.parametrize("scope", ["account:read", "account read", "", " zone.read"])
+def test_scopes_with_colons_or_blanks_are_refused(scope):
+    assert "scopes[0]" in refused(scopes=[scope])
+
+
+def test_optional_scopes_must_be_a_subset_of_scopes():
+    text = refused(scopes=["account.read"], optional_scopes=["zone.read"])
+    assert "optional_scopes" in text and "zone.read" in text
+
+
+@pytest.mark.parametrize("scope", ["openid", "offline", "offline_access"])
+def test_protocol_scopes_are_never_optional(scope):
+    assert "cannot be optional" in refused(optional_scopes=[scope])
+
+
+def test_optional_scopes_subset_accepted():
+    assert accepted(scopes=["account.read", "zone.read"], optional_scopes=["zone.read"]).body()["optional_scopes"]
+
+
+# --- URLs -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["client_uri", "logo_uri", "policy_uri", "tos_uri"])
+@pytest.mark.parametrize(
+    "bad",
+    ["example.com", "/relative/path", "ftp://example.com/x", "javascript:alert(1)", "https://", "https://exa mple.com"],
+)
+def test_web_urls_must_be_absolute_http(field, bad):
+    assert field in refused(**{field: bad})
+
+
+@pytest.mark.parametrize("good", ["https://example.com", "http://example.com/page?x=1", "https://a.example.com:8443/"])
+def test_web_urls_accepted(good):
+    assert accepted(client_uri=good).body() == {"client_uri": good}
+
+
+@pytest.mark.parametrize("field", ["redirect_uris", "post_logout_redirect_uris"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "https://app.example.com/cb#frag",
+        "http://app.example.com/cb",
+        "/cb",
+        "app.example.com/cb",
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "myapp:/cb",
+        "https://user:pw@app.example.com/cb",
+    ],
+)
+def test_redirect_uris_follow_rfc_6749_and_8252(field, bad):
+    assert f"{field}[0]" in refused(**{field: [bad]})
+
+
+@pytest.mark.parametrize(
+    "good",
+    [
+        "https://app.example.com/cb",
+        "http://127.0.0.1:8976/cb",
+        "http://[::1]:8976/cb",
+        "http://localhost:3000/cb",
+        "com.example.app:/oauth2redirect",
+    ],
+)
+def test_redirect_uris_accepted(good):
+    assert accepted(redirect_uris=[good]).body() == {"redirect_uris": [good]}
+
+
+def test_redirect_uris_duplicates_refused():
+    assert "more than once" in refused(redirect_uris=["https://a.example.com/cb"] * 2)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "https://app.example.com/path",
+        "https://app.example.com/",
+        "https://a.example.com?x=1",
+        "https://a.example.com#f",
+        "app.example.com",
+        "*",
+        "ftp://a.example.com",
+    ],
+)
+def test_cors_origins_are_origins_only(bad):
+    assert "allowed_cors_origins[0]" in refused(allowed_cors_origins=[bad])
+
+
+@pytest.mark.parametrize("good", ["https://app.example.com", "http://localhost:3000", "https://a.example.com:8443"])
+def test_cors_origins_accepted(good):
+    assert accepted(allowed_cors_origins=[good]).body() == {"allowed_cors_origins": [good]}
+
+
+def test_every_problem_is_reported_at_once():
+    text = refused(grant_types=["refresh_token"], scopes=["a:b"], logo_uri="nope")
+    assert "grant_types" in text and "scopes[0]" in text and "logo_uri" in text
+
+
+def test_blank_client_name_is_refused():
+    assert "client_name" in refused(client_name="   ")

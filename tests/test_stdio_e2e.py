@@ -1,0 +1,217 @@
+"""End to end: the installed console script over stdio against the loopback fake.
+
+Two clients: a raw JSON-RPC client that sends `initialize` with protocol 2025-06-18, as desktop
+clients in the field do, and the SDK's default `Client`. Every byte on stdout must be JSON-RPC, and
+the token must appear nowhere: not on stdout, not on stderr (logging at DEBUG), not in any result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.conftest import ACCOUNT, CLIENT
+from tests.fake_cloudflare import TOKEN, Fault
+
+SCRIPT = str(Path(sys.executable).with_name("mcp-oauth-clients"))
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The parent's environment without any Cloudflare or server settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDFLARE_", "MCP_OAUTH_CLIENTS_"))}
+    env.update(extra)
+    return env
+
+
+def fake_env(fake, **extra: str) -> dict[str, str]:
+    return clean_env(
+        CLOUDFLARE_API_TOKEN=TOKEN,
+        CLOUDFLARE_BASE_URL=fake.base_url,
+        CLOUDFLARE_ACCOUNT_ID=ACCOUNT,
+        MCP_OAUTH_CLIENTS_LOG_LEVEL="DEBUG",
+        MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT="1",
+        **extra,
+    )
+
+
+class RawClient:
+    """A line-delimited JSON-RPC client speaking protocol 2025-06-18 over the script's stdio."""
+
+    def __init__(self, env: dict[str, str], args: tuple[str, ...] = (), cwd: str | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [SCRIPT, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            text=True,
+        )
+        self.next_id = 0
+        self.stdout_lines: list[str] = []
+
+    def request(self, method: str, params: dict | None = None) -> dict:
+        self.next_id += 1
+        self._send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params or {}})
+        while True:
+            line = self.proc.stdout.readline()
+            assert line, f"server closed stdout; stderr: {self.proc.stderr.read()[-2000:]}"
+            self.stdout_lines.append(line)
+            message = json.loads(line)  # every stdout line must be JSON
+            assert message["jsonrpc"] == "2.0"
+            if message.get("id") == self.next_id:
+                return message
+
+    def notify(self, method: str) -> None:
+        self._send({"jsonrpc": "2.0", "method": method})
+
+    def _send(self, message: dict) -> None:
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+
+    def initialize(self) -> dict:
+        answer = self.request(
+            "initialize",
+            {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "field-desktop-client", "version": "1.0"},
+            },
+        )
+        self.notify("notifications/initialized")
+        return answer
+
+    def call(self, name: str, arguments: dict) -> dict:
+        return self.request("tools/call", {"name": name, "arguments": arguments})["result"]
+
+    def close(self) -> str:
+        self.proc.stdin.close()
+        rest = self.proc.stdout.read()
+        self.stdout_lines.extend(rest.splitlines(keepends=True))
+        stderr = self.proc.stderr.read()
+        self.proc.wait(timeout=10)
+        return stderr
+
+
+def test_desktop_client_on_2025_06_18_lists_calls_and_sees_no_secret(fake):
+    client = RawClient(fake_env(fake))
+    try:
+        init = client.initialize()
+        assert init["result"]["protocolVersion"] == "2025-06-18"
+        assert init["result"]["serverInfo"]["name"] == "mcp-oauth-clients"
+        tools = {t["name"]: t for t in client.request("tools/list")["result"]["tools"]}
+        schema = tools["update_oauth_client"]["inputSchema"]
+        assert len(schema["properties"]) == 16 and schema["required"] == ["oauth_client_id"]
+        assert tools["update_oauth_client"]["annotations"]["destructiveHint"] is True
+
+        renamed = client.call("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "Over stdio"})
+        assert not renamed.get("isError")
+        assert renamed["structuredContent"]["client"]["client_name"] == "Over stdio"
+        assert "type TXT" in renamed["content"][0]["text"]
+
+        refused = client.call("update_oauth_client", {"oauth_client_id": CLIENT, "redirect_uri": ["https://x.io/cb"]})
+        assert refused["isError"] and "did you mean 'redirect_uris'" in refused["content"][0]["text"]
+
+        fake.script(Fault(status=503, body="<html><h1>503</h1></html>", headers={"content-type": "text/html"}))
+        retried = client.call("get_oauth_client", {"oauth_client_id": CLIENT})
+        assert not retried.get("isError")
+    finally:
+        stderr = client.close()
+    patches = [r for r in fake.requests if r.method == "PATCH"]
+    assert [r.body for r in patches] == [{"client_name": "Over stdio"}]  # the refused call sent nothing
+    assert patches[0].path == f"/client/v4/accounts/{ACCOUNT}/oauth_clients/{CLIENT}"
+    assert patches[0].headers["authorization"] == f"Bearer {TOKEN}"
+    stdout = "".join(client.stdout_lines)
+    assert TOKEN not in stdout and TOKEN not in stderr
+    assert "DEBUG" in stderr or "INFO" in stderr or stderr == ""  # logs go to stderr only
+    assert client.proc.returncode == 0
+
+
+@pytest.mark.anyio
+async def test_sdk_default_client_over_stdio(fake, tmp_path):
+    stderr_file = tmp_path / "stderr.log"
+    params = StdioServerParameters(command="sh", args=["-c", f'exec "{SCRIPT}" 2>>"{stderr_file}"'], env=fake_env(fake))
+    async with Client(params) as client:
+        tools = (await client.list_tools()).tools
+        assert {t.name for t in tools} == {"update_oauth_client", "get_oauth_client"}
+        ok = await client.call_tool(
+            "update_oauth_client", {"oauth_client_id": CLIENT, "redirect_uris": ["https://app.example.com/cb"]}
+        )
+        assert not ok.is_error and ok.structured_content["sent"] == {"redirect_uris": ["https://app.example.com/cb"]}
+
+        fake.script(
+            Fault(
+                status=429,
+                body={
+                    "success": False,
+                    "errors": [{"code": 971, "message": "Rate limited"}],
+                    "messages": [],
+                    "result": None,
+                },
+                headers={"retry-after": "300"},
+            )
+        )
+        limited = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x"})
+        assert limited.is_error and "wait until" in limited.content[0].text
+
+        fake.emulator.tokens = {"another-token"}
+        denied = await client.call_tool("get_oauth_client", {"oauth_client_id": CLIENT})
+        assert denied.is_error and "OAuth Client Read" in denied.content[0].text
+        texts = json.dumps([ok.structured_content, limited.content[0].text, denied.content[0].text])
+    assert TOKEN not in texts
+    assert TOKEN not in stderr_file.read_text()
+
+
+def test_missing_token_server_starts_and_explains(tmp_path):
+    client = RawClient(
+        clean_env(CLOUDFLARE_ACCOUNT_ID=ACCOUNT, CLOUDFLARE_BASE_URL="http://127.0.0.1:9/client/v4"), cwd=str(tmp_path)
+    )
+    try:
+        client.initialize()
+        result = client.call("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x"})
+    finally:
+        client.close()
+    assert result["isError"] and "CLOUDFLARE_API_TOKEN" in result["content"][0]["text"]
+
+
+def test_dotenv_in_the_working_directory_is_loaded(fake, tmp_path):
+    (tmp_path / ".env").write_text(
+        f"CLOUDFLARE_API_TOKEN={TOKEN}\nCLOUDFLARE_BASE_URL={fake.base_url}\nCLOUDFLARE_ACCOUNT_ID={ACCOUNT}\n"
+    )
+    client = RawClient(clean_env(), cwd=str(tmp_path))
+    try:
+        client.initialize()
+        result = client.call("get_oauth_client", {"oauth_client_id": CLIENT})
+    finally:
+        stderr = client.close()
+    assert not result.get("isError"), result
+    assert fake.requests[-1].headers["authorization"] == f"Bearer {TOKEN}"
+    assert TOKEN not in stderr + "".join(client.stdout_lines)
+
+
+def test_sandbox_flag_needs_no_credentials(tmp_path):
+    client = RawClient(clean_env(), args=("--sandbox",), cwd=str(tmp_path))
+    try:
+        client.initialize()
+        result = client.call("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "Tried"})
+    finally:
+        client.close()
+    assert not result.get("isError"), result
+    assert result["content"][0]["text"].startswith("[SANDBOX]")
+    assert result["structuredContent"]["sandbox"] is True
+
+
+def test_help_lists_every_flag_and_variable():
+    from mcp_oauth_clients.config import VARIABLES
+
+    out = subprocess.run(
+        [sys.executable, "-m", "mcp_oauth_clients", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for name in [*VARIABLES, "--sandbox", "--env-file"]:
+        assert name in out

@@ -1,0 +1,79 @@
+"""Unit tests of the DNS TXT guidance for every verification status."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcp_oauth_clients.models import OAuthClient
+from mcp_oauth_clients.results import OAuthClientResult, describe
+from mcp_oauth_clients.verification import guidance_for
+
+TEXT = "cloudflare_oauth_client_publisher=abc123"
+
+
+def client(status=None, uri="https://app.example.com/home", text=TEXT):
+    data = {"client_id": "c1", "visibility": "private", "client_name": "App"}
+    if uri:
+        data["client_uri"] = uri
+    if status:
+        data["client_uri_verification"] = {"status": status, "text": text}
+    return OAuthClient.model_validate(data)
+
+
+@pytest.mark.parametrize("status", ["pending", "in_progress", "failed"])
+def test_unverified_statuses_give_the_exact_txt_record(status):
+    guidance = guidance_for(client(status))
+    assert guidance.dns_action_needed
+    assert guidance.host == "app.example.com"
+    record = guidance.dns_record
+    assert (record.type, record.name, record.value) == ("TXT", "app.example.com", TEXT)
+    steps = " ".join(guidance.next_steps)
+    assert "including the cloudflare_oauth_client_publisher= prefix" in steps
+    assert "two days" in steps
+    assert "unchanged client_uri" in steps
+    assert "only to make the client public" in steps
+
+
+def test_failed_status_says_to_restart_with_the_unchanged_client_uri():
+    guidance = guidance_for(client("failed"))
+    assert guidance.next_steps[0].startswith("The last verification failed")
+    assert any("restart the check by sending the unchanged client_uri" in s for s in guidance.next_steps)
+
+
+def test_verified_host_gets_no_dns_instructions():
+    guidance = guidance_for(client("verified"))
+    assert not guidance.dns_action_needed and guidance.dns_record is None and guidance.next_steps == []
+
+
+def test_no_client_uri_says_to_set_one():
+    guidance = guidance_for(client(uri=None))
+    assert guidance.host is None and not guidance.dns_action_needed
+    assert "no client_uri" in guidance.next_steps[0]
+
+
+def test_unknown_status_claims_nothing():
+    guidance = guidance_for(client(status=None))
+    assert not guidance.dns_action_needed and guidance.dns_record is None
+
+
+def result(status, sandbox=False):
+    c = client(status)
+    return OAuthClientResult(
+        sandbox=sandbox, account_id="a" * 32, client=c, sent={"client_name": "App"}, verification=guidance_for(c)
+    )
+
+
+def test_text_shows_the_record_only_when_dns_work_is_needed():
+    pending = describe(result("pending"), action="Updated")
+    assert "Changed: client_name." in pending
+    assert f"type TXT   name app.example.com   value {TEXT}" in pending
+    verified = describe(result("verified"), action="Updated")
+    assert "TXT" not in verified and "is verified" in verified
+
+
+def test_text_is_a_few_lines():
+    assert len(describe(result("failed"), action="Updated").splitlines()) <= 7
+
+
+def test_sandbox_result_says_so():
+    assert describe(result("pending", sandbox=True), action="Updated").startswith("[SANDBOX]")
