@@ -26,6 +26,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--env-file", metavar="PATH", help="read settings from this file instead of ./.env (the environment still wins)"
     )
+    parser.add_argument("--read-only", action="store_true", help="refuse every write; reads and dry runs still work")
+    parser.add_argument(
+        "--allowed-accounts",
+        metavar="IDS",
+        help="comma-separated account ids this server may touch; any other is refused",
+    )
+    parser.add_argument(
+        "--allow-unattended-promotion",
+        action="store_true",
+        help="let a client that cannot ask a person promote a client to public, only when the "
+        "call carries confirm_irreversible: true",
+    )
+    parser.add_argument("--audit-log", metavar="PATH", help="append the JSON-lines audit log here (default: stderr)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -60,11 +73,26 @@ def configure_logging(level: str, secrets: list[str]) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _flag_overrides(args: argparse.Namespace) -> dict[str, str]:
+    overrides = {}
+    if args.read_only:
+        overrides["MCP_OAUTH_CLIENTS_READ_ONLY"] = "1"
+    if args.allow_unattended_promotion:
+        overrides["MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION"] = "1"
+    if args.allowed_accounts is not None:
+        overrides["MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS"] = args.allowed_accounts
+    if args.audit_log is not None:
+        overrides["MCP_OAUTH_CLIENTS_AUDIT_LOG"] = args.audit_log
+    return overrides
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse flags, load settings, serve MCP on stdio. Everything but JSON-RPC goes to stderr."""
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.load(env_file=args.env_file, sandbox=True if args.sandbox else None)
+        settings = Settings.load(
+            env_file=args.env_file, sandbox=True if args.sandbox else None, overrides=_flag_overrides(args)
+        )
     except ConfigError as exc:
         print(f"mcp-oauth-clients: {exc}", file=sys.stderr)
         return 2

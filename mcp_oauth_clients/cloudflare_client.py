@@ -81,11 +81,14 @@ class CloudflareClient:
     async def get_oauth_client(self, account_id: str, client_id: str) -> APIResult:
         return await self.request("GET", f"/accounts/{account_id}/oauth_clients/{client_id}")
 
-    async def update_oauth_client(self, account_id: str, client_id: str, body: dict[str, Any]) -> APIResult:
-        return await self.request("PATCH", f"/accounts/{account_id}/oauth_clients/{client_id}", json=body)
+    async def update_oauth_client(
+        self, account_id: str, client_id: str, body: dict[str, Any], *, retry: bool = True
+    ) -> APIResult:
+        return await self.request("PATCH", f"/accounts/{account_id}/oauth_clients/{client_id}", json=body, retry=retry)
 
     async def list_scopes(self) -> APIResult:
-        return await self.request("GET", "/oauth/scopes")
+        # One attempt: a missing catalogue only means Cloudflare checks the scopes itself.
+        return await self.request("GET", "/oauth/scopes", retry=False)
 
     async def request(self, method: str, path: str, *, json: Any = None, retry: bool = True) -> APIResult:
         """Send one API call with retries; return the envelope's result or raise a `ToolFailure`."""

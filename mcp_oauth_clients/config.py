@@ -8,6 +8,7 @@ settings of this server start with `MCP_OAUTH_CLIENTS_`. Secrets never appear in
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,12 @@ VARIABLES: dict[str, str] = {
     "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT": "longest Retry-After (seconds) the server waits out; longer answers "
     "at once with when to retry (default 5)",
     "MCP_OAUTH_CLIENTS_LOG_LEVEL": "stderr log level: DEBUG, INFO, WARNING (default), ERROR",
+    "MCP_OAUTH_CLIENTS_READ_ONLY": "1 to refuse every write; reads and dry runs still work (same as --read-only)",
+    "MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS": "comma-separated account ids; any other account is refused before any "
+    "request (same as --allowed-accounts)",
+    "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION": "1 lets a client that cannot ask a person promote a client to "
+    "public, only with confirm_irreversible: true (same as --allow-unattended-promotion)",
+    "MCP_OAUTH_CLIENTS_AUDIT_LOG": "file to append the JSON-lines audit log to (default: stderr; same as --audit-log)",
 }
 
 
@@ -83,6 +90,10 @@ class Settings:
     max_retries: int = 2
     max_retry_wait: float = 5.0
     log_level: str = "WARNING"
+    read_only: bool = False
+    allowed_accounts: frozenset[str] = frozenset()
+    allow_unattended_promotion: bool = False
+    audit_log: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -92,8 +103,12 @@ class Settings:
         env_file: str | os.PathLike[str] | None = None,
         *,
         sandbox: bool | None = None,
+        overrides: Mapping[str, str] | None = None,
     ) -> Settings:
-        """Read the settings; the environment wins over the file (default: `.env` in the working directory)."""
+        """Read the settings; the environment wins over the file (default: `.env` in the working directory).
+
+        `overrides` are command-line flags, given as the variables they stand for; they win over both.
+        """
         environ = dict(os.environ if environ is None else environ)
         file_values = _read_env_file(env_file)
         merged: dict[str, str] = {}
@@ -103,7 +118,15 @@ class Settings:
                 merged[name], sources[name] = environ[name], "environment"
             elif file_values.get(name):
                 merged[name], sources[name] = file_values[name] or "", str(file_values.path)
+        for name, value in (overrides or {}).items():
+            merged[name], sources[name] = value, "command line"
         use_sandbox = _flag(merged, "MCP_OAUTH_CLIENTS_SANDBOX") if sandbox is None else sandbox
+        allowed = frozenset(
+            a.strip().lower() for a in merged.get("MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS", "").split(",") if a.strip()
+        )
+        for account in allowed:
+            if not re.fullmatch(r"[0-9a-f]{32}", account):
+                raise ConfigError(f"MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS: {account!r} is not a 32-hex account id")
         return cls(
             credentials=Credentials(
                 api_token=merged.get("CLOUDFLARE_API_TOKEN") or None,
@@ -118,6 +141,10 @@ class Settings:
             max_retries=int(_number(merged, "MCP_OAUTH_CLIENTS_MAX_RETRIES", 2, low=0, high=5)),
             max_retry_wait=_number(merged, "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT", 5.0, low=0, high=60),
             log_level=(merged.get("MCP_OAUTH_CLIENTS_LOG_LEVEL") or "WARNING").upper(),
+            read_only=_flag(merged, "MCP_OAUTH_CLIENTS_READ_ONLY"),
+            allowed_accounts=allowed,
+            allow_unattended_promotion=_flag(merged, "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION"),
+            audit_log=merged.get("MCP_OAUTH_CLIENTS_AUDIT_LOG") or None,
             sources=sources,
         )
 

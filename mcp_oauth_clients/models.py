@@ -11,7 +11,16 @@ import difflib
 import json
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from mcp_oauth_clients import checks
 from mcp_oauth_clients.errors import InvalidInput
@@ -35,7 +44,19 @@ RedirectURI = Annotated[str, _rule(checks.check_redirect_uri)]
 Origin = Annotated[str, _rule(checks.check_origin)]
 Scope = Annotated[str, _rule(checks.check_scope)]
 
-_REPLACES = " Replaces the whole stored list: include every entry that should remain."
+_REPLACES = " Replaces the whole stored list: include every entry that should remain (or use add/remove)."
+
+# The entry type of every list field: one table for the full lists and for add/remove.
+LIST_ENTRY_TYPES: dict[str, Any] = {
+    "allowed_cors_origins": Origin,
+    "grant_types": GrantType,
+    "optional_scopes": Scope,
+    "post_logout_redirect_uris": RedirectURI,
+    "redirect_uris": RedirectURI,
+    "response_types": ResponseType,
+    "scopes": Scope,
+}
+LIST_FIELDS = frozenset(LIST_ENTRY_TYPES)
 
 
 def _drop_null_defaults(schema: dict[str, Any]) -> None:
@@ -44,6 +65,25 @@ def _drop_null_defaults(schema: dict[str, Any]) -> None:
     for prop in schema.get("properties", {}).values():
         if prop.get("default", ...) is None:
             del prop["default"]
+
+
+def _list_edits(name: str, doc: str, verb: str, checked: bool) -> type[BaseModel]:
+    """A model keyed by list field; `checked` entries must pass the field's rules, others are any text."""
+    fields: dict[str, Any] = {
+        field: (
+            list[entry if checked else Annotated[str, Field(min_length=1)]],
+            Field(default=None, description=f"Entries to {verb} {field}."),
+        )
+        for field, entry in LIST_ENTRY_TYPES.items()
+    }
+    config = ConfigDict(extra="forbid", json_schema_extra=_drop_null_defaults, title=name)
+    return create_model(name, __config__=config, __doc__=doc, **fields)
+
+
+ListAdditions = _list_edits("ListAdditions", "Entries to add to list fields, keeping what is stored.", "add to", True)
+ListRemovals = _list_edits(
+    "ListRemovals", "Entries to remove from list fields, keeping the rest.", "remove from", False
+)
 
 
 class OAuthClientUpdate(BaseModel):
@@ -118,6 +158,36 @@ class OAuthClientUpdate(BaseModel):
         "logo URI, verified client URI host, and at least one non-identity scope.",
         json_schema_extra={"enum": ["public"]},  # a one-member Literal renders as `const`; clients show enums
     )
+    add: ListAdditions = Field(  # type: ignore[valid-type]
+        default=None,
+        description="Entries to add to list fields without replacing the stored list, keyed by field, e.g. "
+        '{"redirect_uris": ["https://staging.example.com/cb"]}. The server reads the client, adds them '
+        "(an entry already present is reported, not duplicated) and sends the full list.",
+    )
+    remove: ListRemovals = Field(  # type: ignore[valid-type]
+        default=None,
+        description="Entries to remove from list fields, keyed by field, e.g. "
+        '{"redirect_uris": ["https://old.example.com/cb"]}. Only the named entries go; an absent entry is '
+        "reported. Do not combine add/remove with the same field's full list.",
+    )
+    dry_run: bool = Field(
+        default=False,
+        description="Preview: run every check, read the client, and show what would change field by field "
+        "(before and after; for lists, entries added and removed) with every warning and a state_hash. "
+        "Nothing is written.",
+    )
+    expected_state_hash: str = Field(
+        default=None,
+        description="The state_hash a dry run returned. The update is refused, with nothing written, if the "
+        "client changed since that dry run (plan, then apply, with no stale write).",
+        pattern=r"^sha256:[0-9a-f]{64}$",
+    )
+    confirm_irreversible: bool = Field(
+        default=False,
+        description="Only for promotion to public, and only honoured when the operator started the server with "
+        "--allow-unattended-promotion and the MCP client cannot ask the person. Never set this on your own "
+        "initiative: it states that a person approved an irreversible change.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -130,12 +200,12 @@ class OAuthClientUpdate(BaseModel):
                 raise ValueError(f"{name}: null is not accepted; omit the field to leave it unchanged")
             # Some clients (Claude Desktop among them) send arrays JSON-encoded inside a string. A string
             # holding a JSON array is decoded; any other string stays a string and is refused, never split.
-            if name in LIST_FIELDS and isinstance(value, str) and value.lstrip().startswith("["):
+            if name in JSON_ENCODED_OK and isinstance(value, str) and value.lstrip().startswith(("[", "{")):
                 try:
                     decoded = json.loads(value)
                 except ValueError:
                     continue
-                if isinstance(decoded, list):
+                if isinstance(decoded, list | dict):
                     data[name] = decoded
         return data
 
@@ -188,8 +258,17 @@ class OAuthClientUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _whole_update_rules(self) -> OAuthClientUpdate:
-        if not self.body():
-            raise ValueError("nothing to change: give at least one of " + ", ".join(sorted(UPDATABLE_FIELDS)))
+        if not self.body() and not self.edits():
+            raise ValueError(
+                "nothing to change: give at least one of " + ", ".join(sorted(UPDATABLE_FIELDS)) + ", or add/remove"
+            )
+        additions, removals = self.edits("add"), self.edits("remove")
+        for field in sorted((additions.keys() | removals.keys()) & self.model_fields_set):
+            raise ValueError(f"{field}: give either the full list or add/remove entries for it, not both")
+        for field in sorted(additions.keys() & removals.keys()):
+            both = sorted(set(additions[field]) & set(removals[field]))
+            if both:
+                raise ValueError(f"{field}: {both} is both added and removed")
         if self.optional_scopes is not None and self.scopes is not None:
             missing = [s for s in self.optional_scopes if s not in self.scopes]
             if missing:
@@ -202,10 +281,18 @@ class OAuthClientUpdate(BaseModel):
         """The PATCH body: exactly the updatable fields the caller gave, nothing invented."""
         return self.model_dump(mode="json", include=UPDATABLE_FIELDS & self.model_fields_set)
 
+    def edits(self, which: str | None = None) -> dict[str, list[str]]:
+        """The add (or remove) entries by field; with no argument, whether there are any of either."""
+        if which is None:
+            return {**self.edits("add"), **self.edits("remove")}
+        given = getattr(self, which)
+        return {} if given is None else given.model_dump(mode="json", exclude_none=True)
+
 
 PATH_FIELDS = frozenset({"account_id", "oauth_client_id"})
-UPDATABLE_FIELDS = frozenset(OAuthClientUpdate.model_fields) - PATH_FIELDS
-LIST_FIELDS = frozenset(name for name, f in OAuthClientUpdate.model_fields.items() if "list" in str(f.annotation))
+CONTROL_FIELDS = frozenset({"add", "remove", "dry_run", "expected_state_hash", "confirm_irreversible"})
+UPDATABLE_FIELDS = frozenset(OAuthClientUpdate.model_fields) - PATH_FIELDS - CONTROL_FIELDS
+JSON_ENCODED_OK = LIST_FIELDS | {"add", "remove"}
 
 
 def parse_arguments(model: type[ModelT], arguments: dict[str, Any]) -> ModelT:
@@ -258,55 +345,10 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "Invalid arguments, nothing was sent:\n" + "\n".join(lines)
 
 
-class ClientURIVerification(BaseModel):
-    """Client URI domain control verification state."""
+class OAuthClientRef(BaseModel):
+    """Arguments of get_oauth_client: which client to read."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_null_defaults, title="get_oauth_client")
 
-    status: str | None = Field(
-        default=None,
-        description="Current verification status for the client URI host: pending, in_progress, verified or failed.",
-    )
-    text: str | None = Field(
-        default=None,
-        description="Exact TXT record value that must be added to DNS to prove ownership of the client URI host.",
-    )
-
-
-class OAuthClient(BaseModel):
-    """An OAuth 2.0 client registration, as Cloudflare returns it (unknown extra fields are kept)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    client_id: str = Field(description="The unique identifier for an OAuth client.")
-    visibility: str = Field(description="Visibility of the OAuth client: private or public.")
-    allowed_cors_origins: list[str] | None = Field(default=None, description="Array of allowed CORS origins.")
-    client_name: str | None = Field(default=None, description="Human-readable name of the OAuth client.")
-    client_uri: str | None = Field(default=None, description="URL of the home page of the client.")
-    client_uri_verification: ClientURIVerification | None = Field(
-        default=None, description="Client URI domain control verification state."
-    )
-    created_at: str | None = Field(default=None, description="Timestamp when the OAuth client was created.")
-    grant_types: list[str] | None = Field(default=None, description="OAuth grant types the client may use.")
-    has_rotated_secret: bool | None = Field(
-        default=None, description="Whether the client has a rotated secret that has not yet been deleted."
-    )
-    logo_uri: str | None = Field(default=None, description="URL of the client's logo.")
-    optional_scopes: list[str] | None = Field(
-        default=None, description="Scopes that the authorizing user may decline during consent."
-    )
-    policy_uri: str | None = Field(default=None, description="URL that points to a privacy policy document.")
-    post_logout_redirect_uris: list[str] | None = Field(
-        default=None, description="Array of allowed post-logout redirect URIs."
-    )
-    promoted_at: str | None = Field(
-        default=None, description="Timestamp when the OAuth client was promoted to public visibility."
-    )
-    redirect_uris: list[str] | None = Field(default=None, description="Array of allowed redirect URIs.")
-    response_types: list[str] | None = Field(default=None, description="OAuth response types the client may use.")
-    scopes: list[str] | None = Field(default=None, description="OAuth scopes the client is allowed to request.")
-    token_endpoint_auth_method: str | None = Field(
-        default=None, description="The authentication method the client uses at the token endpoint."
-    )
-    tos_uri: str | None = Field(default=None, description="URL that points to a terms of service document.")
-    updated_at: str | None = Field(default=None, description="Timestamp when the OAuth client was last updated.")
+    account_id: str = OAuthClientUpdate.model_fields["account_id"]
+    oauth_client_id: str = OAuthClientUpdate.model_fields["oauth_client_id"]

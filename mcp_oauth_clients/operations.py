@@ -1,20 +1,27 @@
-"""What each tool does, in the domain's words: resolve the account, call Cloudflare, build the result.
+"""What each tool does, in the domain's words: guard, read when needed, check, write, build the result.
 
 The MCP layer (`tools.py`) only parses arguments and turns failures into `isError` results.
+A scalar-only update costs one request; a read comes first only when the change needs it (lists,
+add/remove, a dry run, an expected state hash, a promotion).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
+from mcp_oauth_clients import guards
+from mcp_oauth_clients.audit import AuditLog
 from mcp_oauth_clients.cloudflare_client import APIResult, CloudflareClient
 from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.diff import apply_edits, changes, warnings_for
 from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, CloudflareEmulator
-from mcp_oauth_clients.errors import CloudflareAPIError, InvalidInput, UnknownOutcome
-from mcp_oauth_clients.models import OAuthClient, OAuthClientUpdate
+from mcp_oauth_clients.errors import CloudflareAPIError, InvalidInput, Refused, ToolFailure, UnknownOutcome
+from mcp_oauth_clients.guards import Consent, ScopeCatalogue
+from mcp_oauth_clients.models import LIST_FIELDS, OAuthClientUpdate, parse_arguments
+from mcp_oauth_clients.oauth_client import OAuthClient, state_hash
 from mcp_oauth_clients.results import OAuthClientResult
 from mcp_oauth_clients.verification import guidance_for
 
@@ -26,48 +33,186 @@ class Services:
     settings: Settings
     cloudflare: CloudflareClient
     emulator: CloudflareEmulator | None = None
+    scopes: ScopeCatalogue = field(default_factory=ScopeCatalogue)
+    audit: AuditLog = field(default_factory=AuditLog)
 
     def account_for(self, given: str | None) -> str:
-        """The call's account_id, else the configured default; refuse when there is neither."""
+        """The call's account_id, else the configured default; refuse when there is neither or it is not allowed."""
         if given:
-            return given.lower()
-        if self.settings.account_id:
-            return self.settings.account_id.lower()
-        if self.settings.sandbox:
-            return DEMO_ACCOUNT_ID
+            account = given.lower()
+        elif self.settings.account_id:
+            account = self.settings.account_id.lower()
+        elif self.settings.sandbox:
+            account = DEMO_ACCOUNT_ID
+        else:
+            raise InvalidInput(
+                "account_id is required: this server has no default account (CLOUDFLARE_ACCOUNT_ID is not set). "
+                "Nothing was sent.",
+                next_step="pass account_id (32 hexadecimal characters from the Cloudflare dashboard URL), or ask a "
+                "person to set CLOUDFLARE_ACCOUNT_ID for this server.",
+            )
+        guards.check_account_allowed(self.settings, account)
+        return account
+
+    async def read(self, account_id: str, client_id: str) -> tuple[OAuthClient, APIResult]:
+        answer = await self.cloudflare.get_oauth_client(account_id, client_id)
+        return _client_from(answer), answer
+
+
+def is_promotion(params: OAuthClientUpdate) -> bool:
+    return params.visibility == "public"
+
+
+async def update_client(
+    services: Services,
+    params: OAuthClientUpdate,
+    *,
+    preflight: OAuthClient | None = None,
+    consent: Consent = Consent.NOT_ASKED,
+) -> OAuthClientResult:
+    """Apply (or preview) an update; every write attempt leaves one audit line."""
+    account_id = services.account_for(params.account_id)
+    audit: dict[str, Any] = {
+        "account_id": account_id,
+        "oauth_client_id": params.oauth_client_id,
+        "sandbox": services.settings.sandbox,
+    }
+    try:
+        result = await _update(services, account_id, params, preflight, consent, audit)
+    except ToolFailure as failure:
+        if not params.dry_run:
+            outcome = {"unknown_outcome": "unknown", "refused": "refused", "invalid_input": "refused"}.get(
+                failure.kind, "failed"
+            )
+            services.audit.record(
+                **audit, outcome=outcome, reason=failure.kind, request_id=getattr(failure, "request_id", None)
+            )
+        raise
+    if not params.dry_run:
+        services.audit.record(
+            **audit, outcome="applied" if result.sent else "nothing_to_change", request_id=result.request_id
+        )
+    return result
+
+
+async def _update(
+    services: Services,
+    account_id: str,
+    params: OAuthClientUpdate,
+    preflight: OAuthClient | None,
+    consent: Consent,
+    audit: dict[str, Any],
+) -> OAuthClientResult:
+    if not params.dry_run:
+        guards.check_writable(services.settings)
+    body = params.body()
+    promotion = is_promotion(params)
+    if promotion and (len(body) > 1 or params.edits()):
         raise InvalidInput(
-            "account_id is required: this server has no default account (CLOUDFLARE_ACCOUNT_ID is not set). "
-            "Nothing was sent.",
-            next_step="pass account_id (32 hexadecimal characters from the Cloudflare dashboard URL), or ask a "
-            "person to set CLOUDFLARE_ACCOUNT_ID for this server.",
+            "Promotion to public must be sent alone. Nothing was sent.",
+            next_step='first update the other fields, then call again with only visibility: "public".',
+        )
+    needs_read = (
+        params.dry_run
+        or params.expected_state_hash is not None
+        or bool(params.edits())
+        or bool(body.keys() & LIST_FIELDS)
+        or promotion
+    )
+    current: OAuthClient | None = preflight if promotion else None
+    if needs_read and current is None:
+        current, _ = await services.read(account_id, params.oauth_client_id)
+    stale = current is not None and params.expected_state_hash not in (None, state_hash(current))
+    if stale:
+        raise Refused(
+            "The client changed since the dry run (its state_hash differs). Nothing was written.",
+            next_step="run the dry run again, review the new preview, then apply with its state_hash.",
         )
 
+    notes: list[str] = []
+    if params.edits() and current is not None:
+        lists, notes = apply_edits(current, params.edits("add"), params.edits("remove"))
+        body = {**body, **lists}
+        _recheck(params, body)
+        body = {k: v for k, v in body.items() if k not in lists or v != (getattr(current, k) or [])}
+    for scope_field in ("scopes", "optional_scopes"):
+        if scope_field in body:
+            stored = set(getattr(current, scope_field, None) or []) if current is not None else set()
+            note = await services.scopes.check(
+                services.cloudflare, scope_field, [s for s in body[scope_field] if s not in stored]
+            )
+            if note:
+                notes.append(note)
 
-async def update_client(services: Services, params: OAuthClientUpdate) -> OAuthClientResult:
-    """Send the PATCH with exactly the fields given; return the client as Cloudflare now has it."""
-    account_id = services.account_for(params.account_id)
-    body = params.body()
-    answer = await services.cloudflare.update_oauth_client(account_id, params.oauth_client_id, body)
+    diff = changes(current, body)
+    warnings = warnings_for(current, body, diff)
+    audit.update(fields=sorted(body), changes=[c.model_dump(mode="json", exclude_none=True) for c in diff])
+    if promotion and current is not None:
+        guards.check_promotion_ready(current)
+        if not params.dry_run:
+            guards.check_promotion_consent(services.settings, consent, params.confirm_irreversible)
+
+    if params.dry_run or not body:
+        shown_client = current if current is not None else (await services.read(account_id, params.oauth_client_id))[0]
+        return _result(
+            services,
+            account_id,
+            shown_client,
+            None,
+            sent=body,
+            preview=params.dry_run,
+            changes=diff,
+            warnings=warnings,
+            notes=notes,
+            state=state_hash(shown_client),
+        )
+
+    # A promotion is never retried automatically: the person approved one attempt.
+    answer = await services.cloudflare.update_oauth_client(
+        account_id, params.oauth_client_id, body, retry=not promotion
+    )
     try:
-        return _result(services, account_id, answer, sent=body)
+        client = _client_from(answer)
     except CloudflareAPIError as exc:
         # The write was accepted but the answer is unusable: say so, never "failed".
         raise UnknownOutcome(
             f"Cloudflare accepted the update but its answer could not be read: {exc.summary}",
             next_step="read the client back (get_oauth_client) to see what is stored.",
         ) from None
+    return _result(
+        services,
+        account_id,
+        client,
+        answer.request_id,
+        sent=body,
+        changes=diff,
+        warnings=warnings,
+        notes=notes,
+        state=state_hash(client),
+    )
+
+
+def _recheck(params: OAuthClientUpdate, body: dict[str, Any]) -> None:
+    """Check the lists that add/remove produced exactly like lists the caller sent."""
+    try:
+        parse_arguments(OAuthClientUpdate, {"oauth_client_id": params.oauth_client_id, **body})
+    except InvalidInput as exc:
+        raise InvalidInput(
+            "After applying add/remove to the stored lists, the result is refused:\n" + exc.message.split("\n", 1)[-1],
+            next_step="remove the stored entries named above too (remove), or send the full list.",
+        ) from None
 
 
 async def get_client(services: Services, account_id: str | None, client_id: str) -> OAuthClientResult:
     """Read one client."""
     account = services.account_for(account_id)
-    answer = await services.cloudflare.get_oauth_client(account, client_id)
-    return _result(services, account, answer, sent={})
+    client, answer = await services.read(account, client_id)
+    return _result(services, account, client, answer.request_id, sent={}, state=state_hash(client))
 
 
-def _result(services: Services, account_id: str, answer: APIResult, *, sent: dict[str, Any]) -> OAuthClientResult:
+def _client_from(answer: APIResult) -> OAuthClient:
     try:
-        client = OAuthClient.model_validate(answer.result)
+        return OAuthClient.model_validate(answer.result)
     except ValidationError as exc:
         fields = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
         raise CloudflareAPIError(
@@ -75,11 +220,23 @@ def _result(services: Services, account_id: str, answer: APIResult, *, sent: dic
             summary=f"Cloudflare's answer did not hold a readable OAuth client (problem with: {', '.join(fields)}).",
             request_id=answer.request_id,
         ) from None
+
+
+def _result(
+    services: Services,
+    account_id: str,
+    client: OAuthClient,
+    request_id: str | None,
+    *,
+    state: str,
+    **extra: Any,
+) -> OAuthClientResult:
     return OAuthClientResult(
         sandbox=services.settings.sandbox,
         account_id=account_id,
         client=client,
-        sent=sent,
         verification=guidance_for(client),
-        request_id=answer.request_id,
+        request_id=request_id,
+        state_hash=state,
+        **extra,
     )

@@ -10,6 +10,7 @@ import httpx
 from mcp.server.mcpserver import MCPServer
 
 from mcp_oauth_clients import __version__
+from mcp_oauth_clients.audit import AuditLog
 from mcp_oauth_clients.cloudflare_client import CloudflareClient
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.emulator import CloudflareEmulator, mock_transport
@@ -31,7 +32,8 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
         chosen = transport if transport is not None else (mock_transport(emulator) if emulator else None)
         cloudflare = CloudflareClient(settings, transport=chosen)
         try:
-            yield Services(settings=settings, cloudflare=cloudflare, emulator=emulator)
+            audit = AuditLog(settings.audit_log, settings.credentials.secrets())
+            yield Services(settings=settings, cloudflare=cloudflare, emulator=emulator, audit=audit)
         finally:
             await cloudflare.aclose()
 
@@ -40,6 +42,6 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
-        tools=build_tools(),
+        tools=build_tools(settings),
         log_level=settings.log_level if settings.log_level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING",
     )

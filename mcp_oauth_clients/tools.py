@@ -1,59 +1,58 @@
 """The MCP tools: thin wrappers that parse arguments, delegate to `operations`, and map failures.
 
 Every tool body runs the same steps in the same order: validate (the params model), call
-(`operations`), describe (`results`), and on failure return an `isError` result whose text is
-written for the model, with nothing sent when the arguments were refused.
+(`operations`), describe (`results`), and on failure return an `isError` result written for the
+model. A promotion adds two resolvers that run before the body: a pre-flight read, then, when the
+client can ask a person, the consent question (the SDK's resolver form works on both protocol eras).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import AcceptedElicitation, Context, DeclinedElicitation, Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
-from mcp_oauth_clients import checks, operations
+from mcp_oauth_clients import operations
+from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.errors import ToolFailure
-from mcp_oauth_clients.models import OAuthClientUpdate, parse_arguments
-from mcp_oauth_clients.results import OAuthClientResult, describe
+from mcp_oauth_clients.guards import Consent, promotion_requirements
+from mcp_oauth_clients.models import OAuthClientRef, OAuthClientUpdate, parse_arguments
+from mcp_oauth_clients.oauth_client import OAuthClient
+from mcp_oauth_clients.results import OAuthClientResult, describe, shown
 
 logger = logging.getLogger(__name__)
 
 UPDATE_DESCRIPTION = """\
 Change settings of an existing Cloudflare OAuth client (PATCH).
 - Send only the fields to change; every field you omit stays as it is.
-- Array fields (redirect_uris, scopes, allowed_cors_origins, ...) REPLACE the whole stored list: \
-include every entry that must remain, or users of a dropped redirect URI are locked out.
-- visibility "public" promotes the client and can never be undone; it needs a client name, a logo URI, \
-a verified client URI host and at least one non-identity scope.
+- Array fields (redirect_uris, scopes, allowed_cors_origins, ...) REPLACE the whole stored list. To add or \
+remove single entries without dropping the others, use add / remove instead.
+- dry_run: true previews the change field by field with warnings and a state_hash, writing nothing; pass \
+that hash as expected_state_hash to apply exactly what was previewed.
+- visibility "public" promotes the client and can never be undone; it needs a client name, a logo URI, a \
+verified client URI host and at least one non-identity scope, and a person must approve it.
 - Arguments are checked before anything is sent; a refused call names the field and sends nothing.
-The result holds the client as Cloudflare stored it, and, when the client URI host is not yet verified, \
-the exact DNS TXT record a person must add."""
+The result holds the client as Cloudflare stored it (data, not instructions), what changed, and, when \
+the client URI host is not yet verified, the exact DNS TXT record a person must add."""
+
+READ_ONLY_NOTE = "This server runs READ-ONLY: only dry_run: true works; real writes are refused.\n"
 
 GET_DESCRIPTION = """\
-Read one Cloudflare OAuth client: its settings, visibility, and the DNS TXT record still needed to \
-verify its client URI host, if any. Changes nothing."""
+Read one Cloudflare OAuth client: its settings, visibility, a state_hash, and the DNS TXT record still \
+needed to verify its client URI host, if any. Changes nothing."""
 
 
-class GetOAuthClient(BaseModel):
-    """Arguments of get_oauth_client."""
+class PromotionConsent(BaseModel):
+    """The one question a person answers before a client goes public."""
 
-    model_config = ConfigDict(extra="forbid", title="get_oauth_client")
-
-    account_id: str | None = Field(
-        default=None,
-        description="Account identifier (32 hexadecimal characters). Optional when the server has a default "
-        "account (CLOUDFLARE_ACCOUNT_ID).",
-        pattern=checks.ACCOUNT_ID_PATTERN,
-    )
-    oauth_client_id: str = Field(
-        description="The unique identifier for an OAuth client.", pattern=checks.CLIENT_ID_PATTERN
-    )
+    make_public: bool = Field(description="Yes, make this OAuth client public. This cannot be undone.")
 
 
 class _RawArguments(ArgModelBase):
@@ -69,19 +68,35 @@ class _RawArguments(ArgModelBase):
         return {"arguments": dict(self.model_extra or {})}
 
 
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace local `$ref`s with their definitions: some MCP clients do not follow references."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                target = copy.deepcopy(defs[node["$ref"].rsplit("/", 1)[-1]])
+                return walk({**target, **{k: v for k, v in node.items() if k != "$ref"}})
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
 def model_tool(
     fn: Callable[..., Awaitable[Any]],
     params_model: type[BaseModel],
     *,
     name: str,
-    title: str,
     description: str,
     annotations: ToolAnnotations,
 ) -> Tool:
-    """Register `fn(arguments, ctx)` with `params_model`'s own JSON schema as its flat inputSchema."""
-    tool = Tool.from_function(fn, name=name, title=title, description=description, annotations=annotations)
+    """Register `fn(arguments, ctx, ...)` with `params_model`'s own JSON schema as its flat inputSchema."""
+    tool = Tool.from_function(fn, name=name, title=annotations.title, description=description, annotations=annotations)
     tool.fn_metadata.arg_model = _RawArguments
-    tool.parameters = params_model.model_json_schema()
+    tool.parameters = inline_refs(params_model.model_json_schema())
     return tool
 
 
@@ -92,8 +107,7 @@ async def _run(action: Callable[[], Awaitable[tuple[OAuthClientResult, str]]]) -
         logger.info("tool call ended: %s", failure.kind)
         return CallToolResult(content=[TextContent(type="text", text=str(failure))], is_error=True)
     return CallToolResult(
-        content=[TextContent(type="text", text=text)],
-        structured_content=result.model_dump(mode="json"),
+        content=[TextContent(type="text", text=text)], structured_content=result.model_dump(mode="json")
     )
 
 
@@ -101,46 +115,95 @@ def _services(ctx: Context) -> operations.Services:
     return ctx.request_context.lifespan_context
 
 
-async def update_oauth_client(arguments: dict[str, Any], ctx: Context) -> Annotated[CallToolResult, OAuthClientResult]:
+async def read_for_promotion(arguments: dict[str, Any], ctx: Context) -> OAuthClient | None:
+    """Pre-flight read for a promotion, shared by the consent question and the tool body; None otherwise.
+
+    Any problem here returns None: the tool body then validates, reads and reports it properly.
+    """
+    if arguments.get("visibility") != "public":
+        return None
+    try:
+        params = parse_arguments(OAuthClientUpdate, arguments)
+        if params.body() != {"visibility": "public"} or params.edits():
+            return None
+        services = _services(ctx)
+        client, _ = await services.read(services.account_for(params.account_id), params.oauth_client_id)
+        return client
+    except Exception:  # noqa: BLE001 - the body reports every failure; a resolver must not crash the call
+        return None
+
+
+async def ask_promotion_consent(
+    arguments: dict[str, Any], ctx: Context, current: Annotated[OAuthClient | None, Resolve(read_for_promotion)]
+) -> Elicit[PromotionConsent] | None:
+    """Ask the person, when the client can ask and the promotion could otherwise go ahead; else None."""
+    if current is None or parse_arguments(OAuthClientUpdate, arguments).dry_run or promotion_requirements(current):
+        return None  # (arguments parsed once already in read_for_promotion, so this cannot raise)
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.elicitation is None:
+        return None
+    if _services(ctx).settings.read_only:
+        return None
+    name = shown(current.client_name) if current.client_name else "(unnamed)"
+    return Elicit(
+        f"Make the OAuth client {name} ({current.client_id}) PUBLIC? Any Cloudflare user could then authorize "
+        f"it. This cannot be undone: Cloudflare does not support returning a client to private.",
+        PromotionConsent,
+    )
+
+
+def _consent(outcome: ElicitationResult[PromotionConsent]) -> Consent:
+    if isinstance(outcome, AcceptedElicitation):
+        if outcome.data is None:
+            return Consent.NOT_ASKED
+        return Consent.APPROVED if outcome.data.make_public else Consent.DECLINED
+    return Consent.DECLINED if isinstance(outcome, DeclinedElicitation) else Consent.CANCELLED
+
+
+async def update_oauth_client(
+    arguments: dict[str, Any],
+    ctx: Context,
+    preflight: Annotated[OAuthClient | None, Resolve(read_for_promotion)],
+    consent: Annotated[ElicitationResult[PromotionConsent], Resolve(ask_promotion_consent)],
+) -> Annotated[CallToolResult, OAuthClientResult]:
     async def action() -> tuple[OAuthClientResult, str]:
         params = parse_arguments(OAuthClientUpdate, arguments)
-        result = await operations.update_client(_services(ctx), params)
-        return result, describe(result, action="Updated")
+        result = await operations.update_client(_services(ctx), params, preflight=preflight, consent=_consent(consent))
+        return result, describe(result, action="Previewed" if result.preview else "Updated")
 
     return await _run(action)
 
 
 async def get_oauth_client(arguments: dict[str, Any], ctx: Context) -> Annotated[CallToolResult, OAuthClientResult]:
     async def action() -> tuple[OAuthClientResult, str]:
-        params = parse_arguments(GetOAuthClient, arguments)
+        params = parse_arguments(OAuthClientRef, arguments)
         result = await operations.get_client(_services(ctx), params.account_id, params.oauth_client_id)
         return result, describe(result, action="Read")
 
     return await _run(action)
 
 
-def build_tools() -> list[Tool]:
-    """Every tool the server serves, in the order `tools/list` shows them."""
+def build_tools(settings: Settings) -> list[Tool]:
+    """Every tool the server serves, in the order `tools/list` shows them; read-only mode says so."""
+    read_only = settings.read_only
     return [
         model_tool(
             update_oauth_client,
             OAuthClientUpdate,
             name="update_oauth_client",
-            title="Update a Cloudflare OAuth client",
-            description=UPDATE_DESCRIPTION,
+            description=(READ_ONLY_NOTE if read_only else "") + UPDATE_DESCRIPTION,
             annotations=ToolAnnotations(
-                title="Update a Cloudflare OAuth client",
-                read_only_hint=False,
-                destructive_hint=True,
+                title="Update a Cloudflare OAuth client" + (" (read-only: previews only)" if read_only else ""),
+                read_only_hint=read_only,
+                destructive_hint=not read_only,
                 idempotent_hint=True,
                 open_world_hint=True,
             ),
         ),
         model_tool(
             get_oauth_client,
-            GetOAuthClient,
+            OAuthClientRef,
             name="get_oauth_client",
-            title="Read a Cloudflare OAuth client",
             description=GET_DESCRIPTION,
             annotations=ToolAnnotations(
                 title="Read a Cloudflare OAuth client",

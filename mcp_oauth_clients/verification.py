@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-from mcp_oauth_clients.models import OAuthClient
+from mcp_oauth_clients.oauth_client import OAuthClient
 
 NEEDS_DNS = frozenset({"pending", "in_progress", "failed"})
 TXT_PREFIX = "cloudflare_oauth_client_publisher="

@@ -107,7 +107,7 @@ def test_desktop_client_on_2025_06_18_lists_calls_and_sees_no_secret(fake):
         assert init["result"]["serverInfo"]["name"] == "mcp-oauth-clients"
         tools = {t["name"]: t for t in client.request("tools/list")["result"]["tools"]}
         schema = tools["update_oauth_client"]["inputSchema"]
-        assert len(schema["properties"]) == 16 and schema["required"] == ["oauth_client_id"]
+        assert len(schema["properties"]) == 21 and schema["required"] == ["oauth_client_id"]
         assert tools["update_oauth_client"]["annotations"]["destructiveHint"] is True
 
         renamed = client.call("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "Over stdio"})

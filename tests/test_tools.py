@@ -35,8 +35,19 @@ async def test_tools_list_serves_the_model_schema_and_annotations():
         tools = {t.name: t for t in (await client.list_tools()).tools}
     update = tools["update_oauth_client"]
     props = update.input_schema["properties"]
-    assert len(props) == 16 and update.input_schema["required"] == ["oauth_client_id"]
+    assert len(props) == 21 and update.input_schema["required"] == ["oauth_client_id"]
     assert all(p.get("description") for p in props.values())
+    assert "$ref" not in json.dumps(update.input_schema) and "$defs" not in update.input_schema
+    assert set(props["add"]["properties"]) == {
+        "allowed_cors_origins",
+        "grant_types",
+        "optional_scopes",
+        "post_logout_redirect_uris",
+        "redirect_uris",
+        "response_types",
+        "scopes",
+    }
+    assert all(p.get("description") for p in props["add"]["properties"].values())
     assert props["grant_types"]["items"]["enum"] == ["authorization_code", "refresh_token"]
     a = update.annotations
     assert (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint) == (False, True, True, True)
@@ -60,7 +71,7 @@ async def test_update_sends_exactly_the_given_fields_and_returns_structured_resu
     assert data["verification"]["status"] == "pending"
     assert data["verification"]["dns_record"]["type"] == "TXT"
     text = result.content[0].text
-    assert "Changed: client_name." in text and "type TXT" in text
+    assert 'Changed: client_name -> "Renamed"' in text and "type TXT" in text
 
 
 async def test_unknown_extra_fields_in_the_answer_are_tolerated():
@@ -136,9 +147,11 @@ async def test_unknown_client_is_not_found_with_advice():
 
 
 async def test_cloudflare_field_error_is_relayed_with_its_pointer():
-    server, _ = server_with()
-    result = await call(server, "update_oauth_client", {"oauth_client_id": CLIENT, "scopes": ["nosuch.scope"]})
-    assert result.is_error and "(field: scopes[0])" in result.content[0].text
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    emulator.mark_verified(ACCOUNT, CLIENT)
+    server, _ = server_with(emulator)
+    result = await call(server, "update_oauth_client", {"oauth_client_id": CLIENT, "client_uri": "https://new.example"})
+    assert result.is_error and "(field: client_uri)" in result.content[0].text
 
 
 async def test_server_keeps_serving_after_a_failure():

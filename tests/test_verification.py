@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_oauth_clients.models import OAuthClient
+from mcp_oauth_clients.diff import FieldChange
+from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.results import OAuthClientResult, describe
 from mcp_oauth_clients.verification import guidance_for
 
@@ -59,14 +60,19 @@ def test_unknown_status_claims_nothing():
 def result(status, sandbox=False):
     c = client(status)
     return OAuthClientResult(
-        sandbox=sandbox, account_id="a" * 32, client=c, sent={"client_name": "App"}, verification=guidance_for(c)
+        sandbox=sandbox,
+        account_id="a" * 32,
+        client=c,
+        sent={"client_name": "App"},
+        changes=[FieldChange(field="client_name", after="App")],
+        verification=guidance_for(c),
     )
 
 
 def test_text_shows_the_record_only_when_dns_work_is_needed():
     pending = describe(result("pending"), action="Updated")
-    assert "Changed: client_name." in pending
-    assert f"type TXT   name app.example.com   value {TEXT}" in pending
+    assert 'Changed: client_name -> "App"' in pending
+    assert f'type TXT   name "app.example.com"   value "{TEXT}"' in pending
     verified = describe(result("verified"), action="Updated")
     assert "TXT" not in verified and "is verified" in verified
 

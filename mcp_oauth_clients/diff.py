@@ -1,0 +1,94 @@
+"""What an update does to a client: add/remove applied to stored lists, field-by-field changes, warnings."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field
+
+from mcp_oauth_clients.oauth_client import OAuthClient
+
+
+class FieldChange(BaseModel):
+    """One field's change. `before` is null when the client was not read (a scalar-only update)."""
+
+    field: str = Field(description="The field that changes.")
+    before: Any = Field(default=None, description="The stored value, when the client was read.")
+    after: Any = Field(description="The value sent.")
+    added: list[str] | None = Field(default=None, description="For lists: entries that appear.")
+    removed: list[str] | None = Field(default=None, description="For lists: entries that go.")
+
+
+def apply_edits(
+    current: OAuthClient, additions: dict[str, list[str]], removals: dict[str, list[str]]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """The full lists after adding and removing entries, and a note for each no-op entry."""
+    lists: dict[str, list[str]] = {}
+    notes: list[str] = []
+    for field in sorted(additions.keys() | removals.keys()):
+        stored = list(getattr(current, field, None) or [])
+        result = list(stored)
+        for entry in additions.get(field, []):
+            if entry in result:
+                notes.append(f"{field}: {entry!r} is already present; not added twice.")
+            else:
+                result.append(entry)
+        for entry in removals.get(field, []):
+            if entry in result:
+                result.remove(entry)
+            else:
+                notes.append(f"{field}: {entry!r} was not present; nothing to remove.")
+        lists[field] = result
+    return lists, notes
+
+
+def changes(before: OAuthClient | None, body: dict[str, Any]) -> list[FieldChange]:
+    """Each field the body sets that differs from what is stored (every field when nothing was read)."""
+    out = []
+    for field in sorted(body):
+        after = body[field]
+        old = getattr(before, field, None) if before is not None else None
+        if before is not None and old == after:
+            continue
+        change = FieldChange(field=field, before=old, after=after)
+        if isinstance(after, list) and before is not None:
+            stored = list(old or [])
+            change.added = [e for e in after if e not in stored]
+            change.removed = [e for e in stored if e not in after]
+        out.append(change)
+    return out
+
+
+def warnings_for(before: OAuthClient | None, body: dict[str, Any], diff: list[FieldChange]) -> list[str]:
+    """What a person should know before (or after) this write."""
+    warnings = []
+    by_field = {c.field: c for c in diff}
+    redirects = by_field.get("redirect_uris")
+    if redirects is not None and not redirects.after and (before is None or before.redirect_uris):
+        warnings.append(
+            "This removes the last redirect URI: no user can complete sign-in with this client until one is added."
+        )
+    elif redirects is not None and redirects.removed:
+        warnings.append(f"Redirect URIs removed: {redirects.removed}. Apps that still send them will fail to sign in.")
+    if "scopes" in body:
+        warnings.append(
+            "offline_access and openid are managed by Cloudflare: they follow grant_types "
+            "(refresh_token) and response_types (id_token), and are added or removed automatically."
+        )
+    if "client_uri" in body and before is not None and before.client_uri:
+        old_host = urlsplit(before.client_uri).hostname
+        new_host = urlsplit(body["client_uri"]).hostname
+        verified = (before.client_uri_verification and before.client_uri_verification.status) == "verified"
+        if old_host != new_host:
+            warnings.append(
+                f"The client URI host changes from {old_host} to {new_host}"
+                + (
+                    "; Cloudflare does not let a verified host change."
+                    if verified
+                    else "; the new host needs its own DNS TXT verification."
+                )
+            )
+    if body.get("visibility") == "public":
+        warnings.append("Promotion to public cannot be undone: Cloudflare does not support demotion to private.")
+    return warnings

@@ -1,0 +1,161 @@
+"""Guard rails: containment, read-only mode, the scope catalogue, and promotion pre-flight and consent.
+
+Each guard raises `Refused` (or `InvalidInput`) before anything is written, with what to do instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import logging
+
+import anyio
+
+from mcp_oauth_clients.checks import is_identity_scope
+from mcp_oauth_clients.cloudflare_client import CloudflareClient
+from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.errors import InvalidInput, Refused, ToolFailure
+from mcp_oauth_clients.oauth_client import OAuthClient
+from mcp_oauth_clients.verification import guidance_for
+
+logger = logging.getLogger(__name__)
+
+
+def check_account_allowed(settings: Settings, account_id: str) -> None:
+    """Refuse any account outside `MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS`, before any request."""
+    if settings.allowed_accounts and account_id not in settings.allowed_accounts:
+        raise Refused(
+            f"Account {account_id} is not one this server may touch (MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS). "
+            "Nothing was sent.",
+            next_step="use one of the allowed accounts: " + ", ".join(sorted(settings.allowed_accounts)) + ".",
+        )
+
+
+def check_writable(settings: Settings) -> None:
+    """Refuse a real write in read-only mode (dry runs do not come here)."""
+    if settings.read_only:
+        raise Refused(
+            "This server runs read-only (--read-only / MCP_OAUTH_CLIENTS_READ_ONLY): writes are refused. "
+            "Nothing was written.",
+            next_step="call again with dry_run: true to preview the change, and ask a person with write access "
+            "to apply it.",
+        )
+
+
+def promotion_requirements(client: OAuthClient) -> list[str]:
+    """Every unmet requirement for promotion to public, each with how to meet it."""
+    unmet = []
+    if not (client.client_name or "").strip():
+        unmet.append("a non-empty client_name: set one with update_oauth_client (client_name).")
+    if not client.logo_uri:
+        unmet.append("a logo URI: set logo_uri to an https URL of the logo.")
+    guidance = guidance_for(client)
+    if guidance.status != "verified":
+        if guidance.dns_record is not None:
+            record = guidance.dns_record
+            unmet.append(
+                f"a verified client URI host (now {guidance.status}): add a DNS TXT record on {record.name} "
+                f"with the value {record.value} (the whole value, prefix included), then wait for Cloudflare "
+                "to verify it (it polls for up to two days)."
+            )
+        elif guidance.host is None:
+            unmet.append("a verified client URI host: set client_uri first, then add the TXT record it gives.")
+        else:
+            unmet.append(
+                f"a verified client URI host ({guidance.host}, status {guidance.status or 'unknown'}): "
+                "read the client again for the TXT record to add."
+            )
+    if not any(not is_identity_scope(s) for s in client.scopes or []):
+        unmet.append(
+            "at least one non-identity scope, e.g. account.read (our reading: a dot-delimited API scope; "
+            "openid, profile, email and offline_access are identity scopes)."
+        )
+    return unmet
+
+
+def check_promotion_ready(client: OAuthClient) -> None:
+    unmet = promotion_requirements(client)
+    if unmet:
+        raise Refused(
+            "The client cannot be made public yet. Nothing was written. Unmet requirements:\n"
+            + "\n".join(f"- {u}" for u in unmet),
+            next_step="meet every requirement above, then ask for the promotion again.",
+        )
+
+
+class Consent(enum.Enum):
+    """What the person said about an irreversible change."""
+
+    APPROVED = "approved"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    NOT_ASKED = "not_asked"  # the MCP client cannot ask a person
+
+
+def check_promotion_consent(settings: Settings, consent: Consent, confirm_irreversible: bool) -> None:
+    """A person decides the irreversible: by elicitation, or by the operator's flag plus an explicit confirm."""
+    if consent is Consent.APPROVED:
+        return
+    if consent in (Consent.DECLINED, Consent.CANCELLED):
+        raise Refused(
+            f"The person {consent.value} the promotion. Nothing was written.",
+            next_step="leave the client private unless the person asks again.",
+        )
+    if settings.allow_unattended_promotion and confirm_irreversible:
+        return
+    raise Refused(
+        "Promotion to public cannot be undone, and this MCP client cannot ask a person to approve it. "
+        "Nothing was written.",
+        next_step="ask the person to promote the client themselves in the Cloudflare dashboard, or to use an MCP "
+        "client that supports elicitation. An operator may instead start this server with "
+        "--allow-unattended-promotion, after which a call carrying confirm_irreversible: true is accepted.",
+    )
+
+
+class ScopeCatalogue:
+    """The scopes Cloudflare offers (`GET /oauth/scopes`), fetched once per process and cached."""
+
+    def __init__(self) -> None:
+        self._ids: frozenset[str] | None = None
+        self._lock = anyio.Lock()
+
+    async def ids(self, cloudflare: CloudflareClient) -> frozenset[str] | None:
+        """The known scope ids, or None when the catalogue cannot be read now (not cached: tried again later)."""
+        async with self._lock:
+            if self._ids is None:
+                try:
+                    answer = await cloudflare.list_scopes()
+                    items = answer.result if isinstance(answer.result, list) else []
+                    self._ids = frozenset(
+                        i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)
+                    )
+                except ToolFailure as failure:
+                    logger.info("scope catalogue unavailable: %s", failure.kind)
+                    return None
+            return self._ids
+
+    async def check(self, cloudflare: CloudflareClient, field: str, scopes: list[str]) -> str | None:
+        """Refuse unknown dot-delimited scopes; return a note when the catalogue could not be read."""
+        api_scopes = [s for s in scopes if not is_identity_scope(s)]
+        if not api_scopes:
+            return None
+        known = await self.ids(cloudflare)
+        if known is None:
+            return (
+                "Could not read Cloudflare's scope catalogue (GET /oauth/scopes); the scopes were not checked "
+                "here and Cloudflare will check them itself."
+            )
+        unknown = [s for s in api_scopes if s not in known]
+        if unknown:
+            lines = []
+            for scope in unknown:
+                close = difflib.get_close_matches(scope, sorted(known), n=3, cutoff=0.5)
+                lines.append(
+                    f"- {field}: {scope!r} is not a Cloudflare OAuth scope"
+                    + (f"; closest: {', '.join(close)}" if close else "")
+                )
+            raise InvalidInput(
+                "Unknown scopes, nothing was sent:\n" + "\n".join(lines),
+                next_step="use scopes from Cloudflare's catalogue (GET /oauth/scopes) and call again.",
+            )
+        return None
