@@ -8,95 +8,15 @@ the token must appear nowhere: not on stdout, not on stderr (logging at DEBUG), 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
 
 from tests.conftest import ACCOUNT, CLIENT
 from tests.fake_cloudflare import TOKEN, Fault
-
-SCRIPT = str(Path(sys.executable).with_name("mcp-oauth-clients"))
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The parent's environment without any Cloudflare or server settings, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDFLARE_", "MCP_OAUTH_CLIENTS_"))}
-    env.update(extra)
-    return env
-
-
-def fake_env(fake, **extra: str) -> dict[str, str]:
-    return clean_env(
-        CLOUDFLARE_API_TOKEN=TOKEN,
-        CLOUDFLARE_BASE_URL=fake.base_url,
-        CLOUDFLARE_ACCOUNT_ID=ACCOUNT,
-        MCP_OAUTH_CLIENTS_LOG_LEVEL="DEBUG",
-        MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT="1",
-        **extra,
-    )
-
-
-class RawClient:
-    """A line-delimited JSON-RPC client speaking protocol 2025-06-18 over the script's stdio."""
-
-    def __init__(self, env: dict[str, str], args: tuple[str, ...] = (), cwd: str | None = None) -> None:
-        self.proc = subprocess.Popen(
-            [SCRIPT, *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=cwd,
-            text=True,
-        )
-        self.next_id = 0
-        self.stdout_lines: list[str] = []
-
-    def request(self, method: str, params: dict | None = None) -> dict:
-        self.next_id += 1
-        self._send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params or {}})
-        while True:
-            line = self.proc.stdout.readline()
-            assert line, f"server closed stdout; stderr: {self.proc.stderr.read()[-2000:]}"
-            self.stdout_lines.append(line)
-            message = json.loads(line)  # every stdout line must be JSON
-            assert message["jsonrpc"] == "2.0"
-            if message.get("id") == self.next_id:
-                return message
-
-    def notify(self, method: str) -> None:
-        self._send({"jsonrpc": "2.0", "method": method})
-
-    def _send(self, message: dict) -> None:
-        self.proc.stdin.write(json.dumps(message) + "\n")
-        self.proc.stdin.flush()
-
-    def initialize(self) -> dict:
-        answer = self.request(
-            "initialize",
-            {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "field-desktop-client", "version": "1.0"},
-            },
-        )
-        self.notify("notifications/initialized")
-        return answer
-
-    def call(self, name: str, arguments: dict) -> dict:
-        return self.request("tools/call", {"name": name, "arguments": arguments})["result"]
-
-    def close(self) -> str:
-        self.proc.stdin.close()
-        rest = self.proc.stdout.read()
-        self.stdout_lines.extend(rest.splitlines(keepends=True))
-        stderr = self.proc.stderr.read()
-        self.proc.wait(timeout=10)
-        return stderr
+from tests.stdio_client import SCRIPT, RawClient, clean_env, fake_env
 
 
 def test_desktop_client_on_2025_06_18_lists_calls_and_sees_no_secret(fake):
