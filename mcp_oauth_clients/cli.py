@@ -1,4 +1,4 @@
-"""The command line: `mcp-oauth-clients [--sandbox] [--env-file PATH]`, stdio by default."""
+"""The command line: `mcp-oauth-clients [flags]` serves MCP (stdio by default); `mcp-oauth-clients doctor` diagnoses."""
 
 from __future__ import annotations
 
@@ -9,28 +9,41 @@ import sys
 from mcp_oauth_clients import __version__
 from mcp_oauth_clients.config import VARIABLES, ConfigError, Settings
 
+# Flags that stand for a variable: (flag, variable, value when given or None to take the argument).
+_FLAG_VARIABLES = (
+    ("read_only", "MCP_OAUTH_CLIENTS_READ_ONLY", "1"),
+    ("allow_unattended_promotion", "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION", "1"),
+    ("allowed_accounts", "MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS", None),
+    ("audit_log", "MCP_OAUTH_CLIENTS_AUDIT_LOG", None),
+)
 
-def _parser() -> argparse.ArgumentParser:
-    epilog = "environment variables (a .env file fills in what the environment leaves unset):\n" + "\n".join(
-        f"  {name:<36} {text}" for name, text in VARIABLES.items()
-    )
-    parser = argparse.ArgumentParser(
-        prog="mcp-oauth-clients",
-        description="MCP server that changes a Cloudflare OAuth client safely. Speaks MCP over stdio.",
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--sandbox", action="store_true", help="serve an in-memory emulation of Cloudflare (no account or token needed)"
+        "--sandbox", action="store_true", help="use an in-memory emulation of Cloudflare (no account or token needed)"
     )
     parser.add_argument(
         "--env-file", metavar="PATH", help="read settings from this file instead of ./.env (the environment still wins)"
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    epilog = "environment variables (a .env file fills in what the environment leaves unset):\n" + "\n".join(
+        f"  {name:<45} {text}" for name, text in VARIABLES.items()
+    )
+    parser = argparse.ArgumentParser(
+        prog="mcp-oauth-clients",
+        description="MCP server that changes a Cloudflare OAuth client safely. Speaks MCP over stdio unless "
+        "--transport streamable-http is given. 'mcp-oauth-clients doctor' checks the set-up.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(parser)
     parser.add_argument("--read-only", action="store_true", help="refuse every write; reads and dry runs still work")
     parser.add_argument(
         "--allowed-accounts",
         metavar="IDS",
-        help="comma-separated account ids this server may touch; any other is refused",
+        help="comma-separated account ids this server may touch",
     )
     parser.add_argument(
         "--allow-unattended-promotion",
@@ -39,7 +52,20 @@ def _parser() -> argparse.ArgumentParser:
         "call carries confirm_irreversible: true",
     )
     parser.add_argument("--audit-log", metavar="PATH", help="append the JSON-lines audit log here (default: stderr)")
+    parser.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio", help="default: stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000); the endpoint is /mcp")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _doctor_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mcp-oauth-clients doctor",
+        description="Check the settings, the token and its access to the default account; exit non-zero on any "
+        "problem. Never prints a secret.",
+    )
+    _common(parser)
     return parser
 
 
@@ -73,32 +99,44 @@ def configure_logging(level: str, secrets: list[str]) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _flag_overrides(args: argparse.Namespace) -> dict[str, str]:
+def _load(args: argparse.Namespace) -> Settings:
     overrides = {}
-    if args.read_only:
-        overrides["MCP_OAUTH_CLIENTS_READ_ONLY"] = "1"
-    if args.allow_unattended_promotion:
-        overrides["MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION"] = "1"
-    if args.allowed_accounts is not None:
-        overrides["MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS"] = args.allowed_accounts
-    if args.audit_log is not None:
-        overrides["MCP_OAUTH_CLIENTS_AUDIT_LOG"] = args.audit_log
-    return overrides
+    for attribute, variable, constant in _FLAG_VARIABLES:
+        value = getattr(args, attribute, None)
+        if value:
+            overrides[variable] = constant or value
+    return Settings.load(env_file=args.env_file, sandbox=True if args.sandbox else None, overrides=overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse flags, load settings, serve MCP on stdio. Everything but JSON-RPC goes to stderr."""
-    args = _parser().parse_args(argv)
+    """Parse flags, load settings, then serve MCP or run the doctor. Everything but JSON-RPC goes to stderr."""
+    argv = sys.argv[1:] if argv is None else argv
+    doctor = bool(argv) and argv[0] == "doctor"
+    args = (_doctor_parser() if doctor else _parser()).parse_args(argv[1:] if doctor else argv)
     try:
-        settings = Settings.load(
-            env_file=args.env_file, sandbox=True if args.sandbox else None, overrides=_flag_overrides(args)
-        )
+        settings = _load(args)
     except ConfigError as exc:
         print(f"mcp-oauth-clients: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.credentials.secrets())
+    configure_logging(settings.log_level, settings.secrets())
+    if doctor:
+        import anyio
+
+        from mcp_oauth_clients.doctor import run_doctor
+
+        return anyio.run(run_doctor, settings)
 
     from mcp_oauth_clients.server import build_server  # the SDK import is the slow part of start-up
 
-    build_server(settings).run("stdio")
+    server = build_server(settings)
+    if args.transport == "streamable-http":
+        from mcp_oauth_clients.http import serve
+
+        try:
+            serve(server, settings, args.host, args.port)
+        except ConfigError as exc:
+            print(f"mcp-oauth-clients: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    server.run("stdio")
     return 0

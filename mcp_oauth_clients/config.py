@@ -36,7 +36,16 @@ VARIABLES: dict[str, str] = {
     "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION": "1 lets a client that cannot ask a person promote a client to "
     "public, only with confirm_irreversible: true (same as --allow-unattended-promotion)",
     "MCP_OAUTH_CLIENTS_AUDIT_LOG": "file to append the JSON-lines audit log to (default: stderr; same as --audit-log)",
+    "MCP_OAUTH_CLIENTS_HTTP_TOKEN": "bearer token MCP clients must send over streamable HTTP; required to listen "
+    "beyond loopback",
+    "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": "comma-separated Host names accepted over HTTP (DNS-rebinding "
+    "protection), e.g. mcp.example.com",
 }
+
+
+SECRET_VARIABLES = frozenset(
+    {"CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "MCP_OAUTH_CLIENTS_HTTP_TOKEN"}
+)
 
 
 class ConfigError(ValueError):
@@ -94,7 +103,10 @@ class Settings:
     allowed_accounts: frozenset[str] = frozenset()
     allow_unattended_promotion: bool = False
     audit_log: str | None = None
+    http_token: str | None = field(default=None, repr=False)
+    http_allowed_hosts: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    shown_values: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(
@@ -145,8 +157,17 @@ class Settings:
             allowed_accounts=allowed,
             allow_unattended_promotion=_flag(merged, "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION"),
             audit_log=merged.get("MCP_OAUTH_CLIENTS_AUDIT_LOG") or None,
+            http_token=merged.get("MCP_OAUTH_CLIENTS_HTTP_TOKEN") or None,
+            http_allowed_hosts=tuple(
+                h.strip() for h in merged.get("MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()
+            ),
             sources=sources,
+            shown_values={k: v for k, v in merged.items() if k not in SECRET_VARIABLES},
         )
+
+    def secrets(self) -> list[str]:
+        """Every configured secret: Cloudflare credentials and the HTTP bearer token."""
+        return self.credentials.secrets() + ([self.http_token] if self.http_token else [])
 
 
 class _FileValues(dict[str, str | None]):

@@ -36,6 +36,7 @@ DEFAULT_SCOPES: list[dict[str, Any]] = [
 
 _ROUTE = re.compile(r"^(?:/client/v4)?/accounts/(?P<account>[^/]+)/oauth_clients(?:/(?P<client>[^/]+))?$")
 _SCOPES_ROUTE = re.compile(r"^(?:/client/v4)?/oauth/scopes$")
+_VERIFY_ROUTE = re.compile(r"^(?:/client/v4)?/user/tokens/verify$")
 _UPDATABLE = {
     "allowed_cors_origins": list,
     "client_name": str,
@@ -114,8 +115,9 @@ def demo_client(client_id: str = DEMO_CLIENT_ID, host: str = "app.example.com") 
 class CloudflareEmulator:
     """The state and rules of the emulated API. Thread-safe: the loopback server calls it from threads."""
 
-    def __init__(self, *, tokens: set[str] | None = None, seed: bool = True) -> None:
-        # tokens=None accepts any credentials (the sandbox); a set makes auth real (the tests).
+    def __init__(self, *, tokens: set[str] | dict[str, set[str]] | None = None, seed: bool = True) -> None:
+        # tokens=None accepts any credentials (the sandbox); a set makes auth real (the tests); a dict maps
+        # each token to the permissions it holds ("read", "write"), to emulate a token without access.
         self.tokens = tokens
         self.clients: dict[tuple[str, str], dict[str, Any]] = {}
         self.scopes = copy.deepcopy(DEFAULT_SCOPES)
@@ -138,13 +140,13 @@ class CloudflareEmulator:
             parsed = ...
         with self._lock:
             self.requests.append(RecordedRequest(method, path.split("?")[0], headers, parsed))
-            if (denied := self._authenticate(headers)) is not None:
+            if (denied := self._authenticate(headers, method, path)) is not None:
                 return denied
             if parsed is ...:
                 return _failure(400, 6007, "Malformed JSON in request body")
             return self._route(method, path.split("?")[0], parsed)
 
-    def _authenticate(self, headers: dict[str, str]) -> Answer | None:
+    def _authenticate(self, headers: dict[str, str], method: str, path: str) -> Answer | None:
         if self.tokens is None:
             return None
         auth = headers.get("authorization", "")
@@ -153,12 +155,20 @@ class CloudflareEmulator:
             return _failure(400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
         presented = auth.removeprefix("Bearer ") if auth else f"{email}:{key}"
         if presented not in self.tokens:
+            if path.endswith("/user/tokens/verify"):
+                return _failure(401, 1000, "Invalid API Token")
             return _failure(403, 10000, "Authentication error")
+        if isinstance(self.tokens, dict) and "/oauth_clients" in path:
+            needed = "read" if method == "GET" else "write"
+            if needed not in self.tokens[presented]:
+                return _failure(403, 10000, "Authentication error")
         return None
 
     def _route(self, method: str, path: str, body: Any) -> Answer:
         if _SCOPES_ROUTE.match(path) and method == "GET":
             return _success(self.scopes)
+        if _VERIFY_ROUTE.match(path) and method == "GET":
+            return _success({"id": "emulated-token-id", "status": "active"})
         match = _ROUTE.match(path)
         if not match:
             return _failure(404, 7003, f"Could not route to {path}, perhaps your object identifier is invalid?")

@@ -32,7 +32,7 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
         chosen = transport if transport is not None else (mock_transport(emulator) if emulator else None)
         cloudflare = CloudflareClient(settings, transport=chosen)
         try:
-            audit = AuditLog(settings.audit_log, settings.credentials.secrets())
+            audit = AuditLog(settings.audit_log, settings.secrets())
             yield Services(settings=settings, cloudflare=cloudflare, emulator=emulator, audit=audit)
         finally:
             await cloudflare.aclose()

@@ -23,14 +23,15 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def fake_env(fake, **extra: str) -> dict[str, str]:
-    return clean_env(
-        CLOUDFLARE_API_TOKEN=TOKEN,
-        CLOUDFLARE_BASE_URL=fake.base_url,
-        CLOUDFLARE_ACCOUNT_ID=ACCOUNT,
-        MCP_OAUTH_CLIENTS_LOG_LEVEL="DEBUG",
-        MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT="1",
-        **extra,
-    )
+    """Settings pointing the script at the loopback fake with a good token; `extra` overrides any of them."""
+    settings = {
+        "CLOUDFLARE_API_TOKEN": TOKEN,
+        "CLOUDFLARE_BASE_URL": fake.base_url,
+        "CLOUDFLARE_ACCOUNT_ID": ACCOUNT,
+        "MCP_OAUTH_CLIENTS_LOG_LEVEL": "DEBUG",
+        "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT": "1",
+    }
+    return clean_env(**{**settings, **extra})
 
 
 class RawClient:

@@ -1,0 +1,110 @@
+"""Streamable HTTP: stateless (any number of instances behind a load balancer), DNS-rebinding protection
+on, a `/healthz` route, and a bearer token for MCP clients whenever the server is reachable beyond
+loopback. The Cloudflare token always comes from the server's own configuration, never from the
+HTTP client: there is no token passthrough.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcp_oauth_clients import __version__
+from mcp_oauth_clients.config import ConfigError, Settings
+
+MCP_PATH = "/mcp"
+
+
+def is_loopback_bind(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(settings: Settings, host: str) -> None:
+    """Refuse to serve beyond loopback without a bearer token for MCP clients."""
+    if not is_loopback_bind(host) and not settings.http_token:
+        raise ConfigError(
+            f"refusing to listen on {host} without MCP_OAUTH_CLIENTS_HTTP_TOKEN: anyone who can reach this "
+            "address could change your OAuth clients with this server's Cloudflare token. Set "
+            "MCP_OAUTH_CLIENTS_HTTP_TOKEN to a long random value (MCP clients send it as 'Authorization: Bearer "
+            "...'), or bind to 127.0.0.1."
+        )
+    if host in ("0.0.0.0", "::") and not settings.http_allowed_hosts:
+        raise ConfigError(
+            f"listening on {host} needs MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS (the Host names clients use, e.g. "
+            "mcp.example.com), so that DNS-rebinding protection knows which Host headers to accept."
+        )
+
+
+def security_for(settings: Settings, host: str) -> TransportSecuritySettings:
+    """DNS-rebinding protection is always on: loopback names, or the bind host and the configured names."""
+    if is_loopback_bind(host) and not settings.http_allowed_hosts:
+        hosts = ["127.0.0.1", "localhost", "[::1]"]
+    else:
+        hosts = [*settings.http_allowed_hosts, *([] if host in ("0.0.0.0", "::") else [host])]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[h for name in hosts for h in (name, f"{name}:*")],
+        allowed_origins=[
+            o for name in hosts for o in (f"http://{name}", f"http://{name}:*", f"https://{name}", f"https://{name}:*")
+        ],
+    )
+
+
+class BearerTokenGate:
+    """Requires `Authorization: Bearer <token>` on the MCP endpoint, compared in constant time."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(MCP_PATH):
+            presented = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(presented, self._expected):
+                response = Response(
+                    json.dumps({"error": "unauthorized", "error_description": "missing or wrong bearer token"}),
+                    status_code=401,
+                    media_type="application/json",
+                    headers={"WWW-Authenticate": 'Bearer realm="mcp-oauth-clients"'},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def http_app(server: MCPServer[Any], settings: Settings, host: str) -> ASGIApp:
+    """The ASGI app: `/mcp` (stateless, JSON answers) and `/healthz`."""
+
+    @server.custom_route("/healthz", methods=["GET"])
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__, "sandbox": settings.sandbox})
+
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        transport_security=security_for(settings, host),
+        host=host,
+    )
+    return BearerTokenGate(app, settings.http_token) if settings.http_token else app
+
+
+def serve(server: MCPServer[Any], settings: Settings, host: str, port: int) -> None:
+    """Run the HTTP server until interrupted (uvicorn comes with the MCP SDK)."""
+    import uvicorn
+
+    check_bind(settings, host)
+    uvicorn.run(http_app(server, settings, host), host=host, port=port, log_level="warning", access_log=False)

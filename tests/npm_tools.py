@@ -1,0 +1,46 @@
+"""Outside tools from the npm registry, installed once into .cache/npm-tools (not committed).
+
+Pinned: the MCPB CLI that validates and packs bundles, the MCP Inspector CLI (0.15.x runs on Node 20),
+and the MCP conformance suite with the Node 22 it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = ROOT / ".cache" / "npm-tools"
+PACKAGES = {
+    "@anthropic-ai/mcpb": "2.1.2",
+    "@modelcontextprotocol/inspector": "0.15.0",
+    "@modelcontextprotocol/conformance": "0.1.16",
+    "node": "22.23.3",
+}
+
+
+def install() -> Path:
+    """Install the pinned packages unless already there; return the prefix. Raises when npm is missing."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not installed: the outside checks need Node.js 20 and npm")
+    stamp = PREFIX / "installed.json"
+    if stamp.exists() and json.loads(stamp.read_text()) == PACKAGES:
+        return PREFIX
+    PREFIX.mkdir(parents=True, exist_ok=True)
+    (PREFIX / "package.json").write_text('{"name": "mcp-oauth-clients-outside-checks", "private": true}\n')
+    specs = [f"{name}@{version}" for name, version in PACKAGES.items()]
+    subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", *specs],
+        cwd=PREFIX,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    stamp.write_text(json.dumps(PACKAGES))
+    return PREFIX
+
+
+def bin_path(name: str) -> str:
+    return str(install() / "node_modules" / ".bin" / name)

@@ -1,0 +1,128 @@
+"""Checks by tools no one here wrote: the MCPB CLI and its schema, the MCP Inspector CLI, the MCP
+conformance suite. They come from the npm registry (tests/npm_tools.py), installed once per checkout."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+from mcp import Client
+
+from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.server import build_server
+from tests.npm_tools import bin_path, install
+from tests.stdio_client import SCRIPT, clean_env
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = json.loads((ROOT / "manifest.json").read_text())
+CLIENT = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4"
+
+
+@pytest.mark.anyio
+async def test_manifest_tools_are_exactly_the_served_tools():
+    async with Client(build_server(Settings(sandbox=True))) as client:
+        served = [{"name": t.name, "description": t.description} for t in (await client.list_tools()).tools]
+    assert MANIFEST["tools"] == served
+
+
+def test_manifest_user_config_maps_into_the_servers_environment():
+    env = MANIFEST["server"]["mcp_config"]["env"]
+    assert env["CLOUDFLARE_API_TOKEN"] == "${user_config.api_token}"
+    assert MANIFEST["user_config"]["api_token"]["sensitive"] is True
+    assert MANIFEST["user_config"]["api_token"]["required"] is True
+    for key in MANIFEST["user_config"]:
+        assert f"${{user_config.{key}}}" in env.values(), key
+    assert MANIFEST["version"] == __import__("mcp_oauth_clients").__version__
+
+
+def test_manifest_validates_against_the_schema_shipped_in_the_mcpb_package():
+    schema_path = install() / "node_modules/@anthropic-ai/mcpb/schemas/mcpb-manifest-v0.4.schema.json"
+    jsonschema.validate(MANIFEST, json.loads(schema_path.read_text()))
+    assert MANIFEST["manifest_version"] == "0.4"  # the schema does not require it; the CLI does
+
+
+def test_mcpb_validate_and_pack_leave_out_env_and_tests(tmp_path):
+    validate = subprocess.run([bin_path("mcpb"), "validate", "manifest.json"], cwd=ROOT, capture_output=True, text=True)
+    assert validate.returncode == 0 and "passes" in validate.stdout, validate.stdout + validate.stderr
+    tree = tmp_path / "tree"
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tree / name)
+    (tree / ".env").write_text("CLOUDFLARE_API_TOKEN=must-not-ship\n")
+    bundle = tmp_path / "out.mcpb"
+    packed = subprocess.run(
+        [bin_path("mcpb"), "pack", str(tree), str(bundle)], capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    assert packed.returncode == 0, packed.stdout + packed.stderr
+    names = zipfile.ZipFile(bundle).namelist()
+    assert "manifest.json" in names and "pyproject.toml" in names and "mcp_oauth_clients/server.py" in names
+    assert ".env" not in names
+    assert not [n for n in names if n.startswith(("tests/", "benchmarks/", ".git", ".ci/"))]
+
+
+def _inspector(*args: str) -> dict:
+    done = subprocess.run(
+        [bin_path("mcp-inspector"), "--cli", SCRIPT, "--sandbox", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
+def test_inspector_cli_lists_and_calls_the_tools_over_stdio():
+    listed = _inspector("--method", "tools/list")
+    assert [t["name"] for t in listed["tools"]] == ["update_oauth_client", "get_oauth_client"]
+    called = _inspector(
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "update_oauth_client",
+        "--tool-arg",
+        f"oauth_client_id={CLIENT}",
+        "--tool-arg",
+        "client_name=From Inspector",
+    )
+    assert called["structuredContent"]["client"]["client_name"] == "From Inspector"
+    assert called["content"][0]["text"].startswith("[SANDBOX]")
+    refused = _inspector(
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "update_oauth_client",
+        "--tool-arg",
+        f"oauth_client_id={CLIENT}",
+        "--tool-arg",
+        "redirect_uri=x",
+    )
+    assert refused["isError"] is True
+
+
+def test_conformance_scenarios_pass_over_streamable_http():
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "conformance.sh"), SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**clean_env(), "PYTHON": sys.executable},
+    )
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for scenario in (
+        "server-initialize",
+        "ping",
+        "tools-list",
+        "dns-rebinding-protection",
+        "server-sse-multiple-streams",
+    ):
+        assert scenario in done.stdout
+    assert done.stdout.count(", 0 failed") == 5

@@ -1,0 +1,46 @@
+"""The tool surface is a reviewed artifact: what the model sees is committed in tests/snapshots/.
+
+A change to a name, description, schema or annotation fails this test until the snapshot is updated
+on purpose (UPDATE_SNAPSHOTS=1 python -m pytest tests/test_tool_surface.py), so it shows up in review.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.server import build_server
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list.json"
+
+
+async def served_tools() -> list[dict]:
+    async with Client(build_server(Settings(sandbox=True))) as client:
+        tools = (await client.list_tools()).tools
+    return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
+
+
+@pytest.mark.anyio
+async def test_tools_list_matches_the_reviewed_snapshot():
+    current = json.dumps(await served_tools(), indent=2, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(current)
+    assert SNAPSHOT.exists(), "no snapshot yet: run with UPDATE_SNAPSHOTS=1 and commit tests/snapshots/"
+    assert current == SNAPSHOT.read_text(), (
+        "tools/list changed: review the difference, then run UPDATE_SNAPSHOTS=1 python -m pytest "
+        "tests/test_tool_surface.py and commit the snapshot"
+    )
+
+
+@pytest.mark.anyio
+async def test_an_unreviewed_description_change_is_caught(monkeypatch):
+    from mcp_oauth_clients import tools
+
+    monkeypatch.setattr(tools, "UPDATE_DESCRIPTION", tools.UPDATE_DESCRIPTION + " Also does X.")
+    current = json.dumps(await served_tools(), indent=2, sort_keys=True) + "\n"
+    assert current != SNAPSHOT.read_text()
