@@ -132,10 +132,7 @@ class CloudflareClient:
             if hinted is not None and hinted > self.settings.max_retry_wait:
                 too_long = self._too_long(response, hinted)
                 if maybe_applied:
-                    raise UnknownOutcome(
-                        f"An earlier attempt of this update got no answer, then: {too_long}",
-                        next_step="read the client back (get_oauth_client) before retrying.",
-                    )
+                    raise UnknownOutcome(f"An earlier attempt got no answer, then: {too_long}")
                 raise too_long
             if wait is None or final or not retry:
                 return self._finish(response, write=write, maybe_applied=maybe_applied, attempts=attempt + 1)
@@ -143,11 +140,7 @@ class CloudflareClient:
             await self._sleep(wait)
 
         if maybe_applied:
-            raise UnknownOutcome(
-                f"The update was sent but no answer came back ({last_problem}), so it may or may not have been "
-                "applied.",
-                next_step="read the client back (get_oauth_client) and compare before sending the update again.",
-            )
+            raise UnknownOutcome(f"It was sent, but no answer came back ({last_problem}).")
         raise TransportFailure(
             f"Could not reach Cloudflare at {self.settings.base_url} after {attempts} attempts ({last_problem}). "
             "Nothing was written.",
@@ -155,7 +148,7 @@ class CloudflareClient:
         )
 
     def _backoff(self, attempt: int) -> float:
-        delay = min(0.5 * 2**attempt, 8.0)
+        delay = min(self.settings.retry_backoff * 2**attempt, 8.0)
         return delay * (1 - 0.25 * self._jitter())
 
     def _retry_wait(self, response: httpx.Response, attempt: int) -> float | None:
@@ -203,15 +196,14 @@ class CloudflareClient:
             # A 2xx we cannot read: Cloudflare most likely applied the write, but we cannot show it.
             raise UnknownOutcome(
                 f"Cloudflare answered HTTP {response.status_code} but the answer could not be read "
-                f"({_shape_problem(payload, response)}); the update may have been applied.",
-                next_step="read the client back (get_oauth_client) before sending the update again.",
+                f"({_shape_problem(payload, response)})."
             )
         error = _error_from(response, payload)
         if maybe_applied:
-            raise UnknownOutcome(
-                f"An earlier attempt of this update got no answer, and the retry ended with: {error}",
-                next_step="read the client back (get_oauth_client) before sending the update again.",
-            )
+            raise UnknownOutcome(f"An earlier attempt got no answer, and the retry ended with: {error}")
+        if write and response.status_code >= 500:
+            # A server or gateway error after the request arrived says nothing about whether it was applied.
+            raise UnknownOutcome(f"Cloudflare answered with a server error: {error}")
         raise error
 
 

@@ -27,6 +27,8 @@ VARIABLES: dict[str, str] = {
     "MCP_OAUTH_CLIENTS_TIMEOUT": "seconds to wait for one Cloudflare answer (default 20)",
     "MCP_OAUTH_CLIENTS_CONNECT_TIMEOUT": "seconds to wait for a connection (default 5)",
     "MCP_OAUTH_CLIENTS_MAX_RETRIES": "retries after a 408/409/429/5xx or a connection error (default 2)",
+    "MCP_OAUTH_CLIENTS_RETRY_BACKOFF": "first retry delay in seconds, doubling up to 8 (default 0.5, as the "
+    "official SDK)",
     "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT": "longest Retry-After (seconds) the server waits out; longer answers "
     "at once with when to retry (default 5)",
     "MCP_OAUTH_CLIENTS_LOG_LEVEL": "stderr log level: DEBUG, INFO, WARNING (default), ERROR",
@@ -98,6 +100,7 @@ class Settings:
     connect_timeout: float = 5.0
     max_retries: int = 2
     max_retry_wait: float = 5.0
+    retry_backoff: float = 0.5
     log_level: str = "WARNING"
     read_only: bool = False
     allowed_accounts: frozenset[str] = frozenset()
@@ -152,6 +155,7 @@ class Settings:
             connect_timeout=_number(merged, "MCP_OAUTH_CLIENTS_CONNECT_TIMEOUT", 5.0, low=0.1, high=60),
             max_retries=int(_number(merged, "MCP_OAUTH_CLIENTS_MAX_RETRIES", 2, low=0, high=5)),
             max_retry_wait=_number(merged, "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT", 5.0, low=0, high=60),
+            retry_backoff=_number(merged, "MCP_OAUTH_CLIENTS_RETRY_BACKOFF", 0.5, low=0.01, high=8),
             log_level=(merged.get("MCP_OAUTH_CLIENTS_LOG_LEVEL") or "WARNING").upper(),
             read_only=_flag(merged, "MCP_OAUTH_CLIENTS_READ_ONLY"),
             allowed_accounts=allowed,

@@ -141,3 +141,10 @@ class UnknownOutcome(ToolFailure):
     """A write was sent but its answer was lost: it may or may not have been applied."""
 
     kind = "unknown_outcome"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"Outcome unknown: the update may or may not have been applied. {detail}",
+            next_step="read the client back (get_oauth_client) and compare before sending the update again; "
+            "do not assume it failed.",
+        )

@@ -175,10 +175,7 @@ async def _update(
         client = _client_from(answer)
     except CloudflareAPIError as exc:
         # The write was accepted but the answer is unusable: say so, never "failed".
-        raise UnknownOutcome(
-            f"Cloudflare accepted the update but its answer could not be read: {exc.summary}",
-            next_step="read the client back (get_oauth_client) to see what is stored.",
-        ) from None
+        raise UnknownOutcome(f"Cloudflare accepted it, but its answer could not be read: {exc.summary}") from None
     return _result(
         services,
         account_id,

@@ -1,11 +1,14 @@
 """Outside tools from the npm registry, installed once into .cache/npm-tools (not committed).
 
 Pinned: the MCPB CLI that validates and packs bundles, the MCP Inspector CLI (0.15.x runs on Node 20),
-and the MCP conformance suite with the Node 22 it needs.
+the MCP conformance suite with the Node 22 it needs, and Prism, which judges requests and answers
+against Cloudflare's published OpenAPI schema. A file lock keeps parallel test workers from
+installing twice at once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -18,6 +21,7 @@ PACKAGES = {
     "@modelcontextprotocol/inspector": "0.15.0",
     "@modelcontextprotocol/conformance": "0.1.16",
     "node": "22.23.3",
+    "@stoplight/prism-cli": "5.16.0",
 }
 
 
@@ -27,9 +31,16 @@ def install() -> Path:
     if npm is None:
         raise RuntimeError("npm is not installed: the outside checks need Node.js 20 and npm")
     stamp = PREFIX / "installed.json"
-    if stamp.exists() and json.loads(stamp.read_text()) == PACKAGES:
-        return PREFIX
     PREFIX.mkdir(parents=True, exist_ok=True)
+    with open(PREFIX / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists() and json.loads(stamp.read_text()) == PACKAGES:
+            return PREFIX
+        _npm_install(npm, stamp)
+    return PREFIX
+
+
+def _npm_install(npm: str, stamp: Path) -> None:
     (PREFIX / "package.json").write_text('{"name": "mcp-oauth-clients-outside-checks", "private": true}\n')
     specs = [f"{name}@{version}" for name, version in PACKAGES.items()]
     subprocess.run(
@@ -39,7 +50,6 @@ def install() -> Path:
         stdout=subprocess.DEVNULL,
     )
     stamp.write_text(json.dumps(PACKAGES))
-    return PREFIX
 
 
 def bin_path(name: str) -> str:

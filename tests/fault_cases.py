@@ -1,0 +1,245 @@
+"""The fault matrix, as data: what goes wrong, what the tool must answer, how many requests reach the fake.
+
+`tests/test_faults.py` runs every case against the loopback fake and asserts the outcome, the request
+count, a time bound and that the next call works; `scripts/fault_matrix.py` renders the same table
+into the README, so the table cannot say what the tests do not check.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tests.fake_cloudflare import Fault
+
+# Timing used by the matrix: short, so the whole matrix runs in seconds.
+TIMEOUT = 0.5
+CONNECT_TIMEOUT = 0.3
+BACKOFF = 0.05
+MAX_RETRY_WAIT = 1.0
+
+OK = "ok"
+UNKNOWN = "outcome unknown"
+ERROR = "Cloudflare error"
+TRANSPORT = "not reached, nothing written"
+RATE_LIMITED = "rate limited: retry at a stated time"
+
+# Phrases that identify each outcome in the tool's text.
+OUTCOME_TEXT = {
+    UNKNOWN: "Outcome unknown: the update may or may not have been applied",
+    ERROR: "Cloudflare refused the request (HTTP",
+    TRANSPORT: "Nothing was written",
+    RATE_LIMITED: "wait until",
+}
+
+ENVELOPE_500 = {
+    "success": False,
+    "errors": [{"code": 1000, "message": "Internal error"}],
+    "messages": [],
+    "result": None,
+}
+HTML = "<html><head><title>{0}</title></head><body><h1>{0} Bad Gateway</h1><p>cloudflare</p></body></html>"
+RATE = {
+    "success": False,
+    "errors": [{"code": 971, "message": "Please wait and consider throttling your request speed"}],
+    "messages": [],
+    "result": None,
+}
+TRUNCATED = '{"success": true, "errors": [], "messages": [], "result": {"client_id": "a1b2'
+
+
+def _http_date(seconds: float) -> str:
+    return email.utils.formatdate(time.time() + seconds, usegmt=True)
+
+
+def _sparse_client() -> dict:
+    return {
+        "success": True,
+        "errors": [],
+        "messages": [],
+        "result": {"client_id": "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4", "visibility": "private"},
+    }
+
+
+def _extra_fields() -> dict:
+    body = _sparse_client()
+    body["result"].update(client_name="Demo", brand_new_field={"nested": [1, 2]}, another="x")
+    return body
+
+
+@dataclass(frozen=True)
+class FaultCase:
+    """One row of the matrix."""
+
+    name: str
+    operation: str  # "update" (a rename) or "read"
+    faults: Callable[[], list[Fault]]
+    outcome: str
+    requests: int  # requests that reach the fake
+    max_seconds: float
+    target: str = "fake"  # "fake", "refused" (nothing listening) or "blackhole" (connect times out)
+    extra: dict = field(default_factory=dict)
+
+
+def _repeat(fault: Callable[[], Fault], times: int = 3) -> Callable[[], list[Fault]]:
+    return lambda: [fault() for _ in range(times)]
+
+
+CASES: list[FaultCase] = [
+    FaultCase("429, Retry-After: 1 (seconds)", "update", lambda: [Fault(429, RATE, {"retry-after": "1"})], OK, 2, 3.0),
+    FaultCase(
+        "429, Retry-After: 300 (seconds)",
+        "update",
+        lambda: [Fault(429, RATE, {"retry-after": "300"})],
+        RATE_LIMITED,
+        1,
+        1.0,
+    ),
+    FaultCase(
+        "429, Retry-After as an HTTP date 1 s ahead",
+        "update",
+        lambda: [Fault(429, RATE, {"retry-after": _http_date(1)})],
+        OK,
+        2,
+        3.0,
+    ),
+    FaultCase(
+        "429, Retry-After as an HTTP date 10 min ahead",
+        "update",
+        lambda: [Fault(429, RATE, {"retry-after": _http_date(600)})],
+        RATE_LIMITED,
+        1,
+        1.0,
+    ),
+    *[
+        FaultCase(
+            f"{status}, JSON envelope, every attempt",
+            "update",
+            _repeat(lambda s=status: Fault(s, ENVELOPE_500)),
+            UNKNOWN,
+            3,
+            3.0,
+        )
+        for status in (500, 502, 503, 504)
+    ],
+    *[
+        FaultCase(
+            f"{status}, HTML page, every attempt",
+            "update",
+            _repeat(lambda s=status: Fault(s, HTML.format(s), {"content-type": "text/html"})),
+            UNKNOWN,
+            3,
+            3.0,
+        )
+        for status in (500, 502, 503, 504)
+    ],
+    FaultCase(
+        "503, HTML page, on a read, every attempt",
+        "read",
+        _repeat(lambda: Fault(503, HTML.format(503), {"content-type": "text/html"})),
+        ERROR,
+        3,
+        3.0,
+    ),
+    FaultCase(
+        "502, HTML page, once",
+        "update",
+        lambda: [Fault(502, HTML.format(502), {"content-type": "text/html"})],
+        OK,
+        2,
+        3.0,
+    ),
+    FaultCase("connect timeout", "update", list, TRANSPORT, 0, 4.0, target="blackhole"),
+    FaultCase("connection refused", "update", list, TRANSPORT, 0, 3.0, target="refused"),
+    FaultCase(
+        "read timeout (answer too slow), every attempt",
+        "update",
+        _repeat(lambda: Fault(delay=TIMEOUT + 0.4)),
+        UNKNOWN,
+        3,
+        5.0,
+    ),
+    FaultCase(
+        "read timeout, on a read, every attempt", "read", _repeat(lambda: Fault(delay=TIMEOUT + 0.4)), TRANSPORT, 3, 5.0
+    ),
+    FaultCase("read timeout once, then an answer", "update", lambda: [Fault(delay=TIMEOUT + 0.4)], OK, 2, 3.0),
+    FaultCase(
+        "connection reset mid-body, every attempt",
+        "update",
+        _repeat(lambda: Fault(200, TRUNCATED, truncate=True)),
+        UNKNOWN,
+        3,
+        3.0,
+    ),
+    FaultCase("connection closed without an answer, once", "update", lambda: [Fault(reset=True)], OK, 2, 3.0),
+    FaultCase("truncated JSON, complete HTTP answer", "update", lambda: [Fault(200, TRUNCATED)], UNKNOWN, 1, 1.0),
+    FaultCase("truncated JSON, on a read", "read", lambda: [Fault(200, TRUNCATED)], ERROR, 1, 1.0),
+    FaultCase(
+        "200 with success: false",
+        "update",
+        lambda: [
+            Fault(
+                200,
+                {"success": False, "errors": [{"code": 1001, "message": "refused"}], "messages": [], "result": None},
+            )
+        ],
+        ERROR,
+        1,
+        1.0,
+    ),
+    FaultCase(
+        "200 with result: null",
+        "update",
+        lambda: [Fault(200, {"success": True, "errors": [], "messages": [], "result": None})],
+        UNKNOWN,
+        1,
+        1.0,
+    ),
+    FaultCase("result missing every optional field", "update", lambda: [Fault(200, _sparse_client())], OK, 1, 1.0),
+    FaultCase(
+        "result with unknown extra fields",
+        "update",
+        lambda: [Fault(200, _extra_fields())],
+        OK,
+        1,
+        1.0,
+        extra={"kept": "brand_new_field"},
+    ),
+    FaultCase(
+        "redirect to another host",
+        "update",
+        lambda: [Fault(302, redirect_to="http://127.0.0.1:9/steal")],
+        ERROR,
+        1,
+        1.0,
+    ),
+    FaultCase(
+        "400 with a field pointer",
+        "update",
+        lambda: [
+            Fault(
+                400,
+                {
+                    "success": False,
+                    "errors": [{"code": 1004, "message": "bad", "source": {"pointer": "/client_name"}}],
+                    "messages": [],
+                    "result": None,
+                },
+            )
+        ],
+        ERROR,
+        1,
+        1.0,
+    ),
+]
+
+
+def render_table() -> str:
+    """The matrix as a Markdown table (fault, operation, requests reaching Cloudflare, outcome)."""
+    lines = ["| fault | call | requests that reach the API | outcome |", "|---|---|---|---|"]
+    for case in CASES:
+        call = "update (rename)" if case.operation == "update" else "read"
+        lines.append(f"| {case.name} | {call} | {case.requests} | {case.outcome} |")
+    return "\n".join(lines)

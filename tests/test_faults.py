@@ -1,0 +1,133 @@
+"""The fault matrix against the loopback fake: outcome, requests, a time bound, and that the next call works."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from mcp_oauth_clients.server import build_server
+from tests.conftest import CLIENT, settings_for
+from tests.fault_cases import (
+    BACKOFF,
+    CASES,
+    CONNECT_TIMEOUT,
+    MAX_RETRY_WAIT,
+    OK,
+    OUTCOME_TEXT,
+    TIMEOUT,
+    TRANSPORT,
+    FaultCase,
+    render_table,
+)
+
+pytestmark = pytest.mark.anyio
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@contextlib.contextmanager
+def dead_end(kind: str):
+    """A loopback address that refuses connections, or one whose accept queue is full (connect times out)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    fillers = []
+    if kind == "refused":
+        listener.close()
+    else:
+        listener.listen(0)
+        for _ in range(3):  # fill the accept queue: further SYNs are dropped, so connect() times out
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+    try:
+        yield f"http://127.0.0.1:{port}/client/v4"
+    finally:
+        for sock in [listener, *fillers]:
+            sock.close()
+
+
+def matrix_settings(base_url: str, **extra):
+    return settings_for(
+        base_url,
+        timeout=TIMEOUT,
+        connect_timeout=CONNECT_TIMEOUT,
+        retry_backoff=BACKOFF,
+        max_retry_wait=MAX_RETRY_WAIT,
+        **extra,
+    )
+
+
+def call_for(case: FaultCase) -> tuple[str, dict]:
+    if case.operation == "read":
+        return "get_oauth_client", {"oauth_client_id": CLIENT}
+    return "update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "Renamed under fault"}
+
+
+async def run_case(case: FaultCase, fake, **extra_settings):
+    """Run one case; return (result, next_result, elapsed seconds, requests that reached the fake)."""
+    with contextlib.ExitStack() as stack:
+        base = fake.base_url if case.target == "fake" else stack.enter_context(dead_end(case.target))
+        fake.script(*case.faults())
+        server = build_server(matrix_settings(base, **extra_settings))
+        name, arguments = call_for(case)
+        async with Client(server) as client:
+            started = time.monotonic()
+            result = await client.call_tool(name, arguments)
+            elapsed = time.monotonic() - started
+            fake.faults.clear()
+            next_result = await client.call_tool("get_oauth_client", {"oauth_client_id": CLIENT})
+    return result, next_result, elapsed, fake.hits
+
+
+def text_of(result) -> str:
+    return result.content[0].text
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+async def test_fault_matrix(case: FaultCase, fake):
+    hits_before = fake.hits
+    result, next_result, elapsed, hits = await run_case(case, fake)
+    reached = hits - hits_before - (0 if case.target != "fake" else 1)  # minus the follow-up read
+    if case.outcome == OK:
+        assert not result.is_error, text_of(result)
+        if "kept" in case.extra:
+            assert case.extra["kept"] in result.structured_content["client"]
+    else:
+        assert result.is_error
+        assert OUTCOME_TEXT[case.outcome] in text_of(result), text_of(result)
+    assert reached == case.requests, f"{reached} requests reached the fake, expected {case.requests}"
+    assert elapsed < case.max_seconds, f"took {elapsed:.2f}s"
+    if case.target == "fake":
+        assert not next_result.is_error, text_of(next_result)  # the server keeps serving
+    else:
+        assert OUTCOME_TEXT[TRANSPORT] in text_of(next_result)  # still answering, still honest
+
+
+async def test_unknown_outcome_says_to_read_back_not_that_it_failed(fake):
+    case = next(c for c in CASES if c.name.startswith("read timeout (answer too slow)"))
+    result, *_ = await run_case(case, fake)
+    text = text_of(result)
+    assert "get_oauth_client" in text and "do not assume it failed" in text
+    assert "failed" not in text.split("Next step")[0].lower()
+
+
+async def test_a_redirect_is_never_followed_to_another_host(fake):
+    from tests.fake_cloudflare import FakeCloudflare, Fault
+
+    with FakeCloudflare() as other:
+        fake.script(Fault(302, redirect_to=f"{other.base_url}/accounts/x/oauth_clients/y"))
+        server = build_server(matrix_settings(fake.base_url))
+        async with Client(server) as client:
+            result = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x"})
+        assert result.is_error and other.hits == 0
+
+
+def test_readme_shows_the_matrix_the_tests_run():
+    assert render_table() in README.read_text(), "run: python scripts/fault_matrix.py --write"
