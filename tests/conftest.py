@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import pytest
 
 from mcp_oauth_clients.config import Credentials, Settings
@@ -10,6 +13,20 @@ from tests.fake_cloudflare import TOKEN, FakeCloudflare
 
 ACCOUNT = DEMO_ACCOUNT_ID
 CLIENT = DEMO_CLIENT_ID
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start installing the pinned npm tools at once, in the background, so tests rarely wait for them."""
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller (or the first test that needs them) installs
+
+    def install_quietly() -> None:
+        from tests.npm_tools import install
+
+        with contextlib.suppress(Exception):  # a failure resurfaces in the tests that need the tools
+            install()
+
+    threading.Thread(target=install_quietly, daemon=True).start()
 
 
 @pytest.fixture

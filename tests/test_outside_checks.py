@@ -94,17 +94,6 @@ def test_inspector_cli_lists_and_calls_the_tools_over_stdio():
     )
     assert called["structuredContent"]["client"]["client_name"] == "From Inspector"
     assert called["content"][0]["text"].startswith("[SANDBOX]")
-    refused = _inspector(
-        "--method",
-        "tools/call",
-        "--tool-name",
-        "update_oauth_client",
-        "--tool-arg",
-        f"oauth_client_id={CLIENT}",
-        "--tool-arg",
-        "redirect_uri=x",
-    )
-    assert refused["isError"] is True
 
 
 def test_conformance_scenarios_pass_over_streamable_http():
