@@ -16,6 +16,7 @@ class AuditLog:
         self.path = path
         self._secrets = [s for s in secrets or [] if len(s) >= 4]
         self._lock = threading.Lock()
+        self._file: TextIO | None = None  # opened on the first write attempt, kept open, flushed per line
 
     def record(self, **entry: Any) -> None:
         """Append one line; a failure to write the audit log is reported on stderr, never raised."""
@@ -31,8 +32,9 @@ class AuditLog:
                 if self.path is None:
                     _write(sys.stderr, line)
                 else:
-                    with open(self.path, "a", encoding="utf-8") as handle:
-                        _write(handle, line)
+                    if self._file is None:
+                        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives with the process
+                    _write(self._file, line)
             except OSError as exc:
                 print(f"mcp-oauth-clients: cannot write the audit log {self.path}: {exc.strerror}", file=sys.stderr)
 

@@ -9,17 +9,15 @@ and an assistant must not hang that long, so the call answers at once saying whe
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
 
 from mcp_oauth_clients import __version__
 from mcp_oauth_clients.config import Settings
@@ -31,6 +29,9 @@ from mcp_oauth_clients.errors import (
     TransportFailure,
     UnknownOutcome,
 )
+
+if TYPE_CHECKING:  # httpx is imported on the first request: start-up and tools/list never need it
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -58,25 +59,36 @@ class CloudflareClient:
         self,
         settings: Settings,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | Callable[[], httpx.AsyncBaseTransport] | None = None,
         sleep: Callable[[float], Awaitable[Any]] = anyio.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.settings = settings
+        self._transport = transport  # a transport, or a factory called when the first request is made
         self._sleep = sleep
         self._jitter = jitter
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url,
-            transport=transport,
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
-            trust_env=True,
-        )
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            transport = self._transport() if callable(self._transport) else self._transport
+            self._client = httpx.AsyncClient(
+                base_url=self.settings.base_url,
+                transport=transport,
+                timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout),
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+                trust_env=True,
+            )
+        return self._client
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def get_oauth_client(self, account_id: str, client_id: str) -> APIResult:
         return await self.request("GET", f"/accounts/{account_id}/oauth_clients/{client_id}")
@@ -92,6 +104,8 @@ class CloudflareClient:
 
     async def request(self, method: str, path: str, *, json: Any = None, retry: bool = True) -> APIResult:
         """Send one API call with retries; return the envelope's result or raise a `ToolFailure`."""
+        import httpx
+
         credentials = self.settings.credentials
         if not credentials.configured and not self.settings.sandbox:
             raise NotConfigured(
@@ -221,6 +235,8 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
         return max(float(raw), 0.0)
     except ValueError:
         pass
+    import email.utils  # only a Retry-After given as a date needs it; kept off the start-up path
+
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError):
@@ -314,6 +330,8 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _describe_transport(exc: httpx.HTTPError) -> str:
+    import httpx
+
     kinds = {
         httpx.ConnectTimeout: "connection timed out",
         httpx.ConnectError: "connection failed",

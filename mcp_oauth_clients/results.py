@@ -16,6 +16,7 @@ from mcp_oauth_clients.diff import FieldChange
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.verification import VerificationGuidance
 
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cn"})
 SANDBOX_BANNER = "[SANDBOX] In-memory emulation, not Cloudflare: nothing real was read or changed."
 PREVIEW_BANNER = "[PREVIEW] Dry run: nothing was written."
 
@@ -43,7 +44,9 @@ class OAuthClientResult(BaseModel):
 
 def shown(value: Any, limit: int = 200) -> str:
     """Untrusted text as quoted data: invisible and bidi controls removed, length capped."""
-    text = "".join(ch for ch in str(value) if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn"))
+    text = str(value)
+    if not text.isprintable():  # the common case skips the per-character pass (isprintable is False for all of these)
+        text = "".join(ch for ch in text if ch == " " or unicodedata.category(ch) not in _HIDDEN)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return '"' + text.replace('"', "'") + '"'

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from mcp.server.mcpserver import MCPServer
 
 from mcp_oauth_clients import __version__
@@ -16,6 +16,9 @@ from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.emulator import CloudflareEmulator, mock_transport
 from mcp_oauth_clients.operations import Services
 from mcp_oauth_clients.tools import build_tools
+
+if TYPE_CHECKING:
+    import httpx
 
 INSTRUCTIONS = """\
 Changes Cloudflare OAuth clients. Read a client with get_oauth_client before changing it; send only the \
@@ -29,7 +32,9 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[Services]:
         emulator = CloudflareEmulator() if settings.sandbox and transport is None else None
-        chosen = transport if transport is not None else (mock_transport(emulator) if emulator else None)
+        chosen = (
+            transport if transport is not None else (functools.partial(mock_transport, emulator) if emulator else None)
+        )
         cloudflare = CloudflareClient(settings, transport=chosen)
         try:
             audit = AuditLog(settings.audit_log, settings.secrets())
