@@ -67,31 +67,19 @@ def test_mcpb_validate_and_pack_leave_out_env_and_tests(tmp_path):
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", ".git", ".ci/"))]
 
 
-def _inspector(*args: str) -> dict:
+def test_inspector_cli_lists_and_calls_the_tools_over_stdio():
     done = subprocess.run(
-        [bin_path("mcp-inspector"), "--cli", SCRIPT, "--sandbox", *args],
+        ["bash", str(ROOT / "scripts" / "inspector.sh"), SCRIPT],
         capture_output=True,
         text=True,
-        timeout=120,
-        env=clean_env(),
+        timeout=180,
+        env={**clean_env(), "PYTHON": sys.executable},
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)
-
-
-def test_inspector_cli_lists_and_calls_the_tools_over_stdio():
-    listed = _inspector("--method", "tools/list")
+    listed_text, called_text = done.stdout.split("== tools/call update_oauth_client")
+    listed = json.loads(listed_text.split("== tools/list", 1)[1])
+    called = json.loads(called_text)
     assert [t["name"] for t in listed["tools"]] == ["update_oauth_client", "get_oauth_client"]
-    called = _inspector(
-        "--method",
-        "tools/call",
-        "--tool-name",
-        "update_oauth_client",
-        "--tool-arg",
-        f"oauth_client_id={CLIENT}",
-        "--tool-arg",
-        "client_name=From Inspector",
-    )
     assert called["structuredContent"]["client"]["client_name"] == "From Inspector"
     assert called["content"][0]["text"].startswith("[SANDBOX]")
 
