@@ -67,6 +67,19 @@ class StdioPeer:
         self.proc.wait(timeout=10)
 
 
+def fake_backend_env(fake) -> dict[str, str]:
+    """The environment that points a server (ours or the floor) at the loopback fake, audit log discarded."""
+    from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID
+    from tests.fake_cloudflare import TOKEN
+
+    return clean_env(
+        CLOUDFLARE_API_TOKEN=TOKEN,
+        CLOUDFLARE_BASE_URL=fake.base_url,
+        CLOUDFLARE_ACCOUNT_ID=DEMO_ACCOUNT_ID,
+        MCP_OAUTH_CLIENTS_AUDIT_LOG=os.devnull,
+    )
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDFLARE_", "MCP_OAUTH_CLIENTS_"))}
     env.update(extra)

@@ -10,10 +10,10 @@ import time
 
 import anyio
 import httpx
-from _common import OURS, clean_env, machine
+from _common import OURS, fake_backend_env, machine
 
-from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, DEMO_CLIENT_ID
-from tests.fake_cloudflare import TOKEN, FakeCloudflare
+from mcp_oauth_clients.emulator import DEMO_CLIENT_ID
+from tests.fake_cloudflare import FakeCloudflare
 
 HEADERS = {
     "Accept": "application/json, text/event-stream",
@@ -65,12 +65,7 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with FakeCloudflare() as fake:
-        env = clean_env(
-            CLOUDFLARE_API_TOKEN=TOKEN,
-            CLOUDFLARE_BASE_URL=fake.base_url,
-            CLOUDFLARE_ACCOUNT_ID=DEMO_ACCOUNT_ID,
-            MCP_OAUTH_CLIENTS_AUDIT_LOG="/dev/null",
-        )
+        env = fake_backend_env(fake)
         server = subprocess.Popen(
             [*OURS, "--transport", "streamable-http", "--port", str(port)],
             env=env,

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import argparse
 
-from _common import FLOOR, OURS, StdioPeer, clean_env, machine
+from _common import FLOOR, OURS, StdioPeer, fake_backend_env, machine
 
-from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, DEMO_CLIENT_ID
-from tests.fake_cloudflare import TOKEN, FakeCloudflare
+from mcp_oauth_clients.emulator import DEMO_CLIENT_ID
+from tests.fake_cloudflare import FakeCloudflare
 
 
 def main() -> None:
@@ -17,12 +17,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     args = parser.parse_args()
     with FakeCloudflare() as fake:
-        env = clean_env(
-            CLOUDFLARE_API_TOKEN=TOKEN,
-            CLOUDFLARE_BASE_URL=fake.base_url,
-            CLOUDFLARE_ACCOUNT_ID=DEMO_ACCOUNT_ID,
-            MCP_OAUTH_CLIENTS_AUDIT_LOG="/dev/null",
-        )
+        env = fake_backend_env(fake)
         peers = {"ours": (StdioPeer(OURS, env), "update_oauth_client"), "floor": (StdioPeer(FLOOR, env), "rename")}
         samples: dict[str, dict[int, int]] = {name: {} for name in peers}
         for peer, _ in peers.values():

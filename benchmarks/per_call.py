@@ -7,10 +7,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import FLOOR, OURS, StdioPeer, clean_env, machine, median
+from _common import FLOOR, OURS, StdioPeer, fake_backend_env, machine, median
 
-from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, DEMO_CLIENT_ID
-from tests.fake_cloudflare import TOKEN, FakeCloudflare
+from mcp_oauth_clients.emulator import DEMO_CLIENT_ID
+from tests.fake_cloudflare import FakeCloudflare
 
 
 def timed(peer: StdioPeer, name: str, arguments: dict) -> float:
@@ -26,12 +26,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     args = parser.parse_args()
     with FakeCloudflare() as fake:
-        env = clean_env(
-            CLOUDFLARE_API_TOKEN=TOKEN,
-            CLOUDFLARE_BASE_URL=fake.base_url,
-            CLOUDFLARE_ACCOUNT_ID=DEMO_ACCOUNT_ID,
-            MCP_OAUTH_CLIENTS_AUDIT_LOG="/dev/null",
-        )
+        env = fake_backend_env(fake)
         ours, floor = StdioPeer(OURS, env), StdioPeer(FLOOR, env)
         for peer in (ours, floor):
             peer.initialize()

@@ -209,15 +209,7 @@ class OAuthClientUpdate(BaseModel):
                     data[name] = decoded
         return data
 
-    @field_validator(
-        "allowed_cors_origins",
-        "grant_types",
-        "optional_scopes",
-        "post_logout_redirect_uris",
-        "redirect_uris",
-        "response_types",
-        "scopes",
-    )
+    @field_validator(*LIST_ENTRY_TYPES)
     @classmethod
     def _no_duplicates(cls, value: list[str] | None) -> list[str] | None:
         if value is not None:

@@ -7,6 +7,8 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mcp_oauth_clients.models import UPDATABLE_FIELDS
+
 
 class ClientURIVerification(BaseModel):
     """Client URI domain control verification state."""
@@ -62,24 +64,9 @@ class OAuthClient(BaseModel):
     updated_at: str | None = Field(default=None, description="Timestamp when the OAuth client was last updated.")
 
 
-# What a plan pins: every field an update can set, plus visibility. Timestamps and the verification
+# What a plan pins: every field an update can set (visibility included). Timestamps and the verification
 # state are left out, so Cloudflare polling DNS between a dry run and its apply is not a conflict.
-STATE_FIELDS = (
-    "allowed_cors_origins",
-    "client_name",
-    "client_uri",
-    "grant_types",
-    "logo_uri",
-    "optional_scopes",
-    "policy_uri",
-    "post_logout_redirect_uris",
-    "redirect_uris",
-    "response_types",
-    "scopes",
-    "token_endpoint_auth_method",
-    "tos_uri",
-    "visibility",
-)
+STATE_FIELDS = tuple(sorted(UPDATABLE_FIELDS))
 
 
 def state_hash(client: OAuthClient) -> str:
