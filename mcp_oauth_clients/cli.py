@@ -78,12 +78,16 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
-            message = record.getMessage()
-            if any(s in message for s in self.secrets):
-                for secret in self.secrets:
-                    message = message.replace(secret, "[REDACTED]")
-                record.msg, record.args = message, None
+            record.msg, record.args = self._redact(record.getMessage()), None
+            if record.exc_info:  # a traceback's text can quote values too
+                record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
+                record.exc_info = None
         return True
+
+    def _redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[REDACTED]")
+        return text
 
 
 def configure_logging(level: str, secrets: list[str]) -> None:

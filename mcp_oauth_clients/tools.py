@@ -100,12 +100,22 @@ def model_tool(
     return tool
 
 
+INTERNAL_ERROR = (
+    "Internal error in mcp-oauth-clients ({name}); the details are in the server's log. If this was an update, "
+    "its outcome is unknown: read the client back (get_oauth_client) before trying again."
+)
+
+
 async def _run(action: Callable[[], Awaitable[tuple[OAuthClientResult, str]]]) -> CallToolResult:
     try:
         result, text = await action()
     except ToolFailure as failure:
         logger.info("tool call ended: %s", failure.kind)
         return CallToolResult(content=[TextContent(type="text", text=str(failure))], is_error=True)
+    except Exception as exc:  # a bug of ours: the model gets a safe sentence, the operator the traceback
+        logger.exception("tool call crashed")
+        text = INTERNAL_ERROR.format(name=type(exc).__name__)
+        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
     return CallToolResult(
         content=[TextContent(type="text", text=text)], structured_content=result.model_dump(mode="json")
     )

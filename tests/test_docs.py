@@ -37,3 +37,15 @@ def test_redaction_filter_masks_secrets():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "token is %s", ("sekrit-123",), None)
     RedactSecrets(["sekrit-123"]).filter(record)
     assert record.getMessage() == "token is [REDACTED]"
+
+
+def test_redaction_filter_masks_secrets_in_tracebacks():
+    try:
+        raise KeyError("boom sekrit-123")
+    except KeyError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "crashed", None, sys.exc_info())
+    RedactSecrets(["sekrit-123"]).filter(record)
+    formatted = logging.Formatter().format(record)
+    assert "sekrit-123" not in formatted and "[REDACTED]" in formatted and "KeyError" in formatted

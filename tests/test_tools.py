@@ -180,3 +180,20 @@ async def test_results_are_json_serialisable_and_hold_no_token():
     server, _ = server_with()
     result = await call(server, "update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x"})
     assert TOKEN not in json.dumps(result.structured_content) + result.content[0].text
+
+
+async def test_a_bug_of_ours_becomes_a_safe_error_and_the_server_keeps_serving(monkeypatch):
+    from mcp_oauth_clients import operations
+
+    async def broken(*args, **kwargs):
+        raise KeyError("internal detail with " + TOKEN)
+
+    server, _ = server_with()
+    monkeypatch.setattr(operations, "update_client", broken)
+    async with Client(server) as client:
+        crashed = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x"})
+        after = await client.call_tool("get_oauth_client", {"oauth_client_id": CLIENT})
+    text = crashed.content[0].text
+    assert crashed.is_error and "Internal error in mcp-oauth-clients (KeyError)" in text and "read the client" in text
+    assert TOKEN not in text and "internal detail" not in text and "Traceback" not in text
+    assert not after.is_error
