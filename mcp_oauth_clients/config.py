@@ -156,7 +156,7 @@ class Settings:
             max_retries=int(_number(merged, "MCP_OAUTH_CLIENTS_MAX_RETRIES", 2, low=0, high=5)),
             max_retry_wait=_number(merged, "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT", 5.0, low=0, high=60),
             retry_backoff=_number(merged, "MCP_OAUTH_CLIENTS_RETRY_BACKOFF", 0.5, low=0.01, high=8),
-            log_level=(merged.get("MCP_OAUTH_CLIENTS_LOG_LEVEL") or "WARNING").upper(),
+            log_level=_choice(merged, "MCP_OAUTH_CLIENTS_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "WARNING"),
             read_only=_flag(merged, "MCP_OAUTH_CLIENTS_READ_ONLY"),
             allowed_accounts=allowed,
             allow_unattended_promotion=_flag(merged, "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION"),
@@ -199,6 +199,13 @@ def _flag(values: Mapping[str, str], name: str) -> bool:
     if raw in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{name}={raw!r}: use 1 or 0")
+
+
+def _choice(values: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = (values.get(name) or default).strip().upper()
+    if raw not in allowed:
+        raise ConfigError(f"{name}={values.get(name)!r}: use one of {', '.join(allowed)}")
+    return raw
 
 
 def _number(values: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:

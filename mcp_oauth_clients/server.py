@@ -48,5 +48,5 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         tools=build_tools(settings),
-        log_level=settings.log_level if settings.log_level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING",
+        log_level=settings.log_level,  # type: ignore[arg-type]  # validated by Settings.load
     )

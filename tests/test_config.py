@@ -74,6 +74,7 @@ def test_secrets_never_in_repr():
         ("MCP_OAUTH_CLIENTS_TIMEOUT", "soon"),
         ("MCP_OAUTH_CLIENTS_MAX_RETRIES", "9"),
         ("MCP_OAUTH_CLIENTS_SANDBOX", "maybe"),
+        ("MCP_OAUTH_CLIENTS_LOG_LEVEL", "LOUD"),
     ],
 )
 def test_bad_values_name_the_variable(name, value):
