@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.types import ElicitResult
+
 from tests.conftest import ACCOUNT, CLIENT
 from tests.fake_cloudflare import TOKEN
-from tests.stdio_client import RawClient, fake_env
+from tests.stdio_client import SCRIPT, RawClient, fake_env
 
 OTHER_ACCOUNT = "e" * 32
 
@@ -139,3 +143,22 @@ def test_read_only_server_refuses_writes_and_serves_reads_and_dry_runs(fake):
     assert write_error and "read-only" in write_text
     assert not dry_error and not read_error
     assert fake.writes() == []
+
+
+@pytest.mark.anyio
+async def test_sdk_default_client_over_stdio_approves_a_promotion_through_elicitation(fake):
+    """The 2026-07-28 era (the SDK's default client) asks through input_required rounds, over real stdio."""
+    fake.emulator.mark_verified(ACCOUNT, CLIENT)
+    asked = []
+
+    async def approve(context, params):
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"make_public": True})
+
+    params = StdioServerParameters(command=SCRIPT, env=fake_env(fake))
+    async with Client(params, elicitation_callback=approve) as client:
+        result = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"})
+        version = client.protocol_version
+    assert not result.is_error, result.content[0].text
+    assert version == "2026-07-28" and len(asked) == 1
+    assert [w.body for w in fake.writes()] == [{"visibility": "public"}]
