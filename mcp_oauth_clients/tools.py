@@ -25,7 +25,7 @@ from mcp_oauth_clients.errors import ToolFailure
 from mcp_oauth_clients.guards import Consent, promotion_requirements
 from mcp_oauth_clients.models import OAuthClientRef, OAuthClientUpdate, parse_arguments
 from mcp_oauth_clients.oauth_client import OAuthClient
-from mcp_oauth_clients.results import OAuthClientResult, describe, shown
+from mcp_oauth_clients.results import SANDBOX_BANNER, OAuthClientResult, describe, shown
 
 logger = logging.getLogger(__name__)
 
@@ -106,19 +106,24 @@ INTERNAL_ERROR = (
 )
 
 
-async def _run(action: Callable[[], Awaitable[tuple[OAuthClientResult, str]]]) -> CallToolResult:
+async def _run(ctx: Context, action: Callable[[], Awaitable[tuple[OAuthClientResult, str]]]) -> CallToolResult:
     try:
         result, text = await action()
     except ToolFailure as failure:
         logger.info("tool call ended: %s", failure.kind)
-        return CallToolResult(content=[TextContent(type="text", text=str(failure))], is_error=True)
+        return _error(ctx, str(failure))
     except Exception as exc:  # a bug of ours: the model gets a safe sentence, the operator the traceback
         logger.exception("tool call crashed")
-        text = INTERNAL_ERROR.format(name=type(exc).__name__)
-        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+        return _error(ctx, INTERNAL_ERROR.format(name=type(exc).__name__))
     return CallToolResult(
         content=[TextContent(type="text", text=text)], structured_content=result.model_dump(mode="json")
     )
+
+
+def _error(ctx: Context, text: str) -> CallToolResult:
+    if _services(ctx).settings.sandbox:  # every sandbox answer says so, failures included
+        text = f"{SANDBOX_BANNER}\n{text}"
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 
 def _services(ctx: Context) -> operations.Services:
@@ -181,7 +186,7 @@ async def update_oauth_client(
         result = await operations.update_client(_services(ctx), params, preflight=preflight, consent=_consent(consent))
         return result, describe(result, action="Previewed" if result.preview else "Updated")
 
-    return await _run(action)
+    return await _run(ctx, action)
 
 
 async def get_oauth_client(arguments: dict[str, Any], ctx: Context) -> Annotated[CallToolResult, OAuthClientResult]:
@@ -190,7 +195,7 @@ async def get_oauth_client(arguments: dict[str, Any], ctx: Context) -> Annotated
         result = await operations.get_client(_services(ctx), params.account_id, params.oauth_client_id)
         return result, describe(result, action="Read")
 
-    return await _run(action)
+    return await _run(ctx, action)
 
 
 def build_tools(settings: Settings) -> list[Tool]:

@@ -172,6 +172,9 @@ async def test_sandbox_serves_every_path_without_credentials():
             "update_oauth_client", {"oauth_client_id": CLIENT, "client_uri": "https://other.example.org"}
         )
     assert read.content[0].text.startswith("[SANDBOX]") and read.structured_content["sandbox"] is True
+    async with Client(server) as client:
+        refused = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT})
+    assert refused.is_error and refused.content[0].text.startswith("[SANDBOX]")
     assert changed.structured_content["verification"]["host"] == "other.example.org"
     assert changed.structured_content["verification"]["status"] == "pending"
 
