@@ -130,20 +130,26 @@ class CloudflareEmulator:
         with self._lock:
             self.clients[(account_id, client_id)]["client_uri_verification"]["status"] = "verified"
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
-        """Serve one request, as Cloudflare would, in its envelope."""
-        headers = {k.lower(): v for k, v in headers.items()}
+    def record(self, method: str, path: str, headers: dict[str, str], body: bytes) -> RecordedRequest:
+        """Note a request as seen (also for answers a test scripts instead of the emulator)."""
         try:
             parsed = json.loads(body) if body else None
         except ValueError:
             parsed = ...
+        request = RecordedRequest(method, path.split("?")[0], {k.lower(): v for k, v in headers.items()}, parsed)
         with self._lock:
-            self.requests.append(RecordedRequest(method, path.split("?")[0], headers, parsed))
-            if (denied := self._authenticate(headers, method, path)) is not None:
+            self.requests.append(request)
+        return request
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+        """Serve one request, as Cloudflare would, in its envelope."""
+        request = self.record(method, path, headers, body)
+        with self._lock:
+            if (denied := self._authenticate(request.headers, method, request.path)) is not None:
                 return denied
-            if parsed is ...:
+            if request.body is ...:
                 return _failure(400, 6007, "Malformed JSON in request body")
-            return self._route(method, path.split("?")[0], parsed)
+            return self._route(method, request.path, request.body)
 
     def _authenticate(self, headers: dict[str, str], method: str, path: str) -> Answer | None:
         if self.tokens is None:

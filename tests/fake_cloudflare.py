@@ -64,7 +64,7 @@ class FakeCloudflare:
                     fake.hits += 1
                     fault = fake.faults.popleft() if fake.faults else None
                 if fault is not None:
-                    fake.emulator.requests.append(_recorded(self, body))
+                    fake.emulator.record(self.command, self.path, dict(self.headers), body)
                     self._fault(fault)
                     return
                 answer = fake.emulator.handle(self.command, self.path, dict(self.headers), body)
@@ -140,13 +140,3 @@ class FakeCloudflare:
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that gave up (timeouts, cancellation) breaks the pipe: expected under fault tests
-
-
-def _recorded(handler: BaseHTTPRequestHandler, body: bytes):
-    from mcp_oauth_clients.emulator import RecordedRequest
-
-    try:
-        parsed = json.loads(body) if body else None
-    except ValueError:
-        parsed = body
-    return RecordedRequest(handler.command, handler.path, {k.lower(): v for k, v in handler.headers.items()}, parsed)
