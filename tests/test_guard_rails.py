@@ -25,6 +25,12 @@ def setup(emulator: CloudflareEmulator | None = None, **settings):
     return server, emulator
 
 
+async def update(server, arguments: dict, **client_options):
+    """One update_oauth_client call on its own connection."""
+    async with Client(server, **client_options) as client:
+        return await client.call_tool("update_oauth_client", arguments)
+
+
 def writes(emulator: CloudflareEmulator):
     return [r for r in emulator.requests if r.method != "GET"]
 
@@ -77,15 +83,14 @@ async def test_add_keeps_existing_redirect_uris_and_remove_drops_only_the_named_
 async def test_add_of_a_present_entry_and_remove_of_an_absent_one_are_reported_and_nothing_is_written():
     server, emulator = setup()
     stored = emulator.clients[(ACCOUNT, CLIENT)]["redirect_uris"]
-    async with Client(server) as client:
-        result = await client.call_tool(
-            "update_oauth_client",
-            {
-                "oauth_client_id": CLIENT,
-                "add": {"redirect_uris": [stored[0]]},
-                "remove": {"redirect_uris": ["https://never.example.com/cb"]},
-            },
-        )
+    result = await update(
+        server,
+        {
+            "oauth_client_id": CLIENT,
+            "add": {"redirect_uris": [stored[0]]},
+            "remove": {"redirect_uris": ["https://never.example.com/cb"]},
+        },
+    )
     assert not result.is_error
     notes = " ".join(result.structured_content["notes"])
     assert "already present" in notes and "was not present" in notes
@@ -94,15 +99,14 @@ async def test_add_of_a_present_entry_and_remove_of_an_absent_one_are_reported_a
 
 async def test_add_result_is_checked_like_any_other_list():
     server, emulator = setup()
-    async with Client(server) as client:
-        result = await client.call_tool(
-            "update_oauth_client",
-            {
-                "oauth_client_id": CLIENT,
-                "add": {"grant_types": ["refresh_token"]},
-                "remove": {"grant_types": ["authorization_code"]},
-            },
-        )
+    result = await update(
+        server,
+        {
+            "oauth_client_id": CLIENT,
+            "add": {"grant_types": ["refresh_token"]},
+            "remove": {"grant_types": ["authorization_code"]},
+        },
+    )
     assert (
         result.is_error and "grant_types" in result.content[0].text and "authorization_code" in result.content[0].text
     )
@@ -111,15 +115,14 @@ async def test_add_result_is_checked_like_any_other_list():
 
 async def test_mixing_add_with_the_same_fields_full_list_is_refused():
     server, emulator = setup()
-    async with Client(server) as client:
-        result = await client.call_tool(
-            "update_oauth_client",
-            {
-                "oauth_client_id": CLIENT,
-                "redirect_uris": ["https://a.example.com/cb"],
-                "add": {"redirect_uris": ["https://b.example.com/cb"]},
-            },
-        )
+    result = await update(
+        server,
+        {
+            "oauth_client_id": CLIENT,
+            "redirect_uris": ["https://a.example.com/cb"],
+            "add": {"redirect_uris": ["https://b.example.com/cb"]},
+        },
+    )
     assert result.is_error and "either the full list or add/remove" in result.content[0].text
     assert emulator.requests == []
 
@@ -127,11 +130,9 @@ async def test_mixing_add_with_the_same_fields_full_list_is_refused():
 async def test_dry_run_writes_nothing_names_a_removed_uri_and_returns_a_hash():
     server, emulator = setup()
     stored = emulator.clients[(ACCOUNT, CLIENT)]["redirect_uris"]
-    async with Client(server) as client:
-        result = await client.call_tool(
-            "update_oauth_client",
-            {"oauth_client_id": CLIENT, "redirect_uris": [stored[0]], "client_name": "Next", "dry_run": True},
-        )
+    result = await update(
+        server, {"oauth_client_id": CLIENT, "redirect_uris": [stored[0]], "client_name": "Next", "dry_run": True}
+    )
     assert not result.is_error, result.content
     data = result.structured_content
     assert data["preview"] is True and data["state_hash"].startswith("sha256:")
@@ -185,8 +186,7 @@ async def test_promotion_with_unmet_requirements_lists_all_with_the_txt_record()
     stored.update(logo_uri=None, scopes=["openid", "profile"])
     server, _ = setup(emulator)
     callback, asked = answering("accept")
-    async with Client(server, elicitation_callback=callback) as client:
-        result = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"})
+    result = await update(server, {"oauth_client_id": CLIENT, "visibility": "public"}, elicitation_callback=callback)
     assert result.is_error
     text = result.content[0].text
     assert "logo URI" in text and "non-identity scope" in text and "verified client URI host" in text
@@ -199,8 +199,9 @@ async def test_promotion_with_unmet_requirements_lists_all_with_the_txt_record()
 async def test_elicitation_decline_or_cancel_writes_nothing(mode, action):
     server, emulator = setup(promotable())
     callback, asked = answering(action)
-    async with Client(server, mode=mode, elicitation_callback=callback) as client:
-        result = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"})
+    result = await update(
+        server, {"oauth_client_id": CLIENT, "visibility": "public"}, mode=mode, elicitation_callback=callback
+    )
     assert result.is_error and "Nothing was written" in result.content[0].text
     assert len(asked) == 1 and "Demo OAuth App" in asked[0] and "cannot be undone" in asked[0]
     assert writes(emulator) == []
@@ -210,8 +211,9 @@ async def test_elicitation_decline_or_cancel_writes_nothing(mode, action):
 async def test_elicitation_accept_writes_visibility_public_only(mode):
     server, emulator = setup(promotable())
     callback, asked = answering("accept")
-    async with Client(server, mode=mode, elicitation_callback=callback) as client:
-        result = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"})
+    result = await update(
+        server, {"oauth_client_id": CLIENT, "visibility": "public"}, mode=mode, elicitation_callback=callback
+    )
     assert not result.is_error, result.content
     assert [w.body for w in writes(emulator)] == [{"visibility": "public"}]
     assert result.structured_content["client"]["visibility"] == "public"
@@ -221,8 +223,7 @@ async def test_elicitation_accept_writes_visibility_public_only(mode):
 async def test_accepting_the_form_without_ticking_the_box_writes_nothing():
     server, emulator = setup(promotable())
     callback, _ = answering("accept", make_public=False)
-    async with Client(server, elicitation_callback=callback) as client:
-        result = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"})
+    result = await update(server, {"oauth_client_id": CLIENT, "visibility": "public"}, elicitation_callback=callback)
     assert result.is_error and writes(emulator) == []
 
 
@@ -235,8 +236,7 @@ async def test_without_elicitation_promotion_needs_the_operator_flag_and_confirm
     arguments = {"oauth_client_id": CLIENT, "visibility": "public"}
     if confirm:
         arguments["confirm_irreversible"] = True
-    async with Client(server) as client:  # no elicitation callback: the client cannot ask
-        result = await client.call_tool("update_oauth_client", arguments)
+    result = await update(server, arguments)
     if allowed:
         assert not result.is_error and [w.body for w in writes(emulator)] == [{"visibility": "public"}]
     else:
@@ -247,11 +247,9 @@ async def test_without_elicitation_promotion_needs_the_operator_flag_and_confirm
 
 async def test_promotion_mixed_with_other_fields_is_refused():
     server, emulator = setup(promotable(), allow_unattended_promotion=True)
-    async with Client(server) as client:
-        result = await client.call_tool(
-            "update_oauth_client",
-            {"oauth_client_id": CLIENT, "visibility": "public", "client_name": "x", "confirm_irreversible": True},
-        )
+    result = await update(
+        server, {"oauth_client_id": CLIENT, "visibility": "public", "client_name": "x", "confirm_irreversible": True}
+    )
     assert result.is_error and "sent alone" in result.content[0].text and writes(emulator) == []
 
 
@@ -270,10 +268,7 @@ async def test_promotion_is_never_retried():
         return original(method, path, headers, body)
 
     emulator.handle = flaky
-    async with Client(server) as client:
-        result = await client.call_tool(
-            "update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public", "confirm_irreversible": True}
-        )
+    result = await update(server, {"oauth_client_id": CLIENT, "visibility": "public", "confirm_irreversible": True})
     assert result.is_error and calls.count("PATCH") == 1
 
 
@@ -304,8 +299,7 @@ async def test_scope_catalogue_failure_falls_back_to_cloudflares_own_check():
 
     emulator.handle = no_catalogue
     server, _ = setup(emulator)
-    async with Client(server) as client:
-        result = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "scopes": ["zone.read"]})
+    result = await update(server, {"oauth_client_id": CLIENT, "scopes": ["zone.read"]})
     assert not result.is_error
     assert any("Cloudflare will check them itself" in n for n in result.structured_content["notes"])
 
@@ -370,8 +364,5 @@ async def test_audit_line_is_written_for_every_write_attempt_and_holds_no_token(
 
 async def test_removing_the_last_redirect_uri_warns():
     server, emulator = setup()
-    async with Client(server) as client:
-        result = await client.call_tool(
-            "update_oauth_client", {"oauth_client_id": CLIENT, "redirect_uris": [], "dry_run": True}
-        )
+    result = await update(server, {"oauth_client_id": CLIENT, "redirect_uris": [], "dry_run": True})
     assert any("last redirect URI" in w for w in result.structured_content["warnings"])

@@ -67,14 +67,19 @@ def test_mcpb_validate_and_pack_leave_out_env_and_tests(tmp_path):
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", ".git", ".ci/"))]
 
 
-def test_inspector_cli_lists_and_calls_the_tools_over_stdio():
-    done = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "inspector.sh"), SCRIPT],
+def run_script(name: str) -> subprocess.CompletedProcess[str]:
+    """Run one of scripts/ against the installed console script, as anyone would."""
+    return subprocess.run(
+        ["bash", str(ROOT / "scripts" / name), SCRIPT],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
         env={**clean_env(), "PYTHON": sys.executable},
     )
+
+
+def test_inspector_cli_lists_and_calls_the_tools_over_stdio():
+    done = run_script("inspector.sh")
     assert done.returncode == 0, done.stdout + done.stderr
     listed_text, called_text = done.stdout.split("== tools/call update_oauth_client")
     listed = json.loads(listed_text.split("== tools/list", 1)[1])
@@ -85,13 +90,7 @@ def test_inspector_cli_lists_and_calls_the_tools_over_stdio():
 
 
 def test_conformance_scenarios_pass_over_streamable_http():
-    done = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "conformance.sh"), SCRIPT],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**clean_env(), "PYTHON": sys.executable},
-    )
+    done = run_script("conformance.sh")
     print(done.stdout)
     assert done.returncode == 0, done.stdout + done.stderr
     for scenario in (
