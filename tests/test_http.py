@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 
+import anyio
 import httpx
 import httpx2
 import pytest
@@ -140,3 +141,47 @@ def test_two_server_processes_answer_the_same_calls_alike(fake):
             answers.append((listed.json()["result"], read.json()["result"]["structuredContent"]["client"]))
     assert all(answer == answers[0] for answer in answers)
     assert "mcp-session-id" not in {k.lower() for k in listed.headers}
+
+
+@pytest.mark.anyio
+async def test_promotion_consent_over_stateless_http_with_a_2026_07_28_client(fake):
+    from mcp.types import ElicitResult
+
+    from tests.conftest import ACCOUNT
+
+    fake.emulator.mark_verified(ACCOUNT, CLIENT)
+    asked = []
+
+    async def approve(context, params):
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"make_public": True})
+
+    with http_server(fake_env(fake)) as base:
+        async with Client(f"{base}/mcp", elicitation_callback=approve) as client:
+            result = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"})
+            version = client.protocol_version
+    assert version == "2026-07-28" and len(asked) == 1
+    assert not result.is_error, result.content[0].text
+    assert [w.body for w in fake.writes()] == [{"visibility": "public"}]
+
+
+@pytest.mark.anyio
+async def test_a_handshake_era_client_over_stateless_http_gets_the_refusal_not_a_hang(fake):
+    """Stateless HTTP keeps no session, so a 2025-11-25 client cannot be asked mid-call: refused, nothing written."""
+    from mcp.types import ElicitResult
+
+    from tests.conftest import ACCOUNT
+
+    fake.emulator.mark_verified(ACCOUNT, CLIENT)
+
+    async def approve(context, params):
+        return ElicitResult(action="accept", content={"make_public": True})
+
+    with http_server(fake_env(fake)) as base:
+        async with Client(f"{base}/mcp", mode="legacy", elicitation_callback=approve) as client:
+            with anyio.fail_after(20):
+                result = await client.call_tool(
+                    "update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"}
+                )
+    assert result.is_error and "cannot ask a person" in result.content[0].text
+    assert fake.writes() == []
