@@ -126,7 +126,7 @@ async def _send(arguments: dict[str, Any], emulator: CloudflareEmulator):
 
 @PROFILE
 @given(valid_update())
-def test_valid_inputs_reach_the_fake_intact_and_are_accepted(fields):
+def _valid_property(fields):
     EXAMPLES["valid"] += 1
     emulator = CloudflareEmulator(tokens={TOKEN})
     result = anyio.run(_send, {"oauth_client_id": CLIENT, **fields}, emulator)
@@ -137,7 +137,7 @@ def test_valid_inputs_reach_the_fake_intact_and_are_accepted(fields):
 
 @PROFILE
 @given(valid_update(), st.sampled_from(sorted(INVALID)), st.data())
-def test_invalid_inputs_are_refused_before_any_request_naming_the_field(fields, field, data):
+def _invalid_property(fields, field, data):
     EXAMPLES["invalid"] += 1
     bad = data.draw(INVALID[field])
     arguments = {"oauth_client_id": CLIENT, **fields, field: bad}
@@ -159,7 +159,7 @@ unsafe_identifier = st.text(min_size=1, max_size=40).filter(lambda v: re.search(
 
 @PROFILE
 @given(unsafe_identifier, st.sampled_from(["oauth_client_id", "account_id"]))
-def test_identifiers_outside_the_accepted_shape_never_reach_a_url(identifier, which):
+def _identifiers_property(identifier, which):
     EXAMPLES["identifiers"] += 1
     emulator = CloudflareEmulator(tokens={TOKEN})
     arguments = {"oauth_client_id": CLIENT, "account_id": ACCOUNT, "client_name": "x", which: identifier}
@@ -180,6 +180,21 @@ def test_accepted_client_ids_are_one_path_segment(identifier):
     assert url.path.split("/")[-1] == identifier and url.path.count("/") == 6
 
 
-def test_examples_ran():
-    print(f"hypothesis examples run: {EXAMPLES}")
-    assert all(count >= 100 for count in EXAMPLES.values()), EXAMPLES
+def _run_counted(key: str, prop) -> None:
+    """Run a property and check that hypothesis really ran it many times (xdist-safe: one test, one count)."""
+    EXAMPLES[key] = 0
+    prop()
+    print(f"hypothesis examples run ({key}): {EXAMPLES[key]}")
+    assert EXAMPLES[key] >= 100, EXAMPLES
+
+
+def test_valid_inputs_reach_the_fake_intact_and_are_accepted():
+    _run_counted("valid", _valid_property)
+
+
+def test_invalid_inputs_are_refused_before_any_request_naming_the_field():
+    _run_counted("invalid", _invalid_property)
+
+
+def test_identifiers_outside_the_accepted_shape_never_reach_a_url():
+    _run_counted("identifiers", _identifiers_property)
