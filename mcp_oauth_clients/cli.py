@@ -7,38 +7,19 @@ import logging
 import sys
 
 from mcp_oauth_clients import __version__
-from mcp_oauth_clients.config import VARIABLES, ConfigError, Settings
-
-# Flags that stand for a variable: (flag, variable, value when given or None to take the argument).
-_FLAG_VARIABLES = (
-    ("read_only", "MCP_OAUTH_CLIENTS_READ_ONLY", "1"),
-    ("allow_unattended_promotion", "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION", "1"),
-    ("allowed_accounts", "MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS", None),
-    ("audit_log", "MCP_OAUTH_CLIENTS_AUDIT_LOG", None),
-)
+from mcp_oauth_clients.config import FLAGS, VARIABLES, ConfigError, Settings, found_dotenv_may_set
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    """The settings flags, shared by the server and `doctor` so that doctor checks what the server would run."""
     parser.add_argument(
         "--sandbox", action="store_true", help="use an in-memory emulation of Cloudflare (no account or token needed)"
     )
     parser.add_argument(
-        "--env-file", metavar="PATH", help="read settings from this file instead of ./.env (the environment still wins)"
+        "--env-file",
+        metavar="PATH",
+        help="read settings from this file instead of ./.env; it may set every variable (the environment still wins)",
     )
-
-
-def _parser() -> argparse.ArgumentParser:
-    epilog = "environment variables (a .env file fills in what the environment leaves unset):\n" + "\n".join(
-        f"  {name:<45} {text}" for name, text in VARIABLES.items()
-    )
-    parser = argparse.ArgumentParser(
-        prog="mcp-oauth-clients",
-        description="MCP server that changes a Cloudflare OAuth client safely. Speaks MCP over stdio unless "
-        "--transport streamable-http is given. 'mcp-oauth-clients doctor' checks the set-up.",
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _common(parser)
     parser.add_argument("--read-only", action="store_true", help="refuse every write; reads and dry runs still work")
     parser.add_argument(
         "--allowed-accounts",
@@ -52,6 +33,35 @@ def _parser() -> argparse.ArgumentParser:
         "call carries confirm_irreversible: true",
     )
     parser.add_argument("--audit-log", metavar="PATH", help="append the JSON-lines audit log here (default: stderr)")
+
+
+def _variables_help() -> str:
+    """The variables, grouped by whether a .env merely found in the working directory may set them."""
+
+    def rows(found_may_set: bool) -> str:
+        return "\n".join(
+            f"  {name:<45} {text}" for name, text in VARIABLES.items() if found_dotenv_may_set(name) == found_may_set
+        )
+
+    return (
+        "environment variables (the environment wins over an env file; a flag wins over both).\n"
+        "These may also come from a .env found in the working directory:\n"
+        + rows(True)
+        + "\nThese only from the environment, a flag or a file named with --env-file; a .env merely found in the "
+        "working directory that sets one stops start-up:\n" + rows(False)
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    epilog = _variables_help()
+    parser = argparse.ArgumentParser(
+        prog="mcp-oauth-clients",
+        description="MCP server that changes a Cloudflare OAuth client safely. Speaks MCP over stdio unless "
+        "--transport streamable-http is given. 'mcp-oauth-clients doctor' checks the set-up.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(parser)
     parser.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio", help="default: stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000); the endpoint is /mcp")
@@ -105,11 +115,11 @@ def configure_logging(level: str, secrets: list[str]) -> None:
 
 def _load(args: argparse.Namespace) -> Settings:
     overrides = {}
-    for attribute, variable, constant in _FLAG_VARIABLES:
-        value = getattr(args, attribute, None)
+    for variable, flag in FLAGS.items():
+        value = getattr(args, flag.removeprefix("--").replace("-", "_"))
         if value:
-            overrides[variable] = constant or value
-    return Settings.load(env_file=args.env_file, sandbox=True if args.sandbox else None, overrides=overrides)
+            overrides[variable] = "1" if value is True else value
+    return Settings.load(env_file=args.env_file, overrides=overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _load(args)
     except ConfigError as exc:
+        if doctor:  # doctor explains unusable settings like any other problem
+            from mcp_oauth_clients.doctor import report_unusable_settings
+
+            return report_unusable_settings(exc)
         print(f"mcp-oauth-clients: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.secrets())

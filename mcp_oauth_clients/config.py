@@ -1,17 +1,26 @@
-"""Configuration: the environment first, then a `.env` file for whatever the environment leaves unset.
+"""Configuration: command-line flags, then the environment, then an env file for whatever they leave unset.
 
 Names follow the official Cloudflare SDK (`CLOUDFLARE_API_TOKEN`, `CLOUDFLARE_API_KEY` +
 `CLOUDFLARE_EMAIL`, `CLOUDFLARE_BASE_URL`), plus `CLOUDFLARE_ACCOUNT_ID` for the default account;
 settings of this server start with `MCP_OAUTH_CLIENTS_`. Secrets never appear in a `repr`.
+
+Trust: the environment, the flags and a file the operator names with `--env-file` are the operator's.
+A `.env` merely found in the working directory is not: MCP clients start servers in the user's project
+folder, where whoever wrote the project can leave one. `FOUND_DOTENV` says what such a file may set.
 """
 
 from __future__ import annotations
 
+import io
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from mcp_oauth_clients.checks import ACCOUNT_ID_PATTERN
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 SANDBOX_BASE_URL = "https://sandbox.invalid/client/v4"
@@ -49,9 +58,58 @@ SECRET_VARIABLES = frozenset(
     {"CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "MCP_OAUTH_CLIENTS_HTTP_TOKEN"}
 )
 
+# The trust model, one row per variable: may a `.env` merely found in the working directory set it?
+# None: yes. Otherwise the reason it may not: such a file must never decide where requests (and the
+# token) go, loosen a guard rail, or name a file to write. A variable missing here counts as refused.
+_WHERE_REQUESTS_GO = "it decides where requests, and the token, go"
+_GUARD_RAIL = "it is a guard rail"
+FOUND_DOTENV: dict[str, str | None] = {
+    "CLOUDFLARE_API_TOKEN": None,
+    "CLOUDFLARE_API_KEY": None,
+    "CLOUDFLARE_EMAIL": None,
+    "CLOUDFLARE_ACCOUNT_ID": None,
+    "CLOUDFLARE_BASE_URL": _WHERE_REQUESTS_GO,
+    # The sandbox sends nothing anywhere, but a planted switch would make real-looking changes go nowhere.
+    "MCP_OAUTH_CLIENTS_SANDBOX": "it decides where requests go (to an in-memory emulation instead of Cloudflare)",
+    "MCP_OAUTH_CLIENTS_TIMEOUT": None,
+    "MCP_OAUTH_CLIENTS_CONNECT_TIMEOUT": None,
+    "MCP_OAUTH_CLIENTS_MAX_RETRIES": None,
+    "MCP_OAUTH_CLIENTS_RETRY_BACKOFF": None,
+    "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT": None,
+    "MCP_OAUTH_CLIENTS_LOG_LEVEL": None,
+    "MCP_OAUTH_CLIENTS_READ_ONLY": _GUARD_RAIL,
+    "MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS": _GUARD_RAIL,
+    "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION": _GUARD_RAIL,
+    "MCP_OAUTH_CLIENTS_AUDIT_LOG": "it names a file to write",
+    "MCP_OAUTH_CLIENTS_HTTP_TOKEN": _GUARD_RAIL,
+    "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": _GUARD_RAIL,
+}
+
+# Command-line flags that stand for a variable; a flag wins over the environment and any file.
+FLAGS: dict[str, str] = {
+    "MCP_OAUTH_CLIENTS_SANDBOX": "--sandbox",
+    "MCP_OAUTH_CLIENTS_READ_ONLY": "--read-only",
+    "MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS": "--allowed-accounts",
+    "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION": "--allow-unattended-promotion",
+    "MCP_OAUTH_CLIENTS_AUDIT_LOG": "--audit-log",
+}
+
+# A settings file is a few hundred bytes; anything far larger is not one (and is not read into memory).
+MAX_ENV_FILE_BYTES = 64 * 1024
+
+
+def found_dotenv_may_set(name: str) -> bool:
+    """Whether a `.env` found in the working directory (not named by the operator) may set `name`."""
+    return name in FOUND_DOTENV and FOUND_DOTENV[name] is None
+
 
 class ConfigError(ValueError):
-    """A setting is present but unusable; the message names it."""
+    """A setting is present but unusable; the message names it, and `fix` says what to do."""
+
+    def __init__(self, problem: str, fix: str | None = None) -> None:
+        super().__init__(f"{problem}; {fix}" if fix else problem)
+        self.problem = problem
+        self.fix = fix
 
 
 @dataclass(frozen=True)
@@ -117,40 +175,34 @@ class Settings:
         environ: Mapping[str, str] | None = None,
         env_file: str | os.PathLike[str] | None = None,
         *,
-        sandbox: bool | None = None,
         overrides: Mapping[str, str] | None = None,
     ) -> Settings:
-        """Read the settings; the environment wins over the file (default: `.env` in the working directory).
-
-        `overrides` are command-line flags, given as the variables they stand for; they win over both.
+        """Read the settings: `overrides` (the command-line flags, as the variables they stand for) win,
+        then the environment, then the env file: `env_file` when the operator names one, else a `.env`
+        found in the working directory, which may set only what `FOUND_DOTENV` allows.
         """
         environ = dict(os.environ if environ is None else environ)
-        file_values = _read_env_file(env_file)
+        file_values, path = _read_env_file(env_file)
+        if env_file is None and path is not None:
+            _refuse_operator_settings(file_values, path)
         merged: dict[str, str] = {}
         sources: dict[str, str] = {}
         for name in VARIABLES:
             if environ.get(name, "") != "":
                 merged[name], sources[name] = environ[name], "environment"
             elif file_values.get(name):
-                merged[name], sources[name] = file_values[name] or "", str(file_values.path)
+                merged[name], sources[name] = file_values[name] or "", str(path)
         for name, value in (overrides or {}).items():
             merged[name], sources[name] = value, "command line"
-        use_sandbox = _flag(merged, "MCP_OAUTH_CLIENTS_SANDBOX") if sandbox is None else sandbox
-        allowed = frozenset(
-            a.strip().lower() for a in merged.get("MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS", "").split(",") if a.strip()
-        )
-        for account in allowed:
-            if not re.fullmatch(r"[0-9a-f]{32}", account):
-                raise ConfigError(f"MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS: {account!r} is not a 32-hex account id")
         return cls(
             credentials=Credentials(
                 api_token=merged.get("CLOUDFLARE_API_TOKEN") or None,
                 api_key=merged.get("CLOUDFLARE_API_KEY") or None,
                 email=merged.get("CLOUDFLARE_EMAIL") or None,
             ),
-            base_url=(merged.get("CLOUDFLARE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
-            account_id=merged.get("CLOUDFLARE_ACCOUNT_ID") or None,
-            sandbox=use_sandbox,
+            base_url=_base_url(merged, sources),
+            account_id=_account_id(merged, sources),
+            sandbox=_flag(merged, "MCP_OAUTH_CLIENTS_SANDBOX"),
             timeout=_number(merged, "MCP_OAUTH_CLIENTS_TIMEOUT", 20.0, low=0.1, high=300),
             connect_timeout=_number(merged, "MCP_OAUTH_CLIENTS_CONNECT_TIMEOUT", 5.0, low=0.1, high=60),
             max_retries=int(_number(merged, "MCP_OAUTH_CLIENTS_MAX_RETRIES", 2, low=0, high=5)),
@@ -158,7 +210,7 @@ class Settings:
             retry_backoff=_number(merged, "MCP_OAUTH_CLIENTS_RETRY_BACKOFF", 0.5, low=0.01, high=8),
             log_level=_choice(merged, "MCP_OAUTH_CLIENTS_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "WARNING"),
             read_only=_flag(merged, "MCP_OAUTH_CLIENTS_READ_ONLY"),
-            allowed_accounts=allowed,
+            allowed_accounts=_allowed_accounts(merged, sources),
             allow_unattended_promotion=_flag(merged, "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION"),
             audit_log=merged.get("MCP_OAUTH_CLIENTS_AUDIT_LOG") or None,
             http_token=merged.get("MCP_OAUTH_CLIENTS_HTTP_TOKEN") or None,
@@ -174,22 +226,139 @@ class Settings:
         return self.credentials.secrets() + ([self.http_token] if self.http_token else [])
 
 
-class _FileValues(dict[str, str | None]):
-    path: Path | None = None
+def _read_env_file(env_file: str | os.PathLike[str] | None) -> tuple[dict[str, str | None], Path | None]:
+    """The file's values, read literally (never `${VAR}`-expanded), and its path; ({}, None) when there is none."""
+    named = env_file is not None
+    path = Path(env_file) if named else Path.cwd() / ".env"
+    label = f"--env-file {path}" if named else f"{path} (found in the working directory)"
+    if not path.exists():
+        if named:
+            raise ConfigError(f"{label}: no such file")
+        return {}, None
+    if path.is_dir():
+        if named:
+            raise ConfigError(f"{label} is a directory, not a settings file")
+        return {}, None  # a virtual environment named .env, as some tutorials make: not a settings file
+    if not path.is_file():
+        # A FIFO or a link to /dev/stdin or /dev/zero would block start-up or eat the JSON-RPC stream.
+        raise ConfigError(f"{label} is not a regular file", "remove it, or point --env-file at a settings file")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_ENV_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{label} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if len(data) > MAX_ENV_FILE_BYTES:
+        raise ConfigError(f"{label} is larger than {MAX_ENV_FILE_BYTES // 1024} KiB: not a settings file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{label} is not UTF-8 text (byte {exc.start} cannot be decoded)", "save it as UTF-8"
+        ) from None
+    # Imported here: only a process that actually has an env file pays for it.
+    from dotenv import dotenv_values
+
+    # interpolate=False: `${CLOUDFLARE_API_TOKEN}` in a file stays those characters, so a file can never
+    # copy a secret into a setting that is shown (doctor, logs) or sent somewhere.
+    return dotenv_values(stream=io.StringIO(text), interpolate=False), path
 
 
-def _read_env_file(env_file: str | os.PathLike[str] | None) -> _FileValues:
-    values = _FileValues()
-    path = Path(env_file) if env_file is not None else Path.cwd() / ".env"
-    if env_file is not None and not path.is_file():
-        raise ConfigError(f"--env-file {path}: no such file")
-    if path.is_file():
-        # Imported here: only a process that actually has a .env pays for it.
-        from dotenv import dotenv_values
+def _refuse_operator_settings(values: Mapping[str, str | None], path: Path) -> None:
+    """A `.env` found in the working directory may set only what `FOUND_DOTENV` allows; refuse start-up otherwise."""
+    refused = [name for name in VARIABLES if values.get(name) and not found_dotenv_may_set(name)]
+    if not refused:
+        return
+    named = " and ".join(f"{name} ({FOUND_DOTENV.get(name) or 'it is not in the trust table'})" for name in refused)
+    them = "them" if len(refused) > 1 else "it"
+    flags = [FLAGS[name] for name in refused if name in FLAGS]
+    raise ConfigError(
+        f"{path} sets {named}: a .env merely found in the working directory may not, so the server does not start",
+        f"set {them} in the environment (the MCP client's env block, or export in a shell)"
+        + (f", with the flag {' / '.join(flags)}" if flags else "")
+        + f", or in a file you name with --env-file PATH (if you wrote this file yourself: --env-file {path})",
+    )
 
-        values.update(dotenv_values(path))
-        values.path = path
-    return values
+
+def _base_url(values: Mapping[str, str], sources: Mapping[str, str]) -> str:
+    """https, or http only to a loopback address (the test fake, a local proxy); never a user name or password."""
+    raw = (values.get("CLOUDFLARE_BASE_URL") or "").strip()
+    if not raw:
+        return DEFAULT_BASE_URL
+    where = f"CLOUDFLARE_BASE_URL (from {sources.get('CLOUDFLARE_BASE_URL', 'settings')})"
+    fix = f"use an https URL such as {DEFAULT_BASE_URL}"
+    if _UNSAFE_URL_CHARS.search(raw):
+        raise ConfigError(f"{where} contains spaces, control characters or backslashes", fix)
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ConfigError(f"{where} is not an absolute http(s) URL", fix)
+    if "@" in parts.netloc:
+        # Not echoed: the part before @ may be a password.
+        raise ConfigError(f"{where} carries a user name or password", "remove the part before @; " + fix)
+    try:
+        parts.port  # noqa: B018  # raises on a malformed port
+    except ValueError:
+        raise ConfigError(f"{where} has a malformed port", fix) from None
+    if parts.query or parts.fragment or not parts.hostname:
+        raise ConfigError(f"{where} must be scheme, host and path only (no query or fragment)", fix)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{where} uses plain http to {parts.hostname}: the token would cross the network unencrypted. http "
+            "is accepted only for a loopback address (127.0.0.0/8, ::1, localhost)",
+            fix,
+        )
+    return raw.rstrip("/")
+
+
+_UNSAFE_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f\\]")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _account_id(values: Mapping[str, str], sources: Mapping[str, str]) -> str | None:
+    """The default account, checked like the `account_id` argument (32 hex) so a typo fails at start-up."""
+    raw = (values.get("CLOUDFLARE_ACCOUNT_ID") or "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(ACCOUNT_ID_PATTERN, raw):
+        # The value is not echoed: a token pasted into the wrong field must not be printed.
+        raise ConfigError(
+            f"CLOUDFLARE_ACCOUNT_ID (from {sources.get('CLOUDFLARE_ACCOUNT_ID', 'settings')}) is malformed: "
+            f"{_shape(raw)}, where an account id is 32 hexadecimal characters",
+            _ACCOUNT_FIX,
+        )
+    return raw
+
+
+def _allowed_accounts(values: Mapping[str, str], sources: Mapping[str, str]) -> frozenset[str]:
+    """The allow-list, every entry checked like the `account_id` argument."""
+    name = "MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS"
+    entries = [a.strip() for a in values.get(name, "").split(",") if a.strip()]
+    for number, entry in enumerate(entries, start=1):
+        if not re.fullmatch(ACCOUNT_ID_PATTERN, entry):
+            raise ConfigError(
+                f"{name} (from {sources.get(name, 'settings')}): entry {number} is malformed: {_shape(entry)}, "
+                "where an account id is 32 hexadecimal characters",
+                _ACCOUNT_FIX,
+            )
+    return frozenset(entry.lower() for entry in entries)
+
+
+_ACCOUNT_FIX = "copy the account id from the Cloudflare dashboard URL (dash.cloudflare.com/<account id>/...)"
+
+
+def _shape(value: str) -> str:
+    """What is wrong with an id, without repeating it."""
+    count = f"{len(value)} character{'s' if len(value) != 1 else ''}"
+    if len(value) == 32:
+        return f"{count}, not all hexadecimal"
+    return count
 
 
 def _flag(values: Mapping[str, str], name: str) -> bool:

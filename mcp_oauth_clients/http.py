@@ -21,6 +21,7 @@ from mcp_oauth_clients import __version__
 from mcp_oauth_clients.config import ConfigError, Settings
 
 MCP_PATH = "/mcp"
+MIN_HTTP_TOKEN_LENGTH = 32  # beyond loopback the token is all that stands between the network and writes
 
 
 def is_loopback_bind(host: str) -> bool:
@@ -40,6 +41,12 @@ def check_bind(settings: Settings, host: str) -> None:
             "address could change your OAuth clients with this server's Cloudflare token. Set "
             "MCP_OAUTH_CLIENTS_HTTP_TOKEN to a long random value (MCP clients send it as 'Authorization: Bearer "
             "...'), or bind to 127.0.0.1."
+        )
+    if not is_loopback_bind(host) and len(settings.http_token or "") < MIN_HTTP_TOKEN_LENGTH:
+        raise ConfigError(
+            f"refusing to listen on {host}: MCP_OAUTH_CLIENTS_HTTP_TOKEN has {len(settings.http_token or '')} "
+            f"characters, fewer than {MIN_HTTP_TOKEN_LENGTH}, so it could be guessed. Set it to a long random value, "
+            "e.g. the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
     if host in ("0.0.0.0", "::") and not settings.http_allowed_hosts:
         raise ConfigError(

@@ -1,10 +1,19 @@
-"""Unit tests of configuration: environment first, then .env, never a secret in repr."""
+"""Unit tests of configuration: flags, then the environment, then an env file; the trust model; no secret in repr."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from mcp_oauth_clients.config import DEFAULT_BASE_URL, ConfigError, Settings
+from mcp_oauth_clients.config import (
+    DEFAULT_BASE_URL,
+    FLAGS,
+    VARIABLES,
+    ConfigError,
+    Settings,
+    found_dotenv_may_set,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +89,187 @@ def test_secrets_never_in_repr():
 def test_bad_values_name_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.load({name: value})
+
+
+# --- the trust model: a .env merely found in the working directory is not the operator's ---
+
+
+@pytest.mark.parametrize("name", [n for n in VARIABLES if not found_dotenv_may_set(n)])
+def test_found_dotenv_may_not_set_an_operator_only_variable(name, tmp_path):
+    (tmp_path / ".env").write_text(f"{name}=1\n")
+    with pytest.raises(ConfigError) as refused:
+        Settings.load({})
+    message = str(refused.value)
+    assert name in message and str(tmp_path / ".env") in message
+    assert "environment" in message and "--env-file" in message
+    assert FLAGS.get(name, "--env-file") in message
+
+
+def test_found_dotenv_names_every_operator_only_variable_it_sets(tmp_path):
+    (tmp_path / ".env").write_text("CLOUDFLARE_BASE_URL=https://a.example\nMCP_OAUTH_CLIENTS_AUDIT_LOG=/dev/null\n")
+    with pytest.raises(ConfigError, match="CLOUDFLARE_BASE_URL.*MCP_OAUTH_CLIENTS_AUDIT_LOG.*set them"):
+        Settings.load({})
+
+
+def test_found_dotenv_is_refused_even_when_the_environment_sets_the_same_variable(tmp_path):
+    (tmp_path / ".env").write_text("MCP_OAUTH_CLIENTS_READ_ONLY=0\n")
+    with pytest.raises(ConfigError, match="MCP_OAUTH_CLIENTS_READ_ONLY"):
+        Settings.load({"MCP_OAUTH_CLIENTS_READ_ONLY": "1"})
+
+
+def test_found_dotenv_with_an_empty_operator_only_line_sets_nothing_and_is_accepted(tmp_path):
+    # What a copied .env.example with an uncommented, blank line looks like.
+    (tmp_path / ".env").write_text("CLOUDFLARE_API_TOKEN=t\nMCP_OAUTH_CLIENTS_AUDIT_LOG=\nCLOUDFLARE_BASE_URL\n")
+    s = Settings.load({})
+    assert s.credentials.api_token == "t" and s.audit_log is None and s.base_url == DEFAULT_BASE_URL
+
+
+@pytest.mark.parametrize("name", [n for n in VARIABLES if found_dotenv_may_set(n)])
+def test_found_dotenv_may_set_credentials_the_account_and_harmless_settings(name, tmp_path):
+    value = {"CLOUDFLARE_ACCOUNT_ID": "a" * 32, "MCP_OAUTH_CLIENTS_LOG_LEVEL": "INFO"}.get(name, "1")
+    (tmp_path / ".env").write_text(f"{name}={value}\n")
+    assert Settings.load({}).sources[name] == str(tmp_path / ".env")
+
+
+def test_found_dotenv_timeouts_stay_within_their_bounds(tmp_path):
+    (tmp_path / ".env").write_text("MCP_OAUTH_CLIENTS_TIMEOUT=100000\n")
+    with pytest.raises(ConfigError, match="MCP_OAUTH_CLIENTS_TIMEOUT"):
+        Settings.load({})
+
+
+def test_named_env_file_may_set_every_variable(tmp_path):
+    path = tmp_path / "operator.env"
+    path.write_text(
+        "CLOUDFLARE_BASE_URL=https://proxy.example/client/v4\nMCP_OAUTH_CLIENTS_READ_ONLY=1\n"
+        "MCP_OAUTH_CLIENTS_AUDIT_LOG=/var/log/audit.jsonl\nMCP_OAUTH_CLIENTS_SANDBOX=1\n"
+    )
+    s = Settings.load({}, env_file=path)
+    assert s.base_url == "https://proxy.example/client/v4" and s.read_only and s.sandbox
+    assert s.audit_log == "/var/log/audit.jsonl"
+
+
+def test_a_flag_wins_over_the_environment_and_the_file(tmp_path):
+    path = tmp_path / "operator.env"
+    path.write_text("MCP_OAUTH_CLIENTS_AUDIT_LOG=/from/file\n")
+    s = Settings.load(
+        {"MCP_OAUTH_CLIENTS_AUDIT_LOG": "/from/env"},
+        env_file=path,
+        overrides={"MCP_OAUTH_CLIENTS_AUDIT_LOG": "/from/flag"},
+    )
+    assert s.audit_log == "/from/flag" and s.sources["MCP_OAUTH_CLIENTS_AUDIT_LOG"] == "command line"
+
+
+@pytest.mark.parametrize("where", ["found", "named"])
+def test_no_variable_is_expanded_in_an_env_file(where, tmp_path):
+    path = tmp_path / (".env" if where == "found" else "named.env")
+    path.write_text("CLOUDFLARE_EMAIL=${CLOUDFLARE_API_TOKEN}\nCLOUDFLARE_API_KEY=$CLOUDFLARE_API_TOKEN\n")
+    s = Settings.load({"CLOUDFLARE_API_TOKEN": "real-token"}, env_file=path if where == "named" else None)
+    assert s.credentials.email == "${CLOUDFLARE_API_TOKEN}" and s.credentials.api_key == "$CLOUDFLARE_API_TOKEN"
+
+
+# --- CLOUDFLARE_BASE_URL: https, or http to loopback only ---
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.cloudflare.com/client/v4",
+        "https://proxy.internal:8443/client/v4/",
+        "http://127.0.0.1:9/client/v4",
+        "http://127.8.9.10/client/v4",
+        "http://[::1]:8080/client/v4",
+        "http://localhost:1234/client/v4",
+    ],
+)
+def test_base_url_may_be_https_or_loopback_http(url):
+    assert Settings.load({"CLOUDFLARE_BASE_URL": url}).base_url == url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.cloudflare.com/client/v4",
+        "http://192.168.1.10/client/v4",
+        "http://127.0.0.1.attacker.example/client/v4",
+        "http://localhost.attacker.example/client/v4",
+        "https://user:secret-pw@api.cloudflare.com/client/v4",
+        "https://token@api.cloudflare.com/client/v4",
+        "http://127.0.0.1\\@attacker.example/client/v4",
+        "https://api.cloudflare.com/client/v4?x=1",
+        "https://api.cloudflare.com/client/v4#frag",
+        "https://api.cloudflare.com:99999/client/v4",
+        "file:///etc/passwd",
+        "api.cloudflare.com/client/v4",
+        "https://",
+        "https://api.cloudflare.com/client v4",
+    ],
+)
+def test_base_url_that_is_not_https_or_loopback_http_is_refused(url):
+    with pytest.raises(ConfigError, match="CLOUDFLARE_BASE_URL") as refused:
+        Settings.load({"CLOUDFLARE_BASE_URL": url})
+    assert "secret-pw" not in str(refused.value) and "token@" not in str(refused.value)
+
+
+# --- account ids: checked like the account_id argument ---
+
+
+@pytest.mark.parametrize("value", ["acme", "a" * 31, "g" * 32, "a" * 33, "023e105f4ecef8ad9ca31a8372d0c353/../x"])
+def test_malformed_default_account_is_a_configuration_error_that_does_not_echo_it(value):
+    with pytest.raises(ConfigError, match="CLOUDFLARE_ACCOUNT_ID .* is malformed") as refused:
+        Settings.load({"CLOUDFLARE_ACCOUNT_ID": value})
+    assert value not in str(refused.value)
+
+
+def test_default_account_in_capitals_is_accepted_as_the_argument_is():
+    assert Settings.load({"CLOUDFLARE_ACCOUNT_ID": "A" * 32}).account_id == "A" * 32
+
+
+def test_malformed_allowed_account_entry_is_named_by_position():
+    with pytest.raises(ConfigError, match="entry 2 is malformed"):
+        Settings.load({"MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS": "a" * 32 + ", sekrit"})
+
+
+# --- env files that are not settings files ---
+
+
+@pytest.mark.parametrize("where", ["found", "named"])
+def test_non_utf8_env_file_is_a_configuration_error(where, tmp_path):
+    path = tmp_path / (".env" if where == "found" else "named.env")
+    path.write_bytes(b"CLOUDFLARE_API_TOKEN=\xff\xfe\n")
+    with pytest.raises(ConfigError, match="not UTF-8") as refused:
+        Settings.load({}, env_file=path if where == "named" else None)
+    assert str(path) in str(refused.value)
+
+
+def test_utf8_env_file_with_a_byte_order_mark_is_read(tmp_path):
+    (tmp_path / ".env").write_bytes("\ufeffCLOUDFLARE_API_TOKEN=t\n".encode())
+    assert Settings.load({}).credentials.api_token == "t"
+
+
+def test_unreadable_env_file_is_a_configuration_error(tmp_path, monkeypatch):
+    path = tmp_path / "named.env"
+    path.write_text("CLOUDFLARE_API_TOKEN=t\n")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "open", denied)
+    with pytest.raises(ConfigError, match="cannot be read \\(Permission denied\\)") as refused:
+        Settings.load({}, env_file=path)
+    assert str(path) in str(refused.value)
+
+
+def test_env_file_named_as_a_directory_is_a_configuration_error(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory"):
+        Settings.load({}, env_file=tmp_path)
+
+
+def test_dotenv_directory_in_the_working_directory_is_ignored(tmp_path):
+    (tmp_path / ".env").mkdir()  # a virtual environment, as `python -m venv .env` makes
+    assert not Settings.load({}).credentials.configured
+
+
+def test_env_file_far_larger_than_settings_is_refused_unread(tmp_path):
+    (tmp_path / ".env").write_text("# padding\n" * 10_000)
+    with pytest.raises(ConfigError, match="larger than 64 KiB"):
+        Settings.load({})
