@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from mcp_oauth_clients.config import Credentials
-from mcp_oauth_clients.doctor import run_doctor
+from mcp_oauth_clients.doctor import Report, run_doctor
 from mcp_oauth_clients.emulator import CloudflareEmulator
 from tests.conftest import ACCOUNT, settings_for
 from tests.fake_cloudflare import TOKEN, FakeCloudflare
@@ -68,3 +68,86 @@ def test_doctor_command_exits_non_zero_on_a_problem_and_zero_in_the_sandbox(fake
     assert bad.returncode == 1 and "PROBLEM" in bad.stdout and "wrong-token-xyz" not in bad.stdout + bad.stderr
     assert "CLOUDFLARE_BASE_URL" in bad.stdout and fake.base_url in bad.stdout  # where settings came from
     assert good.returncode == 0 and "All checks passed." in good.stdout
+
+
+def run_doctor_command(env: dict[str, str], *args: str, cwd=None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SCRIPT, "doctor", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def checks_part(stdout: str) -> str:
+    """The lines after "Checks:" (the settings part lists every variable by name, the token's included)."""
+    return stdout.split("Checks:", 1)[1]
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_read_only_doctor_sends_no_write_probe_and_says_why(how, fake, tmp_path):
+    env = fake_env(fake, **({"MCP_OAUTH_CLIENTS_READ_ONLY": "1"} if how == "environment" else {}))
+    done = run_doctor_command(env, *(["--read-only"] if how == "flag" else []), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"OAuth Client Write" not checked: the server is read-only' in done.stdout
+    assert fake.writes() == [] and fake.requests  # it did read
+
+
+def test_default_account_outside_the_allow_list_is_a_problem_and_nothing_is_sent(fake, tmp_path):
+    done = run_doctor_command(fake_env(fake), "--allowed-accounts", "f" * 32, cwd=tmp_path)
+    assert done.returncode == 1 and "PROBLEM" in done.stdout
+    assert f"the default account {ACCOUNT} is not in MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS" in done.stdout
+    assert fake.requests == []
+
+
+def test_doctor_counts_in_correct_grammar(fake, tmp_path):
+    one = run_doctor_command(fake_env(fake), cwd=tmp_path)
+    none = run_doctor_command(fake_env(fake, CLOUDFLARE_ACCOUNT_ID="e" * 32), cwd=tmp_path)
+    bad = run_doctor_command(fake_env(fake, CLOUDFLARE_API_TOKEN="wrong-token-xyz"), cwd=tmp_path)
+    assert "the token can list the 1 OAuth client of account" in one.stdout
+    assert "the token can list the 0 OAuth clients of account" in none.stdout
+    assert bad.stdout.rstrip().endswith("\n1 problem found.")
+    assert "(s)" not in one.stdout + none.stdout + bad.stdout
+
+
+def test_unreachable_cloudflare_is_diagnosed_after_1_attempt_without_tool_text(tmp_path):
+    from tests.test_http import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}/client/v4"
+    done = run_doctor_command(
+        clean_env(CLOUDFLARE_API_TOKEN=TOKEN, CLOUDFLARE_ACCOUNT_ID=ACCOUNT, CLOUDFLARE_BASE_URL=closed), cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert f"could not reach Cloudflare at {closed} after 1 attempt (" in done.stdout
+    assert "attempts" not in done.stdout and "Nothing was" not in done.stdout
+
+
+def test_sandbox_doctor_speaks_of_the_sandbox_never_of_a_token(tmp_path):
+    done = run_doctor_command(clean_env(), "--sandbox", cwd=tmp_path)
+    checks = checks_part(done.stdout)
+    assert done.returncode == 0 and "the sandbox holds 1 OAuth client in account" in checks
+    assert "token" not in checks.lower()
+
+
+def test_without_a_token_doctor_shows_the_three_ways_to_set_it_and_the_sandbox(tmp_path):
+    done = run_doctor_command(clean_env(), cwd=tmp_path)
+    checks = checks_part(done.stdout)
+    assert done.returncode == 1 and "no Cloudflare credentials" in checks
+    assert '"env": {"CLOUDFLARE_API_TOKEN": "..."}' in checks  # the MCP client's configuration
+    assert "export CLOUDFLARE_API_TOKEN=" in checks  # a shell
+    assert ".env file in the working directory" in checks and "--env-file PATH" in checks
+    assert "mcp-oauth-clients --sandbox" in checks
+
+
+async def test_doctor_reports_a_short_http_token_it_would_refuse_beyond_loopback(fake):
+    code, text = await doctor(settings_for(fake.base_url, http_token="x" * 31))
+    assert "MCP_OAUTH_CLIENTS_HTTP_TOKEN has 31 characters" in text and "x" * 31 not in text
+
+
+async def test_every_doctor_line_goes_through_report(fake, monkeypatch):
+    # One place to filter what doctor prints: redaction added there covers every line.
+    through_report: list[str] = []
+    original = Report.line
+
+    def recording(self, text):
+        through_report.append(text)
+        original(self, text)
+
+    monkeypatch.setattr(Report, "line", recording)
+    code, text = await doctor(settings_for(fake.base_url, credentials=Credentials(api_token="revoked-token-123")))
+    assert text.splitlines() == "\n".join(through_report).splitlines() and code == 1
