@@ -72,8 +72,8 @@ def _parser() -> argparse.ArgumentParser:
 def _doctor_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mcp-oauth-clients doctor",
-        description="Check the settings, the token and its access to the default account; exit non-zero on any "
-        "problem. Never prints a secret.",
+        description="Check what the server would run with these settings and flags: the settings, the token and "
+        "its access to the default account; exit non-zero on any problem. Never prints a secret.",
     )
     _common(parser)
     return parser

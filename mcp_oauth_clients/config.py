@@ -47,8 +47,8 @@ VARIABLES: dict[str, str] = {
     "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION": "1 lets a client that cannot ask a person promote a client to "
     "public, only with confirm_irreversible: true (same as --allow-unattended-promotion)",
     "MCP_OAUTH_CLIENTS_AUDIT_LOG": "file to append the JSON-lines audit log to (default: stderr; same as --audit-log)",
-    "MCP_OAUTH_CLIENTS_HTTP_TOKEN": "bearer token MCP clients must send over streamable HTTP; required to listen "
-    "beyond loopback",
+    "MCP_OAUTH_CLIENTS_HTTP_TOKEN": "bearer token MCP clients must send over streamable HTTP; required, with at "
+    "least 32 characters, to listen beyond loopback",
     "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": "comma-separated Host names accepted over HTTP (DNS-rebinding "
     "protection), e.g. mcp.example.com",
 }
