@@ -29,6 +29,7 @@ from mcp_oauth_clients.errors import (
     TransportFailure,
     UnknownOutcome,
 )
+from mcp_oauth_clients.untrusted import clean, quoted
 
 if TYPE_CHECKING:  # httpx is imported on the first request: start-up and tools/list never need it
     import httpx
@@ -192,9 +193,11 @@ class CloudflareClient:
         )
 
     def _finish(self, response: httpx.Response, *, write: bool, maybe_applied: bool, attempts: int) -> APIResult:
-        request_id = response.headers.get("cf-ray")
+        """The answer's result, or the failure it stands for. Every string in it is cleaned here, once."""
+        secrets = self.settings.secrets()
+        request_id = _header(response, "cf-ray", secrets)
         try:
-            payload = response.json()
+            payload = clean(response.json(), secrets)
         except ValueError:
             payload = None
         ok = (
@@ -210,9 +213,9 @@ class CloudflareClient:
             # A 2xx we cannot read: Cloudflare most likely applied the write, but we cannot show it.
             raise UnknownOutcome(
                 f"Cloudflare answered HTTP {response.status_code} but the answer could not be read "
-                f"({_shape_problem(payload, response)})."
+                f"({_shape_problem(payload, response, secrets)})."
             )
-        error = _error_from(response, payload)
+        error = _error_from(response, payload, secrets=secrets)
         if maybe_applied:
             raise UnknownOutcome(f"An earlier attempt got no answer, and the retry ended with: {error}")
         if write and response.status_code >= 500:
@@ -244,18 +247,24 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
-def _error_from(response: httpx.Response, payload: Any = ...) -> CloudflareAPIError:
-    """Build the error for a non-success answer from the envelope, or from the raw body when it has none."""
+def _error_from(
+    response: httpx.Response, payload: Any = ..., *, secrets: list[str] | None = None
+) -> CloudflareAPIError:
+    """Build the error for a non-success answer from the envelope, or from the raw body when it has none.
+
+    A `payload` given is already cleaned; everything read here from the answer is cleaned with `secrets`.
+    """
+    secrets = secrets or []
     if payload is ...:
         try:
-            payload = response.json()
+            payload = clean(response.json(), secrets)
         except ValueError:
             payload = None
     status = response.status_code
-    request_id = response.headers.get("cf-ray")
+    request_id = _header(response, "cf-ray", secrets)
     messages = _messages(payload.get("errors")) if isinstance(payload, dict) else []
     if not isinstance(payload, dict) or "success" not in payload:
-        summary = f"The answer was not a Cloudflare API envelope: {_shape_problem(payload, response)}."
+        summary = f"The answer was not a Cloudflare API envelope: {_shape_problem(payload, response, secrets)}."
     elif payload.get("success") is True and response.is_success:
         summary = "Cloudflare reported success but returned no client."
     else:
@@ -264,6 +273,7 @@ def _error_from(response: httpx.Response, payload: Any = ...) -> CloudflareAPIEr
 
 
 def _messages(raw: Any) -> list[CloudflareMessage]:
+    """The envelope's `errors` (already cleaned): readable entries only, each message clipped."""
     out = []
     for item in raw if isinstance(raw, list) else []:
         if not isinstance(item, dict):
@@ -275,7 +285,7 @@ def _messages(raw: Any) -> list[CloudflareMessage]:
         out.append(
             CloudflareMessage(
                 code=code if isinstance(code, int) and not isinstance(code, bool) else None,
-                message=_clip(str(item.get("message", "")), 300),
+                message=_clip(clean(str(item.get("message", ""))), 300),
                 pointer=pointer if isinstance(pointer, str) else None,
                 documentation_url=doc if isinstance(doc, str) and doc else None,
             )
@@ -303,10 +313,10 @@ def _hint(status: int, messages: list[CloudflareMessage]) -> str:
     return "read the messages above, correct the request and call again."
 
 
-def _shape_problem(payload: Any, response: httpx.Response) -> str:
+def _shape_problem(payload: Any, response: httpx.Response, secrets: list[str] | None = None) -> str:
     if payload is None:
-        content_type = response.headers.get("content-type", "unknown type").split(";")[0]
-        return f"HTTP {response.status_code}, {content_type} body: {_excerpt(response)!r}"
+        content_type = (_header(response, "content-type", secrets or []) or "unknown type").split(";")[0]
+        return f"HTTP {response.status_code}, {content_type} body: {quoted(_excerpt(response, secrets=secrets))}"
     if not isinstance(payload, dict):
         return f"JSON {type(payload).__name__} instead of an object"
     if payload.get("success") is True:
@@ -317,12 +327,19 @@ def _shape_problem(payload: Any, response: httpx.Response) -> str:
 _TAGS = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.S | re.I)
 
 
-def _excerpt(response: httpx.Response, limit: int = 160) -> str:
+def _excerpt(response: httpx.Response, limit: int = 160, *, secrets: list[str] | None = None) -> str:
+    """The body's text without tags, cleaned and redacted before it is clipped (so no part of a secret survives)."""
     try:
         text = response.text
     except Exception:  # noqa: BLE001 - an undecodable body still deserves an error, not a crash
         return "<unreadable body>"
-    return _clip(" ".join(_TAGS.sub(" ", text).split()), limit)
+    return _clip(clean(" ".join(_TAGS.sub(" ", text).split()), secrets or []), limit)
+
+
+def _header(response: httpx.Response, name: str, secrets: list[str]) -> str | None:
+    """A header value from the answer, cleaned like its body (a proxy may echo anything there)."""
+    value = response.headers.get(name)
+    return None if value is None else clean(value, secrets)
 
 
 def _clip(text: str, limit: int) -> str:

@@ -14,7 +14,10 @@ The MCP layer turns each into an `isError` result whose text is `str(failure)`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from mcp_oauth_clients.untrusted import quoted
 
 
 class ToolFailure(Exception):
@@ -72,11 +75,15 @@ class CloudflareMessage:
         return head + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in rest)
 
     def render(self) -> str:
-        text = f"[{self.code}] {self.message}" if self.code is not None else self.message
+        """One line: the code, then Cloudflare's words quoted as data (cleaned where the answer came in)."""
+        text = quoted(self.message, 300)
+        if self.code is not None:
+            text = f"[{self.code}] {text}"
         if self.field:
-            text += f" (field: {self.field})"
+            plain = re.fullmatch(r"[\w.\[\]-]{1,120}", self.field)  # a field path reads as is; anything else is data
+            text += f" (field: {self.field if plain else quoted(self.field, 120)})"
         if self.documentation_url:
-            text += f" (docs: {self.documentation_url})"
+            text += f" (docs: {quoted(self.documentation_url, 200)})"
         return text
 
 

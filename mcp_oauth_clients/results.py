@@ -1,22 +1,21 @@
 """The tool's answer: one structured model (the outputSchema) and the few lines a person reads in a chat.
 
 Names and URIs come from whoever controls the client. In the text they are shown only as quoted,
-labelled data, with invisible and bidirectional-control characters stripped, so a client named
-"Ignore previous instructions…" or one that reorders text with U+202E reads as what it is.
+labelled data, with invisible and bidirectional-control characters escaped (`untrusted`), so a client
+named "Ignore previous instructions…" or one that reorders text with U+202E reads as what it is.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from mcp_oauth_clients.diff import FieldChange
 from mcp_oauth_clients.oauth_client import OAuthClient
+from mcp_oauth_clients.untrusted import quoted
 from mcp_oauth_clients.verification import VerificationGuidance
 
-_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cn"})
 SANDBOX_BANNER = "[SANDBOX] In-memory emulation, not Cloudflare: nothing real was read or changed."
 PREVIEW_BANNER = "[PREVIEW] Dry run: nothing was written."
 
@@ -43,13 +42,8 @@ class OAuthClientResult(BaseModel):
 
 
 def shown(value: Any, limit: int = 200) -> str:
-    """Untrusted text as quoted data: invisible and bidi controls removed, length capped."""
-    text = str(value)
-    if not text.isprintable():  # the common case skips the per-character pass (isprintable is False for all of these)
-        text = "".join(ch for ch in text if ch == " " or unicodedata.category(ch) not in _HIDDEN)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return '"' + text.replace('"', "'") + '"'
+    """Untrusted text as quoted data: hidden characters escaped (see `untrusted`), length capped."""
+    return quoted(value, limit)
 
 
 def describe(result: OAuthClientResult, *, action: str) -> str:

@@ -99,7 +99,7 @@ async def test_authentication_error_10000_names_the_permissions():
     with pytest.raises(CloudflareAPIError) as caught:
         await client.get_oauth_client(ACCOUNT, CLIENT)
     text = str(caught.value)
-    assert "[10000] Authentication error" in text
+    assert "[10000] \"Authentication error\"" in text
     assert '"OAuth Client Read" and "OAuth Client Write"' in text
     assert caught.value.codes == [10000]
 
@@ -121,13 +121,13 @@ async def test_field_pointer_and_documentation_url_are_reported():
     with pytest.raises(CloudflareAPIError) as caught:
         await client.update_oauth_client(ACCOUNT, CLIENT, {"scopes": ["zz.top"]})
     text = str(caught.value)
-    assert "[1007] Unknown scope (field: scopes[0])" in text
-    assert "docs: https://developers.cloudflare.com/x" in text
+    assert "[1007] \"Unknown scope\" (field: scopes[0])" in text
+    assert 'docs: "https://developers.cloudflare.com/x"' in text
 
 
 async def test_success_false_on_200_is_an_error():
     client, _ = make(Script(fail(200, {"code": 1000, "message": "nope"})))
-    with pytest.raises(CloudflareAPIError, match=r"\[1000\] nope"):
+    with pytest.raises(CloudflareAPIError, match=r"\[1000\] \"nope\""):
         await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"})
 
 

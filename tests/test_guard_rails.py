@@ -334,7 +334,7 @@ async def test_read_only_refuses_writes_and_allows_reads_and_dry_runs():
     assert writes(emulator) == []
 
 
-async def test_bidi_and_invisible_characters_in_a_client_name_do_not_reach_the_text():
+async def test_bidi_and_invisible_characters_in_a_client_name_reach_the_text_only_as_visible_escapes():
     emulator = CloudflareEmulator(tokens={TOKEN})
     emulator.clients[(ACCOUNT, CLIENT)]["client_name"] = "Evil\u202eppa\u200b\u2066 App\u0007"
     server, _ = setup(emulator)
@@ -343,7 +343,7 @@ async def test_bidi_and_invisible_characters_in_a_client_name_do_not_reach_the_t
     text = result.content[0].text
     for char in ("\u202e", "\u200b", "\u2066", "\u0007"):
         assert char not in text
-    assert 'name "Evilppa App"' in text
+    assert 'name "Evil\\u202eppa\\u200b\\u2066 App\\u0007"' in text
 
 
 async def test_audit_line_is_written_for_every_write_attempt_and_holds_no_token(tmp_path):

@@ -1,0 +1,79 @@
+"""The one path text from outside takes before it reaches any output: escape what hides, redact secrets.
+
+Cloudflare's answers (and a proxy's) are data typed by whoever controls a client. `clean` escapes every
+character that could hide, reorder or break text: control characters (C0, C1, ESC, CR, LF, TAB), bidi
+controls and every other format character (zero-width, U+FEFF, the tag block), line and paragraph
+separators, surrogates, private-use and unassigned code points. Each becomes a visible `\\uXXXX`, so the
+odd value is seen for what it is and is never silently turned into another valid one. `redact` replaces
+a configured secret, by value, wherever it was echoed. `cloudflare_client` applies both once, where an
+answer comes in; the outputs (tool results, logs, audit, doctor) redact again before writing.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+REDACTED = "[REDACTED]"
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
+
+
+def escape_char(ch: str) -> str:
+    point = ord(ch)
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+
+
+def escape(text: str) -> str:
+    """`text` with every hidden character written as a visible escape; unchanged when there is none."""
+    if text.isprintable():  # False for every hidden category (and for spaces other than " "): the common case
+        return text
+    return "".join(escape_char(ch) if unicodedata.category(ch) in HIDDEN_CATEGORIES else ch for ch in text)
+
+
+def quoted(value: Any, limit: int = 200) -> str:
+    """Untrusted text as it stands in a sentence: escaped, length capped, in double quotes (none inside)."""
+    text = escape(str(value))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return '"' + text.replace('"', "'") + '"'
+
+
+def secret_forms(secrets: Iterable[str | None]) -> list[str]:
+    """Each secret as given and as it reads once percent-encoded, longest first (so no part survives)."""
+    forms = set()
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
+            forms |= {secret, quote(secret, safe=""), quote(secret, safe="@:")}
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact(value: Any, secrets: Iterable[str | None]) -> Any:
+    """`value` (a string, or lists/dicts of them, keys included) with every secret replaced by [REDACTED]."""
+    forms = secret_forms(secrets)
+    return _walk(value, lambda text: _redact_text(text, forms)) if forms else value
+
+
+def clean(value: Any, secrets: Iterable[str | None] = ()) -> Any:
+    """Escape hidden characters, then redact, in every string of `value` (dict keys too); other types pass."""
+    forms = secret_forms(secrets)
+    return _walk(value, lambda text: _redact_text(escape(text), forms))
+
+
+def _redact_text(text: str, forms: list[str]) -> str:
+    for form in forms:
+        if form in text:
+            text = text.replace(form, REDACTED)
+    return text
+
+
+def _walk(value: Any, fix: Any) -> Any:
+    if isinstance(value, str):
+        return fix(value)
+    if isinstance(value, dict):
+        return {(fix(k) if isinstance(k, str) else k): _walk(v, fix) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_walk(v, fix) for v in value]
+    return value
