@@ -8,6 +8,7 @@ import sys
 
 from mcp_oauth_clients import __version__
 from mcp_oauth_clients.config import FLAGS, VARIABLES, ConfigError, Settings, found_dotenv_may_set
+from mcp_oauth_clients.untrusted import clean, redact
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -80,24 +81,18 @@ def _doctor_parser() -> argparse.ArgumentParser:
 
 
 class RedactSecrets(logging.Filter):
-    """Defence in depth: no code path logs a secret, and should one ever try, it is masked."""
+    """Every log line is one line of plain text: control characters escaped, secrets masked by value."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if len(s) >= 4]
+        self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            record.msg, record.args = self._redact(record.getMessage()), None
-            if record.exc_info:  # a traceback's text can quote values too
-                record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
-                record.exc_info = None
+        record.msg, record.args = clean(record.getMessage(), self.secrets), None
+        if record.exc_info:  # a traceback's text can quote values too (it keeps its line breaks)
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
+            record.exc_info = None
         return True
-
-    def _redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "[REDACTED]")
-        return text
 
 
 def configure_logging(level: str, secrets: list[str]) -> None:

@@ -18,6 +18,7 @@ from mcp_oauth_clients.cloudflare_client import CloudflareClient
 from mcp_oauth_clients.config import SECRET_VARIABLES, VARIABLES, ConfigError, Settings
 from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, CloudflareEmulator, mock_transport
 from mcp_oauth_clients.errors import CloudflareAPIError, ToolFailure, TransportFailure
+from mcp_oauth_clients.untrusted import redact
 
 # An id no client has: a PATCH to it reaches Cloudflare's permission check and then "not found",
 # so write access is probed without writing anything.
@@ -43,12 +44,13 @@ _TOOL_TEXT = re.compile(r"\s*Nothing was (?:written|sent)\.")
 class Report:
     """Every line doctor prints goes through here (one place to filter output), counting the problems."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, secrets: list[str] | None = None) -> None:
         self.out = out
         self.problems = 0
+        self.secrets = secrets or []  # redacted by value from every line, whatever echoed one
 
     def line(self, text: str) -> None:
-        print(text, file=self.out)
+        print(redact(text, self.secrets), file=self.out)
 
     def ok(self, text: str) -> None:
         self.line(f"  ok       {text}")
@@ -75,7 +77,7 @@ def report_unusable_settings(error: ConfigError, out: TextIO | None = None) -> i
 
 async def run_doctor(settings: Settings, out: TextIO = sys.stdout) -> int:
     """Check the set-up; return the exit code (0 when every check passed)."""
-    report = Report(out)
+    report = Report(out, settings.secrets())
     _show_settings(settings, report)
     report.line("Checks:")
     account = _default_account(settings)

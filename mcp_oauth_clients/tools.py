@@ -26,6 +26,7 @@ from mcp_oauth_clients.guards import Consent, promotion_requirements
 from mcp_oauth_clients.models import OAuthClientRef, OAuthClientUpdate, parse_arguments
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.results import SANDBOX_BANNER, OAuthClientResult, describe, shown
+from mcp_oauth_clients.untrusted import redact
 
 logger = logging.getLogger(__name__)
 
@@ -115,15 +116,18 @@ async def _run(ctx: Context, action: Callable[[], Awaitable[tuple[OAuthClientRes
     except Exception as exc:  # a bug of ours: the model gets a safe sentence, the operator the traceback
         logger.exception("tool call crashed")
         return _error(ctx, INTERNAL_ERROR.format(name=type(exc).__name__))
+    secrets = _services(ctx).settings.secrets()  # redacted by value: whatever echoed one, it never comes back out
     return CallToolResult(
-        content=[TextContent(type="text", text=text)], structured_content=result.model_dump(mode="json")
+        content=[TextContent(type="text", text=redact(text, secrets))],
+        structured_content=redact(result.model_dump(mode="json"), secrets),
     )
 
 
 def _error(ctx: Context, text: str) -> CallToolResult:
-    if _services(ctx).settings.sandbox:  # every sandbox answer says so, failures included
+    settings = _services(ctx).settings
+    if settings.sandbox:  # every sandbox answer says so, failures included
         text = f"{SANDBOX_BANNER}\n{text}"
-    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+    return CallToolResult(content=[TextContent(type="text", text=redact(text, settings.secrets()))], is_error=True)
 
 
 def _services(ctx: Context) -> operations.Services:
