@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-from mcp_oauth_clients.oauth_client import OAuthClient
+from mcp_oauth_clients.oauth_client import OAuthClient, host_of
+from mcp_oauth_clients.untrusted import quoted
 
 
 class FieldChange(BaseModel):
@@ -77,12 +77,12 @@ def warnings_for(before: OAuthClient | None, body: dict[str, Any], diff: list[Fi
             "(refresh_token) and response_types (id_token), and are added or removed automatically."
         )
     if "client_uri" in body and before is not None and before.client_uri:
-        old_host = urlsplit(before.client_uri).hostname
-        new_host = urlsplit(body["client_uri"]).hostname
+        old_host = host_of(before.client_uri)
+        new_host = host_of(body["client_uri"])
         verified = (before.client_uri_verification and before.client_uri_verification.status) == "verified"
         if old_host != new_host:
             warnings.append(
-                f"The client URI host changes from {old_host} to {new_host}"
+                f"The client URI host changes from {quoted(old_host)} to {quoted(new_host)}"
                 + (
                     "; Cloudflare does not let a verified host change."
                     if verified

@@ -45,6 +45,9 @@ def check_writable(settings: Settings) -> None:
 def promotion_requirements(client: OAuthClient) -> list[str]:
     """Every unmet requirement for promotion to public, each with how to meet it."""
     unmet = []
+    if client.odd_fields:
+        names = ", ".join(sorted({o.field for o in client.odd_fields}))
+        unmet.append(f"well-formed stored fields: Cloudflare returned {names} malformed; set them again first.")
     if not (client.client_name or "").strip():
         unmet.append("a non-empty client_name: set one with update_oauth_client (client_name).")
     if not client.logo_uri:

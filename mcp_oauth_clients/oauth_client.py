@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mcp_oauth_clients.models import UPDATABLE_FIELDS
+
+
+class OddField(BaseModel):
+    """A stored field in a shape this server cannot use."""
+
+    field: str = Field(description="Its name, e.g. client_uri_verification.status.")
+    problem: str = Field(description="What is wrong.")
+    value: Any = Field(default=None, description="The value as returned (data).")
 
 
 class ClientURIVerification(BaseModel):
@@ -28,10 +38,13 @@ class ClientURIVerification(BaseModel):
 class OAuthClient(BaseModel):
     """An OAuth 2.0 client registration, as Cloudflare returns it (unknown extra fields are kept)."""
 
+    # A stored field of the wrong shape (a number for a string, a list of non-strings, an unparseable URL)
+    # never makes the client unreadable: it is listed in `odd_fields` with its value, and reads as null
+    # here, except an unparseable URL, which keeps its text. (This docstring is the outputSchema's, so kept short.)
     model_config = ConfigDict(extra="allow")
 
-    client_id: str = Field(description="The unique identifier for an OAuth client.")
-    visibility: str = Field(description="Visibility of the OAuth client: private or public.")
+    client_id: str | None = Field(description="The unique identifier for an OAuth client (null if malformed).")
+    visibility: str | None = Field(description="Visibility of the OAuth client: private or public (null if malformed).")
     allowed_cors_origins: list[str] | None = Field(default=None, description="Array of allowed CORS origins.")
     client_name: str | None = Field(default=None, description="Human-readable name of the OAuth client.")
     client_uri: str | None = Field(default=None, description="URL of the home page of the client.")
@@ -62,6 +75,132 @@ class OAuthClient(BaseModel):
     )
     tos_uri: str | None = Field(default=None, description="URL that points to a terms of service document.")
     updated_at: str | None = Field(default=None, description="Timestamp when the OAuth client was last updated.")
+    odd_fields: list[OddField] = Field(
+        default_factory=list,
+        description="Stored fields Cloudflare returned malformed; each reads null above (a bad URL keeps its text).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _set_odd_fields_aside(cls, data: Any) -> Any:
+        """Move each malformed field into `odd_fields` so the rest of the client is still shown."""
+        if not isinstance(data, dict):
+            return data  # not an object at all: the caller reports an unreadable answer
+        data = dict(data)
+        odd = (
+            [OddField(field="odd_fields", problem=_RESERVED, value=data.pop("odd_fields"))]
+            if "odd_fields" in data
+            else []
+        )
+        for name in ("client_id", "visibility"):
+            if name not in data:
+                odd.append(OddField(field=name, problem="missing"))
+                data[name] = None
+        for name, kind in _SHAPES.items():
+            if name in data and (problem := _shape_problem(data[name], kind)):
+                odd.append(OddField(field=name, problem=problem, value=data[name]))
+                data[name] = None
+        verification = data.get("client_uri_verification")
+        if isinstance(verification, dict):
+            verification = dict(verification)
+            for name in ("status", "text"):
+                if name in verification and (problem := _shape_problem(verification[name], "text")):
+                    odd.append(
+                        OddField(field=f"client_uri_verification.{name}", problem=problem, value=verification[name])
+                    )
+                    verification[name] = None
+            data["client_uri_verification"] = verification
+        for name in URL_FIELDS:
+            if isinstance(data.get(name), str) and uri_host(data[name]) is _UNPARSEABLE:
+                odd.append(OddField(field=name, problem="not a URL that can be parsed", value=data[name]))
+        data["odd_fields"] = odd
+        return data
+
+    @property
+    def odd(self) -> set[str]:
+        """Names of the top-level fields that are malformed."""
+        return {o.field.split(".")[0] for o in self.odd_fields}
+
+
+_RESERVED = "Cloudflare sent a field of this name, which this server uses for malformed fields; its value is here"
+_UNPARSEABLE = object()
+URL_FIELDS = ("client_uri", "logo_uri", "policy_uri", "tos_uri")
+
+# The JSON shape each declared field must have; "text" allows null (so does every optional field).
+_SHAPES: dict[str, str] = {
+    "client_id": "text",
+    "visibility": "text",
+    "client_name": "text",
+    "client_uri": "text",
+    "created_at": "text",
+    "logo_uri": "text",
+    "policy_uri": "text",
+    "promoted_at": "text",
+    "token_endpoint_auth_method": "text",
+    "tos_uri": "text",
+    "updated_at": "text",
+    "has_rotated_secret": "boolean",
+    "client_uri_verification": "object",
+    "allowed_cors_origins": "texts",
+    "grant_types": "texts",
+    "optional_scopes": "texts",
+    "post_logout_redirect_uris": "texts",
+    "redirect_uris": "texts",
+    "response_types": "texts",
+    "scopes": "texts",
+}
+
+
+def _shape_problem(value: Any, kind: str) -> str | None:
+    """Why `value` is not of JSON shape `kind`, or None when it is (null is always fine)."""
+    if value is None:
+        return None
+    if kind == "text":
+        ok = isinstance(value, str)
+    elif kind == "boolean":
+        ok = isinstance(value, bool)
+    elif kind == "object":
+        ok = isinstance(value, dict)
+    else:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if isinstance(value, list) and not ok:
+            return "expected a list of strings; it holds " + ", ".join(sorted({_json_kind(v) for v in value}))
+    return None if ok else f"expected {_EXPECTED[kind]}, got {_json_kind(value)}"
+
+
+_EXPECTED = {"text": "a string", "boolean": "true or false", "object": "an object", "texts": "a list of strings"}
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "null" if value is None else type(value).__name__
+
+
+def uri_host(value: str | None) -> Any:
+    """The host of a stored URL: None when there is none, `_UNPARSEABLE` when the text is no URL at all."""
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port, as hostname does on a malformed bracket
+        return parts.hostname
+    except ValueError:
+        return _UNPARSEABLE
+
+
+def host_of(value: str | None) -> str | None:
+    """The host of a stored URL, or None when it has none or cannot be parsed (never raises)."""
+    host = uri_host(value)
+    return None if host is _UNPARSEABLE else host
 
 
 # What a plan pins: every field an update can set (visibility included). Timestamps and the verification

@@ -8,11 +8,10 @@ its DNS zone, and no more.
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-from mcp_oauth_clients.oauth_client import OAuthClient
+from mcp_oauth_clients.oauth_client import OAuthClient, host_of
 
 NEEDS_DNS = frozenset({"pending", "in_progress", "failed"})
 TXT_PREFIX = "cloudflare_oauth_client_publisher="
@@ -38,11 +37,21 @@ class VerificationGuidance(BaseModel):
 
 def guidance_for(client: OAuthClient) -> VerificationGuidance:
     """Turn the returned client into DNS instructions (none when the host is verified)."""
-    host = urlsplit(client.client_uri).hostname if client.client_uri else None
+    host = host_of(client.client_uri)
     verification = client.client_uri_verification
     status = verification.status if verification else None
     text = verification.text if verification else None
 
+    if host is None and "client_uri" in client.odd:
+        return VerificationGuidance(
+            host=None,
+            status=status,
+            dns_action_needed=False,
+            next_steps=[
+                "The stored client_uri is not a URL that can be parsed (see odd_fields). Set a valid one "
+                "(update_oauth_client with client_uri) before it can be verified or made public."
+            ],
+        )
     if host is None:
         return VerificationGuidance(
             host=None,
