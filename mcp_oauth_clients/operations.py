@@ -70,29 +70,43 @@ async def update_client(
     preflight: OAuthClient | None = None,
     consent: Consent = Consent.NOT_ASKED,
 ) -> OAuthClientResult:
-    """Apply (or preview) an update; every write attempt leaves one audit line."""
+    """Apply (or preview) an update; every write attempt leaves exactly one audit line, whatever ends it.
+
+    Once the PATCH has left, anything but a usable answer (our own bug, a cancelled call, a server
+    shutting down) is recorded as outcome "unknown": Cloudflare may have applied it.
+    """
     account_id = services.account_for(params.account_id)
     audit: dict[str, Any] = {
         "account_id": account_id,
         "oauth_client_id": params.oauth_client_id,
         "sandbox": services.settings.sandbox,
     }
+    if params.dry_run:
+        return await _update(services, account_id, params, preflight, consent, audit)
     try:
         result = await _update(services, account_id, params, preflight, consent, audit)
     except ToolFailure as failure:
-        if not params.dry_run:
-            outcome = {"unknown_outcome": "unknown", "refused": "refused", "invalid_input": "refused"}.get(
-                failure.kind, "failed"
-            )
-            services.audit.record(
-                **audit, outcome=outcome, reason=failure.kind, request_id=getattr(failure, "request_id", None)
-            )
-        raise
-    if not params.dry_run:
-        services.audit.record(
-            **audit, outcome="applied" if result.sent else "nothing_to_change", request_id=result.request_id
+        audit.pop(_SENT, None)  # a failure of ours says what happened: only UnknownOutcome leaves it open
+        outcome = {"unknown_outcome": "unknown", "refused": "refused", "invalid_input": "refused"}.get(
+            failure.kind, "failed"
         )
+        services.audit.record(
+            **audit, outcome=outcome, reason=failure.kind, request_id=getattr(failure, "request_id", None)
+        )
+        raise
+    except BaseException as exc:  # our bug, or cancellation (client gone, shutdown): still one line, then re-raise
+        sent = audit.pop(_SENT, False)
+        reason = "internal_error" if isinstance(exc, Exception) else "cancelled"
+        services.audit.record(**audit, outcome="unknown" if sent else "failed", reason=reason, request_id=None)
+        raise
+    audit.pop(_SENT, None)
+    services.audit.record(
+        **audit, outcome="applied" if result.sent else "nothing_to_change", request_id=result.request_id
+    )
     return result
+
+
+_SENT = "_request_sent"  # set in the audit entry the moment the PATCH leaves; never written to the log
 
 
 async def _update(
@@ -130,6 +144,13 @@ async def _update(
         )
 
     notes: list[str] = []
+    odd_edited = sorted(current.odd & params.edits().keys()) if current is not None and params.edits() else []
+    if odd_edited:
+        raise InvalidInput(
+            f"add/remove cannot edit {', '.join(odd_edited)}: Cloudflare returned the stored value malformed "
+            "(see odd_fields in get_oauth_client). Nothing was sent.",
+            next_step="send the whole list instead (it replaces the stored value).",
+        )
     if params.edits() and current is not None:
         lists, notes = apply_edits(current, params.edits("add"), params.edits("remove"))
         body = {**body, **lists}
@@ -168,6 +189,7 @@ async def _update(
         )
 
     # A promotion is never retried automatically: the person approved one attempt.
+    audit[_SENT] = True
     answer = await services.cloudflare.update_oauth_client(
         account_id, params.oauth_client_id, body, retry=not promotion
     )

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 
 from mcp_oauth_clients import __version__
@@ -36,11 +37,13 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
             transport if transport is not None else (functools.partial(mock_transport, emulator) if emulator else None)
         )
         cloudflare = CloudflareClient(settings, transport=chosen)
+        audit = AuditLog(settings.audit_log, settings.secrets())
         try:
-            audit = AuditLog(settings.audit_log, settings.secrets())
             yield Services(settings=settings, cloudflare=cloudflare, emulator=emulator, audit=audit)
         finally:
-            await cloudflare.aclose()
+            with anyio.CancelScope(shield=True):  # lines recorded by cancelled calls are written before we go
+                await anyio.to_thread.run_sync(audit.close)
+                await cloudflare.aclose()
 
     return MCPServer(
         "mcp-oauth-clients",
