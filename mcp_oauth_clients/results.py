@@ -65,6 +65,11 @@ def describe(result: OAuthClientResult, *, action: str) -> str:
         lines.append("No field changes.")
     lines += [f"Warning: {w}" for w in result.warnings]
     lines += [f"Note: {n}" for n in result.notes]
+    if client.odd_fields:  # names and problems are ours; the values stay in structuredContent, as data
+        lines.append(
+            "Cloudflare returned stored fields malformed (see client.odd_fields): "
+            + "; ".join(f"{odd.field} ({odd.problem})" for odd in client.odd_fields)
+        )
     guidance = result.verification
     if guidance.dns_record is not None:
         record = guidance.dns_record

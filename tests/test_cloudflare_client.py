@@ -99,7 +99,7 @@ async def test_authentication_error_10000_names_the_permissions():
     with pytest.raises(CloudflareAPIError) as caught:
         await client.get_oauth_client(ACCOUNT, CLIENT)
     text = str(caught.value)
-    assert "[10000] \"Authentication error\"" in text
+    assert '[10000] "Authentication error"' in text
     assert '"OAuth Client Read" and "OAuth Client Write"' in text
     assert caught.value.codes == [10000]
 
@@ -121,7 +121,7 @@ async def test_field_pointer_and_documentation_url_are_reported():
     with pytest.raises(CloudflareAPIError) as caught:
         await client.update_oauth_client(ACCOUNT, CLIENT, {"scopes": ["zz.top"]})
     text = str(caught.value)
-    assert "[1007] \"Unknown scope\" (field: scopes[0])" in text
+    assert '[1007] "Unknown scope" (field: scopes[0])' in text
     assert 'docs: "https://developers.cloudflare.com/x"' in text
 
 
