@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
 from mcp import Client
 
 from mcp_oauth_clients.server import build_server
+from mcp_oauth_clients.untrusted import HIDDEN_CATEGORIES
 from tests.conftest import CLIENT, settings_for
+from tests.fake_cloudflare import TOKEN
 from tests.fault_cases import (
     BACKOFF,
     CASES,
@@ -90,6 +93,16 @@ def text_of(result) -> str:
     return result.content[0].text
 
 
+def strings_of(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [k, *strings_of(v)]]
+    if isinstance(value, list):
+        return [s for v in value for s in strings_of(v)]
+    return []
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 async def test_fault_matrix(case: FaultCase, fake):
     hits_before = fake.hits
@@ -102,6 +115,16 @@ async def test_fault_matrix(case: FaultCase, fake):
     else:
         assert result.is_error
         assert OUTCOME_TEXT[case.outcome] in text_of(result), text_of(result)
+    outputs = [text_of(result), *strings_of(result.structured_content or {})]
+    if case.extra.get("clean"):  # issue 9.2: no hidden character reaches the text or structuredContent
+        assert [
+            o for o in outputs if any(unicodedata.category(ch) in HIDDEN_CATEGORIES for ch in o.replace("\n", ""))
+        ] == []
+    if case.extra.get("redacted"):  # issue 9.3: the token echoed back never comes out
+        assert not any(TOKEN in o for o in outputs) and any("[REDACTED]" in o for o in outputs)
+    if "odd" in case.extra:  # issue 9.5: a malformed stored field is shown and named
+        assert case.extra["odd"] in text_of(result)
+        assert case.extra["odd"] in {o["field"] for o in result.structured_content["client"]["odd_fields"]}
     assert reached == case.requests, f"{reached} requests reached the fake, expected {case.requests}"
     assert elapsed < case.max_seconds, f"took {elapsed:.2f}s"
     if case.target == "fake":
