@@ -16,6 +16,7 @@ from mcp_oauth_clients.cloudflare_client import CloudflareClient
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.errors import InvalidInput, Refused, ToolFailure
 from mcp_oauth_clients.oauth_client import OAuthClient
+from mcp_oauth_clients.untrusted import quoted
 from mcp_oauth_clients.verification import guidance_for
 
 logger = logging.getLogger(__name__)
@@ -57,15 +58,16 @@ def promotion_requirements(client: OAuthClient) -> list[str]:
         if guidance.dns_record is not None:
             record = guidance.dns_record
             unmet.append(
-                f"a verified client URI host (now {guidance.status}): add a DNS TXT record on {record.name} "
-                f"with the value {record.value} (the whole value, prefix included), then wait for Cloudflare "
+                f"a verified client URI host (now {quoted(guidance.status)}): add a DNS TXT record on "
+                f"{quoted(record.name)} with the value {quoted(record.value, 2000)} (the whole value, prefix included, "
+                "without the quotes), then wait for Cloudflare "
                 "to verify it (it polls for up to two days)."
             )
         elif guidance.host is None:
             unmet.append("a verified client URI host: set client_uri first, then add the TXT record it gives.")
         else:
             unmet.append(
-                f"a verified client URI host ({guidance.host}, status {guidance.status or 'unknown'}): "
+                f"a verified client URI host ({quoted(guidance.host)}, status {quoted(guidance.status or 'unknown')}): "
                 "read the client again for the TXT record to add."
             )
     if not any(not is_identity_scope(s) for s in client.scopes or []):

@@ -165,7 +165,7 @@ async def ask_promotion_consent(
         return None
     name = shown(current.client_name) if current.client_name else "(unnamed)"
     return Elicit(
-        f"Make the OAuth client {name} ({current.client_id}) PUBLIC? Any Cloudflare user could then authorize "
+        f"Make the OAuth client {name} ({shown(current.client_id)}) PUBLIC? Any Cloudflare user could then authorize "
         f"it. This cannot be undone: Cloudflare does not support returning a client to private.",
         PromotionConsent,
     )

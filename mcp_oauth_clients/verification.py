@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from mcp_oauth_clients.oauth_client import OAuthClient, host_of
+from mcp_oauth_clients.untrusted import quoted
 
 NEEDS_DNS = frozenset({"pending", "in_progress", "failed"})
 TXT_PREFIX = "cloudflare_oauth_client_publisher="
@@ -70,13 +71,14 @@ def guidance_for(client: OAuthClient) -> VerificationGuidance:
             status=status,
             dns_action_needed=False,
             next_steps=[
-                f"Cloudflare reported no verification code for {host} (status: {status or 'unknown'}). "
+                f"Cloudflare reported no verification code for {quoted(host)} (status: {quoted(status or 'unknown')}). "
                 "Read the client again later (get_oauth_client)."
             ],
         )
 
     steps = [
-        f"In the DNS zone of {host}, add a TXT record on the name {host} whose value is exactly: {text}",
+        f"In the DNS zone of {quoted(host)}, add a TXT record on the name {quoted(host)} whose value is exactly "
+        f"(without the quotes): {quoted(text, 2000)}",
         f"Copy the whole value, including the {TXT_PREFIX} prefix.",
         "Cloudflare polls DNS for this record until it is found or the check times out after two days.",
     ]
