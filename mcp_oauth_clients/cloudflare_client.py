@@ -196,6 +196,7 @@ class CloudflareClient:
         """The answer's result, or the failure it stands for. Every string in it is cleaned here, once."""
         secrets = self.settings.secrets()
         request_id = _header(response, "cf-ray", secrets)
+        logger.debug("Cloudflare answered HTTP %s (request id %s)", response.status_code, request_id)
         try:
             payload = clean(response.json(), secrets)
         except ValueError:

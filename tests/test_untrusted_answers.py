@@ -8,6 +8,7 @@ does the same through the console script against the loopback fake.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -19,11 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 
+from mcp_oauth_clients.cli import configure_logging
 from mcp_oauth_clients.emulator import demo_client
 from mcp_oauth_clients.server import build_server
 from mcp_oauth_clients.untrusted import HIDDEN_CATEGORIES
 from tests.conftest import CLIENT, settings_for
-from tests.fake_cloudflare import FakeCloudflare, Fault
+from tests.fake_cloudflare import TOKEN, FakeCloudflare, Fault
 from tests.stdio_client import RawClient, fake_env
 
 # The characters the issue names, plus whole categories: control, bidi, format, separators, private, unassigned.
@@ -197,6 +199,18 @@ def test_a_hostile_answer_reaches_no_output_of_the_console_script_as_hidden_char
     for line in client.stdout_lines:
         assert hidden_in(line.rstrip("\n")) == []
     assert hidden_in(stderr, allowed="\n") == []  # DEBUG logs included
+    assert "request id fake\\u001b[2J\\u0085\\u009b-LHR" in stderr  # the HTTP layer's line, escaped
     lines = audit.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1 and hidden_in(lines[0]) == []
     assert json.loads(lines[0])["changes"][0]["before"][0].startswith("https://a.example.com/Ignore\\u202e")
+
+
+def test_every_log_line_escapes_control_characters_and_masks_secrets(capsys):
+    configure_logging("INFO", [TOKEN])
+    try:
+        logging.getLogger("httpx").warning("header %s\x1b[2J\u2028forged line %s", "\u202e", TOKEN)
+    finally:
+        logging.getLogger().handlers.clear()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and hidden_in(err, allowed="\n") == []
+    assert "header \\u202e\\u001b[2J\\u2028forged line [REDACTED]" in err
