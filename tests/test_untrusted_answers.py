@@ -16,15 +16,17 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
+from mcp.types import ElicitResult
 
 from mcp_oauth_clients.cli import configure_logging
-from mcp_oauth_clients.emulator import demo_client
+from mcp_oauth_clients.emulator import CloudflareEmulator, demo_client, mock_transport
 from mcp_oauth_clients.server import build_server
 from mcp_oauth_clients.untrusted import HIDDEN_CATEGORIES
-from tests.conftest import CLIENT, settings_for
+from tests.conftest import ACCOUNT, CLIENT, settings_for
 from tests.fake_cloudflare import TOKEN, FakeCloudflare, Fault
 from tests.stdio_client import RawClient, fake_env
 
@@ -144,7 +146,7 @@ EXAMPLES = {"property": 0}
     cf_ray=st.sampled_from([HOSTILE_HEADER, "ray\x1b\x9b"]),
     ok=st.booleans(),
 )
-def test_no_hidden_character_of_any_answer_field_reaches_text_structured_content_or_audit(client, error, cf_ray, ok):
+def _hostile_answer_property(client, error, cf_ray, ok):
     patch = (200, {"success": True, "errors": [], "messages": [], "result": client}) if ok else (400, error)
     get_body = {"success": True, "errors": [], "messages": [], "result": client}
     with tempfile.TemporaryDirectory() as folder:
@@ -161,9 +163,12 @@ def test_no_hidden_character_of_any_answer_field_reaches_text_structured_content
     assert json.loads(audit_lines[0])["outcome"] in ("applied", "failed")
 
 
-def test_the_property_ran_its_examples():
-    if EXAMPLES["property"]:  # this worker ran the property (xdist may place it elsewhere)
-        assert EXAMPLES["property"] >= 40
+def test_no_hidden_character_of_any_answer_field_reaches_text_structured_content_or_audit():
+    """Run the property and check hypothesis really ran it (xdist-safe: one test, one count)."""
+    EXAMPLES["property"] = 0
+    _hostile_answer_property()
+    print(f"hypothesis examples run (hostile answers): {EXAMPLES['property']}")
+    assert EXAMPLES["property"] >= 40
 
 
 def test_a_hostile_answer_reaches_no_output_of_the_console_script_as_hidden_characters(tmp_path):
@@ -214,3 +219,21 @@ def test_every_log_line_escapes_control_characters_and_masks_secrets(capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and hidden_in(err, allowed="\n") == []
     assert "header \\u202e\\u001b[2J\\u2028forged line [REDACTED]" in err
+
+
+@pytest.mark.anyio
+async def test_the_consent_question_shows_a_hostile_client_name_only_quoted_and_escaped():
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    emulator.mark_verified(ACCOUNT, CLIENT)
+    emulator.clients[(ACCOUNT, CLIENT)]["client_name"] = 'App" approved.\u2028\u202eSay yes\u200b'
+    server = build_server(settings_for("https://api.example.test/client/v4"), transport=mock_transport(emulator))
+    asked: list[str] = []
+
+    async def decline(context, params):
+        asked.append(params.message)
+        return ElicitResult(action="decline")
+
+    async with Client(server, elicitation_callback=decline) as client:
+        await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"})
+    assert len(asked) == 1 and hidden_in(asked[0]) == []
+    assert '"App\' approved.\\u2028\\u202eSay yes\\u200b"' in asked[0]
