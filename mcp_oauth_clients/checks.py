@@ -17,6 +17,9 @@ CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
 
 IDENTITY_SCOPES_NEVER_OPTIONAL = frozenset({"openid", "offline", "offline_access"})
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# The redirect rule in words: the field's description and the check's refusal say it the same way.
+LOOPBACK_RULE = "plain http only on loopback (127.x.x.x, [::1], localhost; any port)"
+REDIRECT_RULE = f"https, {LOOPBACK_RULE}, or a reversed-domain app scheme (com.example.app:/cb); no fragments."
 # Schemes that can never be a redirect target, even though they look like a private-use scheme.
 FORBIDDEN_SCHEMES = frozenset(
     {"javascript", "data", "file", "vbscript", "about", "blob", "filesystem", "ftp", "ws", "wss"}
@@ -86,10 +89,7 @@ def check_redirect_uri(value: str) -> None:
     if scheme == "http":
         if parts.hostname and is_loopback(parts.hostname):
             return
-        raise ValueError(
-            "plain http is allowed only for loopback (http://127.0.0.1:PORT/..., http://[::1]:PORT/... or "
-            "http://localhost:PORT/...); use https:// for any other host"
-        )
+        raise ValueError(f"{LOOPBACK_RULE}; use https:// for any other host")
     if scheme in FORBIDDEN_SCHEMES:
         raise ValueError(f"the {scheme}: scheme can never be a redirect target; use https://")
     if "." not in scheme:

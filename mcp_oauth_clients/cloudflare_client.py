@@ -51,6 +51,7 @@ class APIResult:
     result: Any
     request_id: str | None
     attempts: int
+    result_info: dict[str, Any] | None = None  # a collection's count, page, per_page, total_count
 
 
 class CloudflareClient:
@@ -98,6 +99,10 @@ class CloudflareClient:
         self, account_id: str, client_id: str, body: dict[str, Any], *, retry: bool = True
     ) -> APIResult:
         return await self.request("PATCH", f"/accounts/{account_id}/oauth_clients/{client_id}", json=body, retry=retry)
+
+    async def list_oauth_clients(self, account_id: str) -> APIResult:
+        # No query parameters: the published schema names none, and the SDK reads this as one page.
+        return await self.request("GET", f"/accounts/{account_id}/oauth_clients")
 
     async def list_scopes(self) -> APIResult:
         # One attempt: a missing catalogue only means Cloudflare checks the scopes itself.
@@ -208,7 +213,8 @@ class CloudflareClient:
             and isinstance(payload.get("result"), dict | list)
         )
         if ok:
-            return APIResult(payload["result"], request_id, attempts)
+            info = payload.get("result_info")
+            return APIResult(payload["result"], request_id, attempts, info if isinstance(info, dict) else None)
         refused = isinstance(payload, dict) and payload.get("success") is False
         if response.is_success and write and not refused:
             # A 2xx we cannot read: Cloudflare most likely applied the write, but we cannot show it.
@@ -303,14 +309,17 @@ def _hint(status: int, messages: list[CloudflareMessage]) -> str:
     if status == 404 or codes & {7003, 7000}:
         return (
             "check account_id and oauth_client_id: no OAuth client by that id is visible in that account "
-            "(get_oauth_client reads one; the ids are 32 hexadecimal characters)."
+            "(list_oauth_clients shows its clients and their ids)."
         )
     if status == 429:
         return "wait a few minutes before calling again; Cloudflare refuses every call for five minutes past its limit."
     if status >= 500:
         return "Cloudflare had a problem; try again in a minute. If this was an update, read the client first."
     if any(m.field for m in messages):
-        return "correct the field(s) named above and call again."
+        return (
+            "correct the field(s) named above and call again, or ask the person first when the fix would change "
+            "what they asked for."
+        )
     return "read the messages above, correct the request and call again."
 
 

@@ -49,6 +49,7 @@ VARIABLES: dict[str, str] = {
     "MCP_OAUTH_CLIENTS_AUDIT_LOG": "file to append the JSON-lines audit log to (default: stderr; same as --audit-log)",
     "MCP_OAUTH_CLIENTS_HTTP_TOKEN": "bearer token MCP clients must send over streamable HTTP; required, with at "
     "least 32 characters, to listen beyond loopback",
+    "MCP_OAUTH_CLIENTS_DNS_SERVER": "resolver for check_verification_record, IP or IP:PORT (default: the system's)",
     "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": "comma-separated Host names accepted over HTTP (DNS-rebinding "
     "protection), e.g. mcp.example.com",
 }
@@ -82,6 +83,7 @@ FOUND_DOTENV: dict[str, str | None] = {
     "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION": _GUARD_RAIL,
     "MCP_OAUTH_CLIENTS_AUDIT_LOG": "it names a file to write",
     "MCP_OAUTH_CLIENTS_HTTP_TOKEN": _GUARD_RAIL,
+    "MCP_OAUTH_CLIENTS_DNS_SERVER": "it decides where the verification check's DNS queries go",
     "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": _GUARD_RAIL,
 }
 
@@ -166,6 +168,7 @@ class Settings:
     audit_log: str | None = None
     http_token: str | None = field(default=None, repr=False)
     http_allowed_hosts: tuple[str, ...] = ()
+    dns_server: tuple[str, int] | None = None  # (IP, port) of the resolver; None: the system's
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     shown_values: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -217,6 +220,7 @@ class Settings:
             http_allowed_hosts=tuple(
                 h.strip() for h in merged.get("MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()
             ),
+            dns_server=_dns_server(merged.get("MCP_OAUTH_CLIENTS_DNS_SERVER", "")),
             sources=sources,
             shown_values={k: v for k, v in merged.items() if k not in SECRET_VARIABLES},
         )
@@ -359,6 +363,29 @@ def _shape(value: str) -> str:
     if len(value) == 32:
         return f"{count}, not all hexadecimal"
     return count
+
+
+def _dns_server(raw: str) -> tuple[str, int] | None:
+    """`IP`, `IP:PORT` or `[IPv6]:PORT`; a name is refused (resolving it would need a resolver)."""
+    import ipaddress
+
+    raw = raw.strip()
+    if not raw:
+        return None
+    host, port = raw, "53"
+    if raw.startswith("["):
+        host, _, rest = raw[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif raw.count(":") == 1:
+        host, port = raw.split(":")
+    try:
+        ipaddress.ip_address(host)
+        number = int(port)
+    except ValueError:
+        number = 0
+    if not 0 < number < 65536:
+        raise ConfigError(f"MCP_OAUTH_CLIENTS_DNS_SERVER={raw!r}: use an IP address, IP:PORT or [IPv6]:PORT")
+    return host, number
 
 
 def _flag(values: Mapping[str, str], name: str) -> bool:

@@ -15,6 +15,7 @@ class FieldChange(BaseModel):
 
     field: str = Field(description="The field that changes.")
     before: Any = Field(default=None, description="The stored value, when the client was read.")
+    before_read: bool = Field(default=True, description="False when the client was not read, so before is unknown.")
     after: Any = Field(description="The value sent.")
     added: list[str] | None = Field(default=None, description="For lists: entries that appear.")
     removed: list[str] | None = Field(default=None, description="For lists: entries that go.")
@@ -51,7 +52,7 @@ def changes(before: OAuthClient | None, body: dict[str, Any]) -> list[FieldChang
         old = getattr(before, field, None) if before is not None else None
         if before is not None and old == after:
             continue
-        change = FieldChange(field=field, before=old, after=after)
+        change = FieldChange(field=field, before=old, after=after, before_read=before is not None)
         if isinstance(after, list) and before is not None:
             stored = list(old or [])
             change.added = [e for e in after if e not in stored]
@@ -71,11 +72,6 @@ def warnings_for(before: OAuthClient | None, body: dict[str, Any], diff: list[Fi
         )
     elif redirects is not None and redirects.removed:
         warnings.append(f"Redirect URIs removed: {redirects.removed}. Apps that still send them will fail to sign in.")
-    if "scopes" in body:
-        warnings.append(
-            "offline_access and openid are managed by Cloudflare: they follow grant_types "
-            "(refresh_token) and response_types (id_token), and are added or removed automatically."
-        )
     if "client_uri" in body and before is not None and before.client_uri:
         old_host = host_of(before.client_uri)
         new_host = host_of(body["client_uri"])
@@ -92,3 +88,26 @@ def warnings_for(before: OAuthClient | None, body: dict[str, Any], diff: list[Fi
     if body.get("visibility") == "public":
         warnings.append("Promotion to public cannot be undone: Cloudflare does not support demotion to private.")
     return warnings
+
+
+# Cloudflare manages two protocol scopes itself: each follows one entry of another list field.
+PROTOCOL_SCOPES = (("offline_access", "grant_types", "refresh_token"), ("openid", "response_types", "id_token"))
+
+
+def side_effects(before: OAuthClient | None, body: dict[str, Any]) -> list[str]:
+    """What Cloudflare changes on its own after this body: protocol scopes added to or dropped from scopes."""
+    effects = []
+    for scope, field, entry in PROTOCOL_SCOPES:
+        if field not in body and "scopes" not in body:
+            continue
+        source = body[field] if field in body else (getattr(before, field, None) if before is not None else None)
+        if source is None:
+            continue  # not read, not sent: nothing can be said
+        stored_scopes = (getattr(before, "scopes", None) or []) if before is not None else []
+        scopes = body.get("scopes", stored_scopes)
+        wanted, present = entry in source, scope in scopes
+        if wanted and not present:
+            effects.append(f"Cloudflare adds {scope} to scopes ({entry} is in {field}).")
+        elif present and not wanted:
+            effects.append(f"Cloudflare drops {scope} from scopes ({entry} is not in {field}).")
+    return effects

@@ -20,7 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 DEMO_ACCOUNT_ID = "023e105f4ecef8ad9ca31a8372d0c353"
-DEMO_CLIENT_ID = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4"
+DEMO_CLIENT_ID = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4"  # private, host verification pending
+VERIFIED_CLIENT_ID = "b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5"  # private, host verified: ready to promote
+PUBLIC_CLIENT_ID = "c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6"  # already public
 
 # Sandbox catalogue of API scopes. Cloudflare's real list comes from GET /oauth/scopes.
 DEFAULT_SCOPES: list[dict[str, Any]] = [
@@ -111,6 +113,24 @@ def demo_client(client_id: str = DEMO_CLIENT_ID, host: str = "app.example.com") 
     }
 
 
+def seeded_clients() -> list[dict[str, Any]]:
+    """The sandbox's three clients, one per state a person meets: pending, verified, public (in that order)."""
+    verified = demo_client(VERIFIED_CLIENT_ID, "tools.example.org")
+    verified.update(client_name="Internal Tools", scopes=["account.read", "zone.read", "offline_access"])
+    verified["client_uri_verification"]["status"] = "verified"
+    public = demo_client(PUBLIC_CLIENT_ID, "partner.example.net")
+    public.update(
+        client_name="Partner Dashboard",
+        visibility="public",
+        promoted_at="2026-02-01T00:00:00Z",
+        scopes=["account.read", "openid"],
+        grant_types=["authorization_code"],
+        response_types=["code", "id_token"],
+    )
+    public["client_uri_verification"]["status"] = "verified"
+    return [demo_client(), verified, public]
+
+
 class CloudflareEmulator:
     """The state and rules of the emulated API. Thread-safe: the loopback server calls it from threads."""
 
@@ -121,9 +141,13 @@ class CloudflareEmulator:
         self.clients: dict[tuple[str, str], dict[str, Any]] = {}
         self.scopes = copy.deepcopy(DEFAULT_SCOPES)
         self.requests: list[RecordedRequest] = []
+        # How many clients one list answer holds. Cloudflare documents no paging parameter for the list,
+        # only `result_info`; a test lowers this to see an answer that leaves clients out.
+        self.list_page_size = 100
         self._lock = threading.Lock()
         if seed:
-            self.clients[(DEMO_ACCOUNT_ID, DEMO_CLIENT_ID)] = demo_client()
+            for client in seeded_clients():
+                self.clients[(DEMO_ACCOUNT_ID, client["client_id"])] = client
 
     def mark_verified(self, account_id: str, client_id: str) -> None:
         """Stand-in for Cloudflare finding the TXT record."""
@@ -182,7 +206,10 @@ class CloudflareEmulator:
             return _failure(404, 7003, f"Could not route to {path}, perhaps your object identifier is invalid?")
         if client_id is None:
             if method == "GET":
-                return _success([c for (a, _), c in self.clients.items() if a == account])
+                every = [c for (a, _), c in self.clients.items() if a == account]
+                page = every[: self.list_page_size]
+                info = {"count": len(page), "page": 1, "per_page": self.list_page_size, "total_count": len(every)}
+                return _success(page, result_info=info)
             return _failure(405, 10405, f"Method {method} not allowed in the sandbox")
         stored = self.clients.get((account, client_id))
         if stored is None:
@@ -286,12 +313,13 @@ def _protocol_scopes(client: dict[str, Any]) -> list[str]:
     return scopes
 
 
-def _envelope(success: bool, result: Any, errors: list[dict[str, Any]]) -> bytes:
-    return json.dumps({"success": success, "errors": errors, "messages": [], "result": result}).encode()
+def _envelope(success: bool, result: Any, errors: list[dict[str, Any]], **extra: Any) -> bytes:
+    return json.dumps({"success": success, "errors": errors, "messages": [], "result": result, **extra}).encode()
 
 
-def _success(result: Any) -> Answer:
-    return Answer(200, _envelope(True, copy.deepcopy(result), []))
+def _success(result: Any, **extra: Any) -> Answer:
+    """A success envelope; a collection adds `result_info` (count, page, per_page, total_count)."""
+    return Answer(200, _envelope(True, copy.deepcopy(result), [], **extra))
 
 
 def _failure(status: int, code: int, message: str) -> Answer:

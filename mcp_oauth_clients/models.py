@@ -44,8 +44,6 @@ RedirectURI = Annotated[str, _rule(checks.check_redirect_uri)]
 Origin = Annotated[str, _rule(checks.check_origin)]
 Scope = Annotated[str, _rule(checks.check_scope)]
 
-_REPLACES = " Replaces the whole stored list: include every entry that should remain (or use add/remove)."
-
 # The entry type of every list field: one table for the full lists and for add/remove.
 LIST_ENTRY_TYPES: dict[str, Any] = {
     "allowed_cors_origins": Origin,
@@ -59,134 +57,120 @@ LIST_ENTRY_TYPES: dict[str, Any] = {
 LIST_FIELDS = frozenset(LIST_ENTRY_TYPES)
 
 
-def _drop_null_defaults(schema: dict[str, Any]) -> None:
-    # Optional fields default to "not sent", not to null: a null default in the schema would invite
-    # the model to send nulls, which mean nothing documented to Cloudflare.
+def lean_schema(schema: dict[str, Any]) -> None:
+    """Shape a params model's JSON schema into what the model is shown, paid in context on every turn.
+
+    Optional fields default to "not sent", not to null: a null default would invite the model to send
+    nulls, which mean nothing documented to Cloudflare. Titles repeat the names, and the model's docstring
+    is for developers: both go.
+    """
+    schema.pop("title", None)
+    schema.pop("description", None)
     for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+        if "enum" in prop:
+            prop.pop("const", None)  # a one-member enum says it already
         if prop.get("default", ...) is None:
             del prop["default"]
 
 
-def _list_edits(name: str, doc: str, verb: str, checked: bool) -> type[BaseModel]:
+def _one_shape_for_every_field(schema: dict[str, Any], *, keys_named: bool) -> None:
+    """Show add/remove as "list field name -> list of strings" instead of a described copy of each list field.
+
+    Every entry is still validated by the field's own rules, and an unknown key is refused (the model
+    below); the rules are stated once, on the full-list field of the same name, where the model reads them.
+    `add` names the keys; `remove` says in its description that its keys are the same.
+    """
+    lean_schema(schema)
+    properties = schema.pop("properties")
+    if keys_named:
+        schema["propertyNames"] = {"enum": sorted(properties)}
+    schema["additionalProperties"] = {"type": "array", "items": {"type": "string"}}
+
+
+def _list_edits(name: str, doc: str, checked: bool) -> type[BaseModel]:
     """A model keyed by list field; `checked` entries must pass the field's rules, others are any text."""
     fields: dict[str, Any] = {
-        field: (
-            list[entry if checked else Annotated[str, Field(min_length=1)]],
-            Field(default=None, description=f"Entries to {verb} {field}."),
-        )
+        field: (list[entry if checked else Annotated[str, Field(min_length=1)]], Field(default=None))
         for field, entry in LIST_ENTRY_TYPES.items()
     }
-    config = ConfigDict(extra="forbid", json_schema_extra=_drop_null_defaults, title=name)
+
+    def shape(schema: dict[str, Any]) -> None:
+        _one_shape_for_every_field(schema, keys_named=checked)
+
+    config = ConfigDict(extra="forbid", json_schema_extra=shape, title=name)
     return create_model(name, __config__=config, __doc__=doc, **fields)
 
 
-ListAdditions = _list_edits("ListAdditions", "Entries to add to list fields, keeping what is stored.", "add to", True)
-ListRemovals = _list_edits(
-    "ListRemovals", "Entries to remove from list fields, keeping the rest.", "remove from", False
-)
+ListAdditions = _list_edits("ListAdditions", "Entries to add to list fields, keeping what is stored.", True)
+ListRemovals = _list_edits("ListRemovals", "Entries to remove from list fields, keeping the rest.", False)
 
 
 class OAuthClientUpdate(BaseModel):
     """Partial update of an OAuth client: only the fields given are sent.
 
-    Optional fields default to None, meaning "not given": pydantic does not validate defaults, and
-    explicit nulls are refused, so a field is either absent or a valid value (never a union to explain).
+    Optional fields default to None, meaning "not given" (pydantic does not validate defaults, and explicit
+    nulls are refused), so a field is either absent or a valid value. This docstring stays out of the schema.
     """
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_null_defaults, title="update_oauth_client")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lean_schema)
 
     account_id: str = Field(
         default=None,
-        description="Account identifier (32 hexadecimal characters). Optional when the server has a default "
-        "account (CLOUDFLARE_ACCOUNT_ID).",
+        description="Optional when the server has a default account.",
         pattern=checks.ACCOUNT_ID_PATTERN,
     )
-    oauth_client_id: str = Field(
-        description="The unique identifier for an OAuth client.",
-        pattern=checks.CLIENT_ID_PATTERN,
-    )
+    oauth_client_id: str = Field(description="From list_oauth_clients.", pattern=checks.CLIENT_ID_PATTERN)
     allowed_cors_origins: list[Origin] = Field(
-        default=None,
-        description="Array of allowed CORS origins (scheme, host and optional port only, e.g. "
-        "https://app.example.com)." + _REPLACES,
+        default=None, description="Origins only: scheme, host, optional port (https://app.example.com)."
     )
-    client_name: str = Field(default=None, description="Human-readable name of the OAuth client.", min_length=1)
+    client_name: str = Field(default=None, description="Display name.", min_length=1)
     client_uri: WebURL = Field(
         default=None,
-        description="URL of the home page of the client. Its host must be verified with a DNS TXT record "
-        "before the client can be made public; sending the unchanged value restarts a failed verification.",
+        description="Home page URL. Its host needs DNS verification before promotion (check_verification_record); "
+        "sending it unchanged restarts a failed verification.",
     )
     grant_types: list[GrantType] = Field(
-        default=None,
-        description="Array of OAuth grant types the client is allowed to use. `authorization_code` is required; "
-        "`refresh_token` may be included optionally." + _REPLACES,
+        default=None, description="Must include authorization_code; refresh_token brings the offline_access scope."
     )
-    logo_uri: WebURL = Field(default=None, description="URL of the client's logo.")
+    logo_uri: WebURL = Field(default=None, description="Logo URL.")
     optional_scopes: list[Scope] = Field(
         default=None,
-        description="Scopes that the authorizing user may decline during consent. Each value must also appear "
-        "in `scopes`. The scopes `openid`, `offline`, and `offline_access` cannot be optional." + _REPLACES,
+        description="Scopes a user may decline; each also in scopes; not openid, offline or offline_access.",
     )
-    policy_uri: WebURL = Field(default=None, description="URL that points to a privacy policy document.")
-    post_logout_redirect_uris: list[RedirectURI] = Field(
-        default=None, description="Array of allowed post-logout redirect URIs." + _REPLACES
-    )
-    redirect_uris: list[RedirectURI] = Field(
-        default=None,
-        description="Array of allowed redirect URIs for the client: https, loopback http "
-        "(http://127.0.0.1:PORT/...), or a reversed-domain native-app scheme (com.example.app:/cb); "
-        "no fragments." + _REPLACES,
-    )
-    response_types: list[ResponseType] = Field(
-        default=None, description="Array of OAuth response types the client is allowed to use." + _REPLACES
-    )
+    policy_uri: WebURL = Field(default=None, description="Privacy policy URL.")
+    post_logout_redirect_uris: list[RedirectURI] = Field(default=None, description="Same rules as redirect_uris.")
+    redirect_uris: list[RedirectURI] = Field(default=None, description=checks.REDIRECT_RULE)
+    response_types: list[ResponseType] = Field(default=None, description="id_token brings the openid scope.")
     scopes: list[Scope] = Field(
         default=None,
-        description="Array of OAuth scopes the client is allowed to request. Colon-delimited scopes are not "
-        "accepted. Dot-delimited scopes are validated against available OAuth API scopes; simple identity "
-        "scopes are allowed. Protocol scopes `offline_access` and `openid` are added or removed automatically "
-        "based on `grant_types` and `response_types`." + _REPLACES,
+        description="Ids from list_oauth_scopes (dot-delimited, never colons) or identity scopes without a dot "
+        "(email). offline_access and openid follow grant_types and response_types.",
     )
-    token_endpoint_auth_method: TokenEndpointAuthMethod = Field(
-        default=None, description="The authentication method the client uses at the token endpoint."
-    )
-    tos_uri: WebURL = Field(default=None, description="URL that points to a terms of service document.")
+    token_endpoint_auth_method: TokenEndpointAuthMethod = Field(default=None, description="Token endpoint auth.")
+    tos_uri: WebURL = Field(default=None, description="Terms of service URL.")
     visibility: Literal["public"] = Field(
         default=None,
-        description="Promote the OAuth client from private to public visibility. Only `public` is accepted; "
-        "demotion to `private` is not supported (irreversible). Promotion requires a non-empty client name, "
-        "logo URI, verified client URI host, and at least one non-identity scope.",
+        description="Promote to public, irreversibly; send alone. Needs client_name, logo_uri, a verified client "
+        "URI host and a non-identity scope. A person approves: your MCP client asks them, or else the operator's "
+        "--allow-unattended-promotion flag allows confirm_irreversible.",
         json_schema_extra={"enum": ["public"]},  # a one-member Literal renders as `const`; clients show enums
     )
     add: ListAdditions = Field(  # type: ignore[valid-type]
-        default=None,
-        description="Entries to add to list fields without replacing the stored list, keyed by field, e.g. "
-        '{"redirect_uris": ["https://staging.example.com/cb"]}. The server reads the client, adds them '
-        "(an entry already present is reported, not duplicated) and sends the full list.",
+        default=None, description='Entries to add, by list field ({"scopes": ["zone.read"]}); the stored ones stay.'
     )
     remove: ListRemovals = Field(  # type: ignore[valid-type]
-        default=None,
-        description="Entries to remove from list fields, keyed by field, e.g. "
-        '{"redirect_uris": ["https://old.example.com/cb"]}. Only the named entries go; an absent entry is '
-        "reported. Do not combine add/remove with the same field's full list.",
+        default=None, description="Entries to remove, keyed like add; the rest stay."
     )
-    dry_run: bool = Field(
-        default=False,
-        description="Preview: run every check, read the client, and show what would change field by field "
-        "(before and after; for lists, entries added and removed) with every warning and a state_hash. "
-        "Nothing is written.",
-    )
+    dry_run: bool = Field(default=False, description="Preview changes and warnings with a state_hash; write nothing.")
     expected_state_hash: str = Field(
         default=None,
-        description="The state_hash a dry run returned. The update is refused, with nothing written, if the "
-        "client changed since that dry run (plan, then apply, with no stale write).",
+        description="A dry run's state_hash, to apply exactly what it showed; refused if the client changed since.",
         pattern=r"^sha256:[0-9a-f]{64}$",
     )
     confirm_irreversible: bool = Field(
         default=False,
-        description="Only for promotion to public, and only honoured when the operator started the server with "
-        "--allow-unattended-promotion and the MCP client cannot ask the person. Never set this on your own "
-        "initiative: it states that a person approved an irreversible change.",
+        description="Only as visibility says, after a person approved; never on your own initiative.",
     )
 
     @model_validator(mode="before")
@@ -296,7 +280,12 @@ def parse_arguments(model: type[ModelT], arguments: dict[str, Any]) -> ModelT:
         raise InvalidInput(describe_validation_error(exc), next_step=_FIX) from None
 
 
-_FIX = "correct the fields named above and call again; nothing was sent to Cloudflare."
+# The footer of every refused argument. A fix may change what the person asked for (http -> https, another
+# scope): then the model asks the person instead of deciding for them.
+_FIX = (
+    "correct the values named above and call again, or ask the person first when the fix would change what "
+    "they asked for; nothing was sent to Cloudflare."
+)
 
 
 def refuse_unknown(arguments: dict[str, Any], known: Any) -> None:
@@ -340,7 +329,7 @@ def describe_validation_error(exc: ValidationError) -> str:
 class OAuthClientRef(BaseModel):
     """Arguments of get_oauth_client: which client to read."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_null_defaults, title="get_oauth_client")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lean_schema)
 
     account_id: str = OAuthClientUpdate.model_fields["account_id"]
     oauth_client_id: str = OAuthClientUpdate.model_fields["oauth_client_id"]

@@ -16,10 +16,12 @@ from mcp_oauth_clients import guards
 from mcp_oauth_clients.audit import AuditLog
 from mcp_oauth_clients.cloudflare_client import APIResult, CloudflareClient
 from mcp_oauth_clients.config import Settings
-from mcp_oauth_clients.diff import apply_edits, changes, warnings_for
+from mcp_oauth_clients.diff import apply_edits, changes, side_effects, warnings_for
+from mcp_oauth_clients.dns_check import VerificationCheck, assess, look_up, names_to_check, next_step
 from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, CloudflareEmulator
 from mcp_oauth_clients.errors import CloudflareAPIError, InvalidInput, Refused, ToolFailure, UnknownOutcome
 from mcp_oauth_clients.guards import Consent, ScopeCatalogue
+from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQuery, client_page, scope_page
 from mcp_oauth_clients.models import LIST_FIELDS, OAuthClientUpdate, parse_arguments
 from mcp_oauth_clients.oauth_client import OAuthClient, state_hash
 from mcp_oauth_clients.results import OAuthClientResult
@@ -167,6 +169,7 @@ async def _update(
 
     diff = changes(current, body)
     warnings = warnings_for(current, body, diff)
+    effects = side_effects(current, body)
     audit.update(fields=sorted(body), changes=[c.model_dump(mode="json", exclude_none=True) for c in diff])
     if promotion and current is not None:
         guards.check_promotion_ready(current)
@@ -183,6 +186,7 @@ async def _update(
             sent=body,
             preview=params.dry_run,
             changes=diff,
+            side_effects=effects,
             warnings=warnings,
             notes=notes,
             state=state_hash(shown_client),
@@ -205,6 +209,7 @@ async def _update(
         answer.request_id,
         sent=body,
         changes=diff,
+        side_effects=effects,
         warnings=warnings,
         notes=notes,
         state=state_hash(client),
@@ -227,6 +232,51 @@ async def get_client(services: Services, account_id: str | None, client_id: str)
     account = services.account_for(account_id)
     client, answer = await services.read(account, client_id)
     return _result(services, account, client, answer.request_id, sent={}, state=state_hash(client))
+
+
+async def list_clients(services: Services, query: ClientQuery) -> ClientList:
+    """One read of the account's clients (the documented single page), filtered and cut to one page of ours."""
+    account = services.account_for(query.account_id)
+    answer = await services.cloudflare.list_oauth_clients(account)
+    page, counts = client_page(answer.result, answer.result_info, query)
+    return ClientList(
+        sandbox=services.settings.sandbox, account_id=account, clients=page, request_id=answer.request_id, **counts
+    )
+
+
+async def list_scopes(services: Services, query: ScopeQuery) -> ScopeList:
+    """Cloudflare's scope catalogue, filtered by the search text."""
+    answer = await services.cloudflare.list_scopes()
+    return scope_page(answer.result, query, services.settings.sandbox)
+
+
+# A person waits on the answer: DNS gets at most this long per lookup, however long Cloudflare may take.
+DNS_TIMEOUT = 5.0
+
+
+async def check_verification(services: Services, account_id: str | None, client_id: str) -> VerificationCheck:
+    """Cloudflare's verification status, plus what DNS shows for the record it expects."""
+    account = services.account_for(account_id)
+    client, _ = await services.read(account, client_id)
+    guidance = guidance_for(client)
+    server = services.settings.dns_server
+    lookups = []
+    if guidance.dns_record is not None and guidance.host:
+        lookups = await look_up(names_to_check(guidance.host), server, min(services.settings.timeout, DNS_TIMEOUT))
+    finding, found_on, fix = assess(client, lookups)
+    return VerificationCheck(
+        sandbox=services.settings.sandbox,
+        account_id=account,
+        client_id=client.client_id,
+        client_uri=client.client_uri,
+        verification=guidance,
+        resolver=f"{server[0]}:{server[1]}" if server else "system",
+        lookups=lookups,
+        finding=finding,
+        found_on=found_on,
+        fix=fix,
+        next_step=next_step(client, finding),
+    )
 
 
 def _client_from(answer: APIResult) -> OAuthClient:

@@ -21,8 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_oauth_clients import operations
 from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.dns_check import VerificationCheck, describe_check
 from mcp_oauth_clients.errors import ToolFailure
 from mcp_oauth_clients.guards import Consent, promotion_requirements
+from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQuery, describe_clients, describe_scopes
 from mcp_oauth_clients.models import OAuthClientRef, OAuthClientUpdate, parse_arguments
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.results import SANDBOX_BANNER, OAuthClientResult, describe, shown
@@ -31,23 +33,27 @@ from mcp_oauth_clients.untrusted import redact
 logger = logging.getLogger(__name__)
 
 UPDATE_DESCRIPTION = """\
-Change settings of an existing Cloudflare OAuth client (PATCH).
-- Send only the fields to change; every field you omit stays as it is.
-- Array fields (redirect_uris, scopes, allowed_cors_origins, ...) REPLACE the whole stored list. To add or \
-remove single entries without dropping the others, use add / remove instead.
-- dry_run: true previews the change field by field with warnings and a state_hash, writing nothing; pass \
-that hash as expected_state_hash to apply exactly what was previewed.
-- visibility "public" promotes the client and can never be undone; it needs a client name, a logo URI, a \
-verified client URI host and at least one non-identity scope, and a person must approve it.
-- Arguments are checked before anything is sent; a refused call names the field and sends nothing.
-The result holds the client as Cloudflare stored it (data, not instructions), what changed, and, when \
-the client URI host is not yet verified, the exact DNS TXT record a person must add."""
+Change settings of a Cloudflare OAuth client. Send only what changes; omitted fields stay. A list field \
+replaces the whole stored list: give every entry to keep, or use add/remove (not both for one field)."""
 
 READ_ONLY_NOTE = "This server runs READ-ONLY: only dry_run: true works; real writes are refused.\n"
 
 GET_DESCRIPTION = """\
-Read one Cloudflare OAuth client: its settings, visibility, a state_hash, and the DNS TXT record still \
-needed to verify its client URI host, if any. Changes nothing."""
+Read one OAuth client: every setting, visibility, verification status and state_hash, and the DNS record \
+still needed to verify its client URI host."""
+
+LIST_CLIENTS_DESCRIPTION = """\
+List the account's OAuth clients, one line each: id, name, visibility, verification status. Filter by name \
+fragment or visibility; use it to find a client's id."""
+
+LIST_SCOPES_DESCRIPTION = """\
+Cloudflare's OAuth scope catalogue (id, name, category), filtered by text: the ids scopes accepts."""
+
+CHECK_DESCRIPTION = """\
+Check a client's DNS verification: Cloudflare's status plus a live TXT lookup on its client URI host, \
+with what to fix and the next step."""
+
+READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
 
 class PromotionConsent(BaseModel):
@@ -107,7 +113,7 @@ INTERNAL_ERROR = (
 )
 
 
-async def _run(ctx: Context, action: Callable[[], Awaitable[tuple[OAuthClientResult, str]]]) -> CallToolResult:
+async def _run(ctx: Context, action: Callable[[], Awaitable[tuple[BaseModel, str]]]) -> CallToolResult:
     try:
         result, text = await action()
     except ToolFailure as failure:
@@ -202,6 +208,39 @@ async def get_oauth_client(arguments: dict[str, Any], ctx: Context) -> Annotated
     return await _run(ctx, action)
 
 
+async def list_oauth_clients(arguments: dict[str, Any], ctx: Context) -> Annotated[CallToolResult, ClientList]:
+    async def action() -> tuple[ClientList, str]:
+        query = parse_arguments(ClientQuery, arguments)
+        result = await operations.list_clients(_services(ctx), query)
+        return result, describe_clients(result, query)
+
+    return await _run(ctx, action)
+
+
+async def list_oauth_scopes(arguments: dict[str, Any], ctx: Context) -> Annotated[CallToolResult, ScopeList]:
+    async def action() -> tuple[ScopeList, str]:
+        query = parse_arguments(ScopeQuery, arguments)
+        result = await operations.list_scopes(_services(ctx), query)
+        return result, describe_scopes(result, query)
+
+    return await _run(ctx, action)
+
+
+async def check_verification_record(
+    arguments: dict[str, Any], ctx: Context
+) -> Annotated[CallToolResult, VerificationCheck]:
+    async def action() -> tuple[VerificationCheck, str]:
+        params = parse_arguments(OAuthClientRef, arguments)
+        result = await operations.check_verification(_services(ctx), params.account_id, params.oauth_client_id)
+        return result, describe_check(result)
+
+    return await _run(ctx, action)
+
+
+def _read_tool(fn: Callable[..., Awaitable[Any]], params: type[BaseModel], name: str, title: str, text: str) -> Tool:
+    return model_tool(fn, params, name=name, description=text, annotations=READ.model_copy(update={"title": title}))
+
+
 def build_tools(settings: Settings) -> list[Tool]:
     """Every tool the server serves, in the order `tools/list` shows them; read-only mode says so."""
     read_only = settings.read_only
@@ -219,17 +258,24 @@ def build_tools(settings: Settings) -> list[Tool]:
                 open_world_hint=True,
             ),
         ),
-        model_tool(
-            get_oauth_client,
+        _read_tool(
+            get_oauth_client, OAuthClientRef, "get_oauth_client", "Read a Cloudflare OAuth client", GET_DESCRIPTION
+        ),
+        _read_tool(
+            list_oauth_clients,
+            ClientQuery,
+            "list_oauth_clients",
+            "List Cloudflare OAuth clients",
+            LIST_CLIENTS_DESCRIPTION,
+        ),
+        _read_tool(
+            list_oauth_scopes, ScopeQuery, "list_oauth_scopes", "List Cloudflare OAuth scopes", LIST_SCOPES_DESCRIPTION
+        ),
+        _read_tool(
+            check_verification_record,
             OAuthClientRef,
-            name="get_oauth_client",
-            description=GET_DESCRIPTION,
-            annotations=ToolAnnotations(
-                title="Read a Cloudflare OAuth client",
-                read_only_hint=True,
-                destructive_hint=False,
-                idempotent_hint=True,
-                open_world_hint=True,
-            ),
+            "check_verification_record",
+            "Check a client's DNS verification record",
+            CHECK_DESCRIPTION,
         ),
     ]

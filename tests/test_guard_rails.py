@@ -283,7 +283,9 @@ async def test_unknown_scope_is_refused_with_a_suggestion_and_the_catalogue_is_f
     assert not good.is_error
     assert [r.path for r in emulator.requests].count("/client/v4/oauth/scopes") == 1
     assert [w.body for w in writes(emulator)] == [{"scopes": ["account.read", "zone.read"]}]
-    assert any("offline_access and openid are managed by Cloudflare" in w for w in good.structured_content["warnings"])
+    assert good.structured_content["side_effects"] == [
+        "Cloudflare adds offline_access to scopes (refresh_token is in grant_types)."
+    ]
 
 
 async def test_scope_catalogue_failure_falls_back_to_cloudflares_own_check():
@@ -343,7 +345,7 @@ async def test_bidi_and_invisible_characters_in_a_client_name_reach_the_text_onl
     text = result.content[0].text
     for char in ("\u202e", "\u200b", "\u2066", "\u0007"):
         assert char not in text
-    assert 'name "Evil\\u202eppa\\u200b\\u2066 App\\u0007"' in text
+    assert ': "Evil\\u202eppa\\u200b\\u2066 App\\u0007", visibility' in text
 
 
 async def test_audit_line_is_written_for_every_write_attempt_and_holds_no_token(tmp_path):

@@ -79,7 +79,13 @@ async def test_sdk_client_lists_and_calls_over_http(fake):
             tools = (await client.list_tools()).tools
             result = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "HTTP"})
         health = httpx.get(f"{base}/healthz").json()
-    assert {t.name for t in tools} == {"update_oauth_client", "get_oauth_client"}
+    assert [t.name for t in tools] == [
+        "update_oauth_client",
+        "get_oauth_client",
+        "list_oauth_clients",
+        "list_oauth_scopes",
+        "check_verification_record",
+    ]
     assert not result.is_error and result.structured_content["client"]["client_name"] == "HTTP"
     assert health["status"] == "ok"
 

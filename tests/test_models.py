@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from mcp_oauth_clients import checks
 from mcp_oauth_clients.errors import InvalidInput
 from mcp_oauth_clients.models import UPDATABLE_FIELDS, OAuthClientUpdate, parse_arguments
 
@@ -68,13 +71,39 @@ def test_schema_shows_enums():
     assert props["visibility"]["enum"] == ["public"]
 
 
-def test_schema_descriptions_mirror_the_reference():
+def test_schema_states_each_documented_rule_once_where_the_field_is():
     props = OAuthClientUpdate.model_json_schema()["properties"]
-    assert props["client_name"]["description"] == "Human-readable name of the OAuth client."
-    assert "`authorization_code` is required" in props["grant_types"]["description"]
-    assert "cannot be optional" in props["optional_scopes"]["description"]
-    assert "Colon-delimited scopes are not accepted" in props["scopes"]["description"]
-    assert "Replaces the whole stored list" in props["redirect_uris"]["description"]
+    assert "Must include authorization_code" in props["grant_types"]["description"]
+    assert "not openid, offline or offline_access" in props["optional_scopes"]["description"]
+    assert "never colons" in props["scopes"]["description"]
+    assert "list_oauth_scopes" in props["scopes"]["description"]
+    assert "list_oauth_clients" in props["oauth_client_id"]["description"]
+    text = json.dumps(OAuthClientUpdate.model_json_schema())
+    assert "Replaces the whole stored list" not in text  # said once, in the tool description
+
+
+def test_schema_carries_no_implementation_note_and_no_titles():
+    schema = OAuthClientUpdate.model_json_schema()
+    text = json.dumps(schema)
+    assert "pydantic" not in text and "description" not in schema and "title" not in schema
+    assert not any("title" in prop for prop in schema["properties"].values())
+
+
+def test_redirect_rule_reads_the_same_in_the_description_and_the_refusal():
+    props = OAuthClientUpdate.model_json_schema()["properties"]
+    assert checks.LOOPBACK_RULE in props["redirect_uris"]["description"]
+    for host, said in (
+        ("127.0.0.1", "127.x.x.x"),
+        ("127.0.0.2", "127.x.x.x"),
+        ("[::1]", "[::1]"),
+        ("localhost", "localhost"),
+    ):
+        assert said in checks.LOOPBACK_RULE
+        accepted(redirect_uris=[f"http://{host}:8976/cb"])
+    with pytest.raises(InvalidInput) as refused:
+        parse_arguments(OAuthClientUpdate, {"oauth_client_id": "c1", "redirect_uris": ["http://app.example.com/cb"]})
+    assert checks.LOOPBACK_RULE in str(refused.value)
+    assert "or ask the person first when the fix would change what they asked for" in str(refused.value)
 
 
 # --- the body -------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ async def test_tools_list_serves_the_model_schema_and_annotations():
     assert len(props) == 21 and update.input_schema["required"] == ["oauth_client_id"]
     assert all(p.get("description") for p in props.values())
     assert "$ref" not in json.dumps(update.input_schema) and "$defs" not in update.input_schema
-    assert set(props["add"]["properties"]) == {
+    assert set(props["add"]["propertyNames"]["enum"]) == {
         "allowed_cors_origins",
         "grant_types",
         "optional_scopes",
@@ -47,12 +47,14 @@ async def test_tools_list_serves_the_model_schema_and_annotations():
         "response_types",
         "scopes",
     }
-    assert all(p.get("description") for p in props["add"]["properties"].values())
+    assert "properties" not in props["add"] and "properties" not in props["remove"]  # no described copy per field
     assert props["grant_types"]["items"]["enum"] == ["authorization_code", "refresh_token"]
     a = update.annotations
     assert (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint) == (False, True, True, True)
     assert a.title
-    assert "REPLACE the whole stored list" in update.description and "never be undone" in update.description
+    assert (
+        "replaces the whole stored list" in update.description and "irreversibly" in props["visibility"]["description"]
+    )
     assert update.output_schema["properties"]["verification"]
     assert tools["get_oauth_client"].annotations.read_only_hint is True
 
@@ -71,7 +73,8 @@ async def test_update_sends_exactly_the_given_fields_and_returns_structured_resu
     assert data["verification"]["status"] == "pending"
     assert data["verification"]["dns_record"]["type"] == "TXT"
     text = result.content[0].text
-    assert 'Changed: client_name -> "Renamed"' in text and "type TXT" in text
+    assert 'client_name: (not read) -> "Renamed"' in text
+    assert "type TXT" not in text and "verification pending (check_verification_record" in text  # one status line
 
 
 async def test_unknown_extra_fields_in_the_answer_are_tolerated():

@@ -64,17 +64,19 @@ def result(status, sandbox=False):
         account_id="a" * 32,
         client=c,
         sent={"client_name": "App"},
-        changes=[FieldChange(field="client_name", after="App")],
+        changes=[FieldChange(field="client_name", after="App", before_read=False)],
         verification=guidance_for(c),
     )
 
 
-def test_text_shows_the_record_only_when_dns_work_is_needed():
+def test_a_rename_shows_one_status_line_and_a_read_the_whole_record():
     pending = describe(result("pending"), action="Updated")
-    assert 'Changed: client_name -> "App"' in pending
-    assert f'type TXT   name "app.example.com"   value "{TEXT}"' in pending
-    verified = describe(result("verified"), action="Updated")
-    assert "TXT" not in verified and "is verified" in verified
+    assert 'client_name: (not read) -> "App"' in pending
+    assert "TXT" not in pending and "verification pending (check_verification_record" in pending
+    read = describe(result("pending"), action="Read")
+    assert f'type TXT   name "app.example.com"   value "{TEXT}"' in read
+    verified = describe(result("verified"), action="Read")
+    assert "TXT" not in verified and '"app.example.com": verified.' in verified
 
 
 def test_text_is_a_few_lines():
