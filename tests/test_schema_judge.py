@@ -87,6 +87,8 @@ async def test_every_kind_of_update_and_read_passes_the_schema_both_ways(judged)
     fake, base, log = judged
     settings = settings_for(base, allow_unattended_promotion=True, max_retries=0)
     calls = [
+        ("list_oauth_clients", {}),
+        ("list_oauth_scopes", {"search": "zone"}),
         ("get_oauth_client", {"oauth_client_id": CLIENT}),
         ("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "Judged"}),
         ("update_oauth_client", {"oauth_client_id": CLIENT, "redirect_uris": ["https://app.example.com/callback"]}),
@@ -165,6 +167,7 @@ def test_the_fakes_own_answers_fit_the_published_schema(judged):
     ]
     statuses = [a.status_code for a in answers]
     assert statuses == [200, 200, 200, 400, 400, 404, 403, 200], [a.text[:300] for a in answers]
+    assert set(answers[0].json()["result_info"]) == {"count", "page", "per_page", "total_count"}
     for answer in answers:
         assert not any(marker in answer.text for marker in VIOLATION_MARKERS), answer.text
     assert not any(marker in new_log(log) for marker in VIOLATION_MARKERS)
