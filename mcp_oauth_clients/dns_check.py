@@ -9,6 +9,7 @@ is our reading. The resolver is the system's unless MCP_OAUTH_CLIENTS_DNS_SERVER
 from __future__ import annotations
 
 import functools
+import ipaddress
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -62,6 +63,11 @@ def _suffixes():
 def names_to_check(host: str) -> list[str]:
     """The host, then each parent domain down to the registrable one (just the host for an IP or a suffix)."""
     host = host.rstrip(".").lower()
+    try:
+        ipaddress.ip_address(host)
+        return [host]  # an IP literal has no parent domains (and no TXT worth asking for)
+    except ValueError:
+        pass
     registrable = _suffixes().privatesuffix(host)
     if not registrable or registrable == host:
         return [host]

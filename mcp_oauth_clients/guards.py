@@ -161,6 +161,7 @@ class ScopeCatalogue:
                 )
             raise InvalidInput(
                 "Unknown scopes, nothing was sent:\n" + "\n".join(lines),
-                next_step="use scopes from Cloudflare's catalogue (GET /oauth/scopes) and call again.",
+                next_step="pick ids from list_oauth_scopes and call again; ask the person first when the closest "
+                "match is not plainly what they meant.",
             )
         return None

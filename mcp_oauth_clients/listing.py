@@ -68,6 +68,7 @@ class ClientList(BaseModel):
     returned: int = Field(description="Clients Cloudflare returned.")
     total_count: int | None = Field(default=None, description="Cloudflare's result_info.total_count, when given.")
     not_returned: int = Field(default=0, description="Clients Cloudflare counted but did not return.")
+    unreadable: int = Field(default=0, description="Returned entries without a client id or visibility.")
     request_id: str | None = None
 
 
@@ -115,7 +116,7 @@ def summarise(item: Any) -> ClientSummary | None:
 
 
 def client_page(
-    items: Any, info: dict[str, Any] | None, query: ClientQuery, **context: Any
+    items: Any, info: dict[str, Any] | None, query: ClientQuery
 ) -> tuple[list[ClientSummary], dict[str, Any]]:
     """Filter the returned clients and cut one page; the counts the result reports go in the second value."""
     every = [s for s in map(summarise, items if isinstance(items, list) else []) if s is not None]
@@ -135,7 +136,7 @@ def client_page(
         returned=returned,
         total_count=total,
         not_returned=max(total - returned, 0) if total is not None else 0,
-        **context,
+        unreadable=returned - len(every),
     )
 
 
@@ -182,6 +183,8 @@ def describe_clients(result: ClientList, query: ClientQuery) -> str:
             lines.append(f"- {plain(c.client_id)} {name} {c.visibility}, verification {c.verification or 'unknown'}")
     if result.next_offset is not None:
         lines.append(f"More: {result.matched - result.next_offset} more; call again with offset {result.next_offset}.")
+    if result.unreadable:
+        lines.append(f"{result.unreadable} returned entries had no readable client id or visibility; not shown.")
     if result.not_returned:
         lines.append(
             f"Cloudflare counts {result.total_count} clients but returned {result.returned}: {result.not_returned} "

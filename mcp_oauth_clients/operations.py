@@ -238,6 +238,7 @@ async def list_clients(services: Services, query: ClientQuery) -> ClientList:
     """One read of the account's clients (the documented single page), filtered and cut to one page of ours."""
     account = services.account_for(query.account_id)
     answer = await services.cloudflare.list_oauth_clients(account)
+    _expect_list(answer, "OAuth clients")
     page, counts = client_page(answer.result, answer.result_info, query)
     return ClientList(
         sandbox=services.settings.sandbox, account_id=account, clients=page, request_id=answer.request_id, **counts
@@ -247,6 +248,7 @@ async def list_clients(services: Services, query: ClientQuery) -> ClientList:
 async def list_scopes(services: Services, query: ScopeQuery) -> ScopeList:
     """Cloudflare's scope catalogue, filtered by the search text."""
     answer = await services.cloudflare.list_scopes()
+    _expect_list(answer, "scopes")
     return scope_page(answer.result, query, services.settings.sandbox)
 
 
@@ -277,6 +279,14 @@ async def check_verification(services: Services, account_id: str | None, client_
         fix=fix,
         next_step=next_step(client, finding),
     )
+
+
+def _expect_list(answer: APIResult, what: str) -> None:
+    """A list route must answer a list: anything else is a broken answer, not an empty account."""
+    if not isinstance(answer.result, list):
+        raise CloudflareAPIError(
+            200, summary=f"Cloudflare's answer did not hold a list of {what}.", request_id=answer.request_id
+        )
 
 
 def _client_from(answer: APIResult) -> OAuthClient:

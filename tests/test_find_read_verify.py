@@ -145,13 +145,36 @@ def test_a_refused_value_tells_the_model_to_ask_the_person_before_changing_what_
     assert error and "list_oauth_clients" in text
 
 
+@pytest.fixture(scope="module")
+def one_server():
+    """One server process for the DNS checks (each test resets the zone and the demo client): fewer starts."""
+    from tests.fake_cloudflare import FakeCloudflare
+
+    with FakeCloudflare() as fake, LoopbackDNS() as dns:
+        client = RawClient(fake_env(fake, MCP_OAUTH_CLIENTS_DNS_SERVER=dns.address))
+        client.initialize()
+        yield fake, dns, client
+        client.close()
+
+
+@pytest.fixture
+def checker(one_server):
+    fake, dns, client = one_server
+    dns.zone.zone.clear()
+    dns.zone.servfail.clear()
+    dns.zone.queries.clear()
+    fake.emulator.clients[(ACCOUNT, DEMO_CLIENT_ID)] = demo_client()
+    return fake, dns, client
+
+
 def check(stdio, client_id=DEMO_CLIENT_ID):
     error, text, data = stdio.text("check_verification_record", {"oauth_client_id": client_id})
     assert not error, text
     return text, data
 
 
-def test_the_exact_record_on_the_host_is_found_and_the_next_step_is_to_wait(dns, stdio):
+def test_the_exact_record_on_the_host_is_found_and_the_next_step_is_to_wait(checker):
+    _, dns, stdio = checker
     dns.zone.zone["app.example.com"] = [["v=spf1 -all"], [CODE]]
     text, data = check(stdio)
     assert data["finding"] == "found" and data["found_on"] == "app.example.com"
@@ -161,7 +184,8 @@ def test_the_exact_record_on_the_host_is_found_and_the_next_step_is_to_wait(dns,
     assert data["resolver"] == dns.address and dns.zone.queries[0] == "app.example.com"
 
 
-def test_the_record_on_the_registrable_parent_domain_is_found_too(dns, stdio):
+def test_the_record_on_the_registrable_parent_domain_is_found_too(checker):
+    _, dns, stdio = checker
     dns.zone.zone["example.com"] = [[CODE]]
     text, data = check(stdio)
     assert [(lk["name"], lk["outcome"]) for lk in data["lookups"]] == [
@@ -172,25 +196,27 @@ def test_the_record_on_the_registrable_parent_domain_is_found_too(dns, stdio):
     assert "com" not in dns.zone.queries  # never past the registrable domain
 
 
-@pytest.mark.parametrize(
-    ("record", "fix"),
-    [
-        ([f'"{CODE}"'], "stray quotes or spaces"),
-        ([f" {CODE} "], "stray quotes or spaces"),
-        ([CODE.split("=", 1)[1]], "lacks the cloudflare_oauth_client_publisher= prefix"),
-        (["cloudflare_oauth_client_publisher=0123456789abcdef"], "a verification value for another client"),
-        ([CODE[:20], CODE[20:]], "split into 2 strings; publish it as one string"),
-    ],
-)
-def test_a_near_miss_is_found_but_wrong_with_what_to_fix(dns, stdio, record, fix):
-    dns.zone.zone["app.example.com"] = [record]
-    text, data = check(stdio)
-    assert data["finding"] == "wrong" and fix in data["fix"]
-    assert f"Found but wrong, on app.example.com: {data['fix']}." in text
-    assert f'value "{CODE}"' in text and "A person fixes the record as said above" in text
+NEAR_MISSES = [
+    ([f'"{CODE}"'], "stray quotes or spaces"),
+    ([f" {CODE} "], "stray quotes or spaces"),
+    ([CODE.split("=", 1)[1]], "lacks the cloudflare_oauth_client_publisher= prefix"),
+    (["cloudflare_oauth_client_publisher=0123456789abcdef"], "a verification value for another client"),
+    ([CODE[:20], CODE[20:]], "split into 2 strings; publish it as one string"),
+]
 
 
-def test_no_such_name_and_a_name_without_txt_read_differently(dns, stdio):
+def test_a_near_miss_is_found_but_wrong_with_what_to_fix(checker):
+    _, dns, stdio = checker
+    for record, fix in NEAR_MISSES:
+        dns.zone.zone["app.example.com"] = [record]
+        text, data = check(stdio)
+        assert data["finding"] == "wrong" and fix in data["fix"], (record, data)
+        assert f"Found but wrong, on app.example.com: {data['fix']}." in text
+        assert f'value "{CODE}"' in text and "A person fixes the record as said above" in text
+
+
+def test_no_such_name_and_a_name_without_txt_read_differently(checker):
+    _, dns, stdio = checker
     text, data = check(stdio)
     assert data["finding"] == "not_found" and "no such name (NXDOMAIN)" in text
     dns.zone.zone["app.example.com"] = []
@@ -199,14 +225,16 @@ def test_no_such_name_and_a_name_without_txt_read_differently(dns, stdio):
     assert "A person adds the record above" in text
 
 
-def test_a_failed_lookup_says_nothing_is_known(dns, stdio):
+def test_a_failed_lookup_says_nothing_is_known(checker):
+    _, dns, stdio = checker
     dns.zone.servfail |= {"app.example.com", "example.com"}
     text, data = check(stdio)
     assert data["finding"] == "lookup_failed" and "Lookup failed: DNS could not be asked" in text
     assert "MCP_OAUTH_CLIENTS_DNS_SERVER" in data["next_step"]
 
 
-def test_a_right_record_after_a_failed_check_means_restart_with_the_unchanged_client_uri(fake, dns, stdio):
+def test_a_right_record_after_a_failed_check_means_restart_with_the_unchanged_client_uri(checker):
+    fake, dns, stdio = checker
     fake.emulator.clients[(ACCOUNT, DEMO_CLIENT_ID)]["client_uri_verification"]["status"] = "failed"
     dns.zone.zone["app.example.com"] = [[CODE]]
     text, data = check(stdio)
@@ -217,7 +245,8 @@ def test_a_right_record_after_a_failed_check_means_restart_with_the_unchanged_cl
     assert restarted["structuredContent"]["client"]["client_uri_verification"]["status"] == "pending"
 
 
-def test_a_verified_host_needs_no_lookup(dns, stdio):
+def test_a_verified_host_needs_no_lookup(checker):
+    _, dns, stdio = checker
     text, data = check(stdio, VERIFIED_CLIENT_ID)
     assert data["finding"] == "not_checked" and data["lookups"] == [] and dns.zone.queries == []
     assert "Nothing to do: Cloudflare has verified the client URI host." in text
@@ -236,3 +265,45 @@ def test_structured_content_matches_the_output_schema_of_each_new_tool(stdio):
         jsonschema.validate(result["structuredContent"], tools[name]["outputSchema"])
         assert tools[name]["annotations"]["readOnlyHint"] is True
         json.dumps(result)  # plain JSON
+
+
+def test_a_list_answer_that_is_not_a_list_is_an_error_not_an_empty_account(fake, stdio):
+    from tests.fake_cloudflare import Fault
+
+    fake.script(Fault(status=200, body={"success": True, "errors": [], "messages": [], "result": {"oops": 1}}))
+    error, text, _ = stdio.text("list_oauth_clients", {})
+    assert error and "did not hold a list of OAuth clients" in text
+    fake.script(
+        Fault(status=200, body={"success": True, "errors": [], "messages": [], "result": [{"client_name": "x"}, 7]})
+    )
+    error, text, data = stdio.text("list_oauth_clients", {})
+    assert not error and data["unreadable"] == 2 and "2 returned entries had no readable client id" in text
+
+
+def test_names_checked_run_from_the_host_up_to_the_registrable_domain_only():
+    from mcp_oauth_clients.dns_check import names_to_check
+
+    assert names_to_check("a.b.example.co.uk") == ["a.b.example.co.uk", "b.example.co.uk", "example.co.uk"]
+    assert names_to_check("example.com") == ["example.com"]
+    assert names_to_check("my-app.pages.dev") == ["my-app.pages.dev"]  # a private suffix counts too
+    assert names_to_check("192.0.2.7") == ["192.0.2.7"]
+
+
+def test_the_dns_server_setting_takes_an_ip_with_an_optional_port_and_refuses_a_name(tmp_path):
+    from mcp_oauth_clients.config import ConfigError, Settings
+
+    def load(value: str) -> Settings:
+        return Settings.load({"MCP_OAUTH_CLIENTS_DNS_SERVER": value}, env_file=_empty(tmp_path))
+
+    assert load("192.0.2.53").dns_server == ("192.0.2.53", 53)
+    assert load("127.0.0.1:5353").dns_server == ("127.0.0.1", 5353)
+    assert load("[::1]:5353").dns_server == ("::1", 5353)
+    assert Settings.load({}, env_file=_empty(tmp_path)).dns_server is None
+    with pytest.raises(ConfigError, match="MCP_OAUTH_CLIENTS_DNS_SERVER"):
+        load("dns.example.net")
+
+
+def _empty(tmp_path):
+    path = tmp_path / "empty.env"
+    path.write_text("")
+    return path
