@@ -143,6 +143,11 @@ def test_a_refused_value_tells_the_model_to_ask_the_person_before_changing_what_
     assert "or ask the person first when the fix would change what they asked for" in text
     error, text, _ = stdio.text("get_oauth_client", {"oauth_client_id": "f" * 32})
     assert error and "list_oauth_clients" in text
+    error, text, _ = stdio.text(
+        "update_oauth_client", {"oauth_client_id": VERIFIED_CLIENT_ID, "client_uri": "https://elsewhere.example.com"}
+    )
+    assert error and "(field: client_uri)" in text  # Cloudflare's own refusal carries the same footer
+    assert "or ask the person first when the fix would change what they asked for" in text
 
 
 @pytest.fixture(scope="module")
