@@ -10,7 +10,7 @@ import pytest
 from mcp_oauth_clients.config import Credentials
 from mcp_oauth_clients.doctor import Report, run_doctor
 from mcp_oauth_clients.emulator import CloudflareEmulator
-from tests.conftest import ACCOUNT, settings_for
+from tests.conftest import ACCOUNT, CLIENT, settings_for
 from tests.fake_cloudflare import TOKEN, FakeCloudflare
 from tests.stdio_client import SCRIPT, clean_env, fake_env
 
@@ -96,6 +96,8 @@ def test_default_account_outside_the_allow_list_is_a_problem_and_nothing_is_sent
 
 
 def test_doctor_counts_in_correct_grammar(fake, tmp_path):
+    for key in [k for k in fake.emulator.clients if k[1] != CLIENT]:
+        del fake.emulator.clients[key]  # the fake seeds three clients; grammar needs exactly one
     one = run_doctor_command(fake_env(fake), cwd=tmp_path)
     none = run_doctor_command(fake_env(fake, CLOUDFLARE_ACCOUNT_ID="e" * 32), cwd=tmp_path)
     bad = run_doctor_command(fake_env(fake, CLOUDFLARE_API_TOKEN="wrong-token-xyz"), cwd=tmp_path)
@@ -120,7 +122,7 @@ def test_unreachable_cloudflare_is_diagnosed_after_1_attempt_without_tool_text(t
 def test_sandbox_doctor_speaks_of_the_sandbox_never_of_a_token(tmp_path):
     done = run_doctor_command(clean_env(), "--sandbox", cwd=tmp_path)
     checks = checks_part(done.stdout)
-    assert done.returncode == 0 and "the sandbox holds 1 OAuth client in account" in checks
+    assert done.returncode == 0 and "the sandbox holds 3 OAuth clients in account" in checks
     assert "token" not in checks.lower()
 
 

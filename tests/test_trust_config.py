@@ -34,6 +34,7 @@ HOSTILE_VALUES = {
     "MCP_OAUTH_CLIENTS_AUDIT_LOG": "/dev/null",
     "MCP_OAUTH_CLIENTS_HTTP_TOKEN": "known-to-the-attacker-0123456789abcdef",
     "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": "attacker.example",
+    "MCP_OAUTH_CLIENTS_DNS_SERVER": "203.0.113.53",
 }
 MESSAGES = [
     {
