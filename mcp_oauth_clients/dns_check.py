@@ -12,6 +12,7 @@ import functools
 import ipaddress
 from typing import Literal
 
+import anyio
 from pydantic import BaseModel, Field
 
 from mcp_oauth_clients.oauth_client import OAuthClient
@@ -82,7 +83,7 @@ def names_to_check(host: str) -> list[str]:
 
 
 async def look_up(names: list[str], server: tuple[str, int] | None, timeout: float) -> list[TXTLookup]:
-    """TXT records of each name, one query at a time (a handful of names at most)."""
+    """TXT records of each name, in the order given."""
     import dns.asyncresolver
     import dns.exception
     import dns.resolver
@@ -95,19 +96,27 @@ async def look_up(names: list[str], server: tuple[str, int] | None, timeout: flo
         resolver.nameservers = [server[0]]
         resolver.port = server[1]
     resolver.lifetime = timeout
-    out = []
-    for name in names:
+
+    async def one(name: str) -> TXTLookup:
         try:
             answer = await resolver.resolve(name + ".", "TXT", raise_on_no_answer=False, search=False)
         except dns.resolver.NXDOMAIN:
-            out.append(TXTLookup(name=name, outcome="nxdomain"))
-            continue
+            return TXTLookup(name=name, outcome="nxdomain")
         except dns.exception.DNSException as exc:
-            out.append(TXTLookup(name=name, outcome="failed", problem=str(exc)[:200] or type(exc).__name__))
-            continue
+            return TXTLookup(name=name, outcome="failed", problem=str(exc)[:200] or type(exc).__name__)
         records = [[part.decode("utf-8", "replace") for part in r.strings] for r in answer.rrset or []]
-        out.append(TXTLookup(name=name, outcome="txt" if records else "no_txt", records=records))
-    return out
+        return TXTLookup(name=name, outcome="txt" if records else "no_txt", records=records)
+
+    # All names at once: an unreachable resolver costs one timeout, not one per name.
+    out: list[TXTLookup | None] = [None] * len(names)
+
+    async def into(i: int, name: str) -> None:
+        out[i] = await one(name)
+
+    async with anyio.create_task_group() as group:
+        for i, name in enumerate(names):
+            group.start_soon(into, i, name)
+    return [lookup for lookup in out if lookup is not None]
 
 
 def judge(record: list[str], expected: str) -> str | None:
@@ -179,7 +188,11 @@ def next_step(client: OAuthClient, finding: Finding) -> str:
 def describe_check(result: VerificationCheck) -> str:
     """The check's text: Cloudflare's status, what DNS shows, the record, the next step."""
     guidance = result.verification
-    lines = [SANDBOX_BANNER] if result.sandbox else []
+    lines = (
+        [SANDBOX_BANNER, "The DNS lookup below is real; the client and its value are the sandbox's."]
+        if result.sandbox
+        else []
+    )
     host = shown(guidance.host) if guidance.host else "(no client_uri)"
     lines.append(
         f"Verification of client {result.client_id}'s client URI host {host}: Cloudflare says "

@@ -186,7 +186,7 @@ def test_the_exact_record_on_the_host_is_found_and_the_next_step_is_to_wait(chec
     assert "Found: the exact record is on app.example.com." in text
     assert "Cloudflare polls for the record for up to two days" in text
     assert "does not name the record's exact DNS name" in text
-    assert data["resolver"] == dns.address and dns.zone.queries[0] == "app.example.com"
+    assert data["resolver"] == dns.address and "app.example.com" in dns.zone.queries
 
 
 def test_the_record_on_the_registrable_parent_domain_is_found_too(checker):
@@ -312,3 +312,24 @@ def _empty(tmp_path):
     path = tmp_path / "empty.env"
     path.write_text("")
     return path
+
+
+def test_a_resolver_that_never_answers_is_a_failed_lookup_within_the_timeout(fake):
+    import socket
+    import time
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))  # takes queries, answers none
+        port = silent.getsockname()[1]
+        client = RawClient(
+            fake_env(fake, MCP_OAUTH_CLIENTS_DNS_SERVER=f"127.0.0.1:{port}", MCP_OAUTH_CLIENTS_TIMEOUT="1")
+        )
+        try:
+            client.initialize()
+            started = time.monotonic()
+            text, data = check(client)
+            assert time.monotonic() - started < 5  # hang detection only: both names share one timeout
+        finally:
+            client.close()
+    assert data["finding"] == "lookup_failed" and all(lk["outcome"] == "failed" for lk in data["lookups"])
+    assert "Lookup failed" in text
