@@ -170,7 +170,10 @@ async def _update(
     diff = changes(current, body)
     warnings = warnings_for(current, body, diff)
     effects = side_effects(current, body)
-    audit.update(fields=sorted(body), changes=[c.model_dump(mode="json", exclude_none=True) for c in diff])
+    audit.update(
+        fields=sorted(body),
+        changes=[c.model_dump(mode="json", exclude_none=True, exclude={"before_read"}) for c in diff],
+    )
     if promotion and current is not None:
         guards.check_promotion_ready(current)
         if not params.dry_run:
