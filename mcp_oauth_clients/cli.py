@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import signal
 import sys
+from datetime import datetime, timezone
 
 from mcp_oauth_clients import __version__
 from mcp_oauth_clients.config import FLAGS, VARIABLES, ConfigError, Settings, found_dotenv_may_set
@@ -95,17 +98,46 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str, secrets: list[str]) -> None:
-    """All logging to stderr (stdout is JSON-RPC), with secrets masked."""
+class JsonLines(logging.Formatter):
+    """`MCP_OAUTH_CLIENTS_LOG_FORMAT=json`: one JSON object per line (time, level, logger, message), for shippers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, secrets: list[str], log_format: str = "text") -> None:
+    """All logging to stderr (stdout is JSON-RPC), with secrets masked; text for people, JSON lines for shippers."""
+    redact = RedactSecrets(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(secrets))
+    handler.setFormatter(
+        JsonLines() if log_format == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handler.addFilter(redact)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # httpx and httpcore narrate every request; nothing secret, but not wanted on a user's stderr.
-    for noisy in ("httpx", "httpcore"):
+    for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The start-up lines are for the person who just started the server: shown at the default level, in plain
+    # words in text mode; silenced only by MCP_OAUTH_CLIENTS_LOG_LEVEL=ERROR.
+    startup = logging.getLogger("mcp_oauth_clients.startup")
+    startup.setLevel(logging.ERROR if level == "ERROR" else logging.INFO)
+    startup.propagate = False
+    plain = logging.StreamHandler(sys.stderr)
+    plain.setFormatter(JsonLines() if log_format == "json" else logging.Formatter("mcp-oauth-clients: %(message)s"))
+    plain.addFilter(redact)
+    startup.handlers[:] = [plain]
 
 
 def _load(args: argparse.Namespace) -> Settings:
@@ -118,7 +150,11 @@ def _load(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse flags, load settings, then serve MCP or run the doctor. Everything but JSON-RPC goes to stderr."""
+    """Parse flags, load settings, then serve MCP or run the doctor. Everything but JSON-RPC goes to stderr.
+
+    SIGINT (Ctrl-C) and SIGTERM stop either transport at once, without a traceback; the exit code is the
+    shell's convention for a process ended by that signal: 130 for SIGINT, 143 for SIGTERM.
+    """
     argv = sys.argv[1:] if argv is None else argv
     doctor = bool(argv) and argv[0] == "doctor"
     args = (_doctor_parser() if doctor else _parser()).parse_args(argv[1:] if doctor else argv)
@@ -131,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             return report_unusable_settings(exc)
         print(f"mcp-oauth-clients: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.secrets())
+    configure_logging(settings.log_level, settings.secrets(), settings.log_format)
     if doctor:
         import anyio
 
@@ -139,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return anyio.run(run_doctor, settings)
 
+    # Until the signal handlers are in place (the SDK import takes a moment), Ctrl-C ends quietly too.
+    signal.signal(signal.SIGINT, _exit_on_signal)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     from mcp_oauth_clients.server import build_server  # the SDK import is the slow part of start-up
 
     server = build_server(settings)
@@ -146,10 +185,16 @@ def main(argv: list[str] | None = None) -> int:
         from mcp_oauth_clients.http import serve
 
         try:
-            serve(server, settings, args.host, args.port)
+            stopped_by = serve(server, settings, args.host, args.port)
         except ConfigError as exc:
             print(f"mcp-oauth-clients: {exc}", file=sys.stderr)
             return 2
-        return 0
-    server.run("stdio")
-    return 0
+    else:
+        from mcp_oauth_clients.server import serve_stdio
+
+        stopped_by = serve_stdio(server, settings)
+    return 128 + stopped_by if stopped_by else 0
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)

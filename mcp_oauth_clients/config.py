@@ -41,6 +41,8 @@ VARIABLES: dict[str, str] = {
     "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT": "longest Retry-After (seconds) the server waits out; longer answers "
     "at once with when to retry (default 5)",
     "MCP_OAUTH_CLIENTS_LOG_LEVEL": "stderr log level: DEBUG, INFO, WARNING (default), ERROR",
+    "MCP_OAUTH_CLIENTS_LOG_FORMAT": "stderr log format: text (default) or json (one JSON object per line, for log "
+    "shippers)",
     "MCP_OAUTH_CLIENTS_READ_ONLY": "1 to refuse every write; reads and dry runs still work (same as --read-only)",
     "MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS": "comma-separated account ids; any other account is refused before any "
     "request (same as --allowed-accounts)",
@@ -162,6 +164,7 @@ class Settings:
     max_retry_wait: float = 5.0
     retry_backoff: float = 0.5
     log_level: str = "WARNING"
+    log_format: str = "text"
     read_only: bool = False
     allowed_accounts: frozenset[str] = frozenset()
     allow_unattended_promotion: bool = False
@@ -212,6 +215,7 @@ class Settings:
             max_retry_wait=_number(merged, "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT", 5.0, low=0, high=60),
             retry_backoff=_number(merged, "MCP_OAUTH_CLIENTS_RETRY_BACKOFF", 0.5, low=0.01, high=8),
             log_level=_choice(merged, "MCP_OAUTH_CLIENTS_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "WARNING"),
+            log_format=_choice(merged, "MCP_OAUTH_CLIENTS_LOG_FORMAT", ("TEXT", "JSON"), "TEXT").lower(),
             read_only=_flag(merged, "MCP_OAUTH_CLIENTS_READ_ONLY"),
             allowed_accounts=_allowed_accounts(merged, sources),
             allow_unattended_promotion=_flag(merged, "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION"),

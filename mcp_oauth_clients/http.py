@@ -6,9 +6,12 @@ HTTP client: there is no token passthrough.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
+import signal
+from collections.abc import Iterator
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -19,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_oauth_clients import __version__
 from mcp_oauth_clients.config import ConfigError, Settings
+from mcp_oauth_clients.startup import announce
 
 MCP_PATH = "/mcp"
 MIN_HTTP_TOKEN_LENGTH = 32  # beyond loopback the token is all that stands between the network and writes
@@ -92,6 +96,25 @@ class BearerTokenGate:
         await self.app(scope, receive, send)
 
 
+class NoStream:
+    """`GET /mcp` answers 405 at once: a stateless server has no stream to offer, which the spec allows
+    (the SDK would hold the request open forever, and a curl with it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].rstrip("/") == MCP_PATH:
+            response = JSONResponse(
+                {"error": "method_not_allowed", "error_description": "this stateless server offers no stream: POST"},
+                status_code=405,
+                headers={"Allow": "POST"},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def http_app(server: MCPServer[Any], settings: Settings, host: str) -> ASGIApp:
     """The ASGI app: `/mcp` (stateless, JSON answers) and `/healthz`."""
 
@@ -106,12 +129,49 @@ def http_app(server: MCPServer[Any], settings: Settings, host: str) -> ASGIApp:
         transport_security=security_for(settings, host),
         host=host,
     )
+    app = NoStream(app)
     return BearerTokenGate(app, settings.http_token) if settings.http_token else app
 
 
-def serve(server: MCPServer[Any], settings: Settings, host: str, port: int) -> None:
-    """Run the HTTP server until interrupted (uvicorn comes with the MCP SDK)."""
+def serve(server: MCPServer[Any], settings: Settings, host: str, port: int) -> int | None:
+    """Serve until SIGINT/SIGTERM (returns the signal); uvicorn comes with the MCP SDK."""
     import uvicorn
 
     check_bind(settings, host)
-    uvicorn.run(http_app(server, settings, host), host=host, port=port, log_level="warning", access_log=False)
+
+    class Server(uvicorn.Server):
+        """uvicorn, except that the signal that stopped it is returned, not raised again after shutdown
+        (which printed a KeyboardInterrupt traceback on Ctrl-C)."""
+
+        stopped_by: int | None = None
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # announce only once the port is bound
+                shown = f"[{host}]" if ":" in host else host
+                announce(settings, f"http://{shown}:{port}{MCP_PATH}")
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            self.stopped_by = self.stopped_by or sig
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        http_app(server, settings, host),
+        host=host,
+        port=port,
+        log_config=None,  # our handlers (text or JSON lines), not uvicorn's own
+        access_log=False,
+        timeout_graceful_shutdown=1,  # requests in flight get a second, then are cancelled (audited as unknown)
+    )
+    uvicorn_server = Server(config)
+    uvicorn_server.run()
+    return uvicorn_server.stopped_by
