@@ -84,6 +84,7 @@ def test_secrets_never_in_repr():
         ("MCP_OAUTH_CLIENTS_MAX_RETRIES", "9"),
         ("MCP_OAUTH_CLIENTS_SANDBOX", "maybe"),
         ("MCP_OAUTH_CLIENTS_LOG_LEVEL", "LOUD"),
+        ("MCP_OAUTH_CLIENTS_LOG_FORMAT", "xml"),
     ],
 )
 def test_bad_values_name_the_variable(name, value):
@@ -126,7 +127,11 @@ def test_found_dotenv_with_an_empty_operator_only_line_sets_nothing_and_is_accep
 
 @pytest.mark.parametrize("name", [n for n in VARIABLES if found_dotenv_may_set(n)])
 def test_found_dotenv_may_set_credentials_the_account_and_harmless_settings(name, tmp_path):
-    value = {"CLOUDFLARE_ACCOUNT_ID": "a" * 32, "MCP_OAUTH_CLIENTS_LOG_LEVEL": "INFO"}.get(name, "1")
+    value = {
+        "CLOUDFLARE_ACCOUNT_ID": "a" * 32,
+        "MCP_OAUTH_CLIENTS_LOG_LEVEL": "INFO",
+        "MCP_OAUTH_CLIENTS_LOG_FORMAT": "json",
+    }.get(name, "1")
     (tmp_path / ".env").write_text(f"{name}={value}\n")
     assert Settings.load({}).sources[name] == str(tmp_path / ".env")
 
@@ -273,3 +278,8 @@ def test_env_file_far_larger_than_settings_is_refused_unread(tmp_path):
     (tmp_path / ".env").write_text("# padding\n" * 10_000)
     with pytest.raises(ConfigError, match="larger than 64 KiB"):
         Settings.load({})
+
+
+def test_log_format_is_text_unless_json_is_asked_for():
+    assert Settings.load({}).log_format == "text"
+    assert Settings.load({"MCP_OAUTH_CLIENTS_LOG_FORMAT": "JSON"}).log_format == "json"
