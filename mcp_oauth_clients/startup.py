@@ -34,6 +34,9 @@ def startup_lines(settings: Settings, address: str) -> list[str]:
             f"version {__version__}, serving MCP over streamable HTTP at {address} "
             "(stateless; GET /healthz for health checks). Stop with Ctrl-C."
         ]
+        bearer = "required" if settings.http_token else "not required (loopback only)"
+        hosts = ", ".join(settings.http_allowed_hosts) or "loopback names only"
+        lines.append(f"HTTP: bearer token {bearer}; Host names accepted: {hosts}")
     lines.append(_cloudflare_line(settings))
     lines.append(_guard_rails_line(settings))
     if settings.sandbox:

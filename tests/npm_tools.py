@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = ROOT / ".cache" / "npm-tools"
@@ -29,7 +32,10 @@ def install() -> Path:
     """Install the pinned packages unless already there; return the prefix. Raises when npm is missing."""
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError("npm is not installed: the outside checks need Node.js 20 and npm")
+        missing = "npm is not installed: the outside checks need Node.js 20+ and npm (see README)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes") or not os.environ.get("PYTEST_CURRENT_TEST"):
+            raise RuntimeError(missing)  # CI must run them; a script cannot go on without them
+        pytest.skip(f"outside check skipped: {missing}")
     stamp = PREFIX / "installed.json"
     PREFIX.mkdir(parents=True, exist_ok=True)
     with open(PREFIX / ".lock", "w") as lock:

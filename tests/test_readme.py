@@ -1,19 +1,53 @@
-"""Every example in the README runs as written: flags the parser accepts, JSON that parses, matching names."""
+"""Every example in the README runs as written.
+
+Each shell block is either run here, in a fresh copy of the checkout after the README's own quick start, or
+marked just above it with `<!-- readme-test: MARK -->`, a mark this file knows (a token, a GUI client, a
+container runtime...). A new unmarked block without a runner fails, so no example goes untried.
+Two substitutions are made, both named where they happen: `npx PACKAGE@VERSION` runs the same pinned
+version already installed in .cache/npm-tools (tests download nothing else), and the HTTP example's port
+becomes a free one (other processes on a shared machine may hold 8000).
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
+import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from mcp_oauth_clients.cli import _doctor_parser, _parser
+from mcp_oauth_clients.config import VARIABLES
+from mcp_oauth_clients.emulator import DEMO_CLIENT_ID
+from tests import npm_tools
+from tests.stdio_client import clean_env
+from tests.test_http import free_port
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-SH_BLOCKS = re.findall(r"```sh\n(.*?)\n```", README, re.S)
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+SH = re.compile(r"(?:<!-- readme-test: (?P<mark>[a-z-]+) -->\n)?```sh\n(?P<body>.*?)\n```", re.S)
+BLOCKS = [(m["mark"], m["body"]) for m in SH.finditer(README)]
+SH_BLOCKS = [body for _, body in BLOCKS]
 JSON_BLOCKS = re.findall(r"```json\n(.*?)\n```", README, re.S)
+
+# Why a block is not run here; each mark names what the example needs that a test machine lacks.
+MARKS = {
+    "runs-in-ci": "the test command itself: .ci/run runs it (test_docs checks they are the same)",
+    "needs-token": "a real Cloudflare API token (or the Claude Code CLI)",
+    "needs-uv-or-pipx": "uv or pipx, which the quick start does not install",
+    "gui-client": "a browser or desktop MCP client",
+    "needs-container-runtime": "docker or podman with the base image (tests/test_container.py tries them)",
+}
+
+
+def unmarked(pattern: str) -> list[str]:
+    return [body for mark, body in BLOCKS if mark is None and re.search(pattern, body)]
 
 
 def invocations() -> list[list[str]]:
@@ -23,6 +57,8 @@ def invocations() -> list[list[str]]:
         for line in block.splitlines():
             for part in line.split("&&"):
                 words = shlex.split(part)
+                if not words or words[0] in ("npx", "docker"):  # their arguments are the tool's, not ours
+                    continue
                 for i, word in enumerate(words):
                     if word.endswith("mcp-oauth-clients") and not word.startswith("/path"):
                         found.append(words[i + 1 :])
@@ -49,10 +85,161 @@ def test_every_readme_json_block_parses_and_names_real_variables(block):
     for server in servers.values():
         assert server["args"][-1] == "mcp-oauth-clients" or "mcp-oauth-clients" in server["args"]
         for name in server.get("env", {}):
-            assert name in __import__("mcp_oauth_clients.config").config.VARIABLES, name
+            assert name in VARIABLES, name
 
 
 def test_readme_flags_exist():
     options = {a for action in _parser()._actions for a in action.option_strings}
     for flag in set(re.findall(r"`(--[a-z-]+)", README)):
         assert flag in options | {"--from", "--spec", "--env", "--transport"}, flag
+
+
+# --- every shell block: run, or marked ---
+
+RUNNERS = {
+    "quick start": r"^python3 -m venv \.venv && \.venv/bin/pip install -q \. && ",
+    "doctor in the sandbox": r"^\.venv/bin/mcp-oauth-clients doctor --sandbox$",
+    "bundle": r"^npx @anthropic-ai/mcpb@",
+    "inspector cli": r"^npx @modelcontextprotocol/inspector@[^ ]+ --cli ",
+    "http": r"^\.venv/bin/mcp-oauth-clients .*--transport streamable-http",
+}
+
+
+@pytest.mark.parametrize("mark,body", BLOCKS, ids=[body.splitlines()[0][:50] for _, body in BLOCKS])
+def test_every_shell_block_is_run_here_or_marked_with_a_known_reason(mark, body):
+    if mark is not None:
+        assert mark in MARKS, f"unknown readme-test mark {mark!r}: add it to MARKS with the reason"
+    else:
+        runners = [name for name, pattern in RUNNERS.items() if re.search(pattern, body)]
+        assert len(runners) == 1, f"no test runs this README block, and it has no readme-test mark:\n{body}"
+
+
+def test_the_first_two_commands_are_the_quick_start_and_the_test_command():
+    assert re.search(RUNNERS["quick start"], SH_BLOCKS[0]) and BLOCKS[0][0] is None
+    assert "pytest" in SH_BLOCKS[1] and BLOCKS[1][0] == "runs-in-ci"
+
+
+def test_prerequisites_come_before_the_first_command():
+    before = README.split("```sh", 1)[0]
+    assert "Python 3.10" in before and "npm" in before and "440 MB" in before
+
+
+def test_the_readme_python_floor_is_the_package_floor():
+    floor = re.search(r'requires-python = ">=(\d+\.\d+)"', (ROOT / "pyproject.toml").read_text()).group(1)
+    assert f"Python {floor} or newer" in README
+
+
+def test_npx_examples_use_the_versions_the_tests_pin():
+    for package, version in re.findall(r"npx (@[\w-]+/[\w-]+)@([\w.]+)", README):
+        assert npm_tools.PACKAGES.get(package) == version, package
+
+
+def sh(body: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", body],
+        cwd=cwd,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def fresh_copy(tmp_path_factory):
+    """The checkout as a fresh clone would have it (tracked and new files, nothing ignored), after running the
+    README's quick start exactly as written: stdin is closed, so the server starts, finds no client, and ends."""
+    dest = tmp_path_factory.mktemp("readme") / "mcp-oauth-clients"
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True
+    )
+    if listed.returncode != 0:
+        pytest.skip(f"README blocks not run: the checkout is not a git work tree ({listed.stderr.decode()[:200]})")
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    (quick_start,) = unmarked(RUNNERS["quick start"])
+    return dest, sh(quick_start, dest, timeout=900)
+
+
+def test_quick_start_installs_and_serves_the_sandbox_on_a_fresh_copy(fresh_copy):
+    _, result = fresh_copy
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == ""  # stdout belongs to JSON-RPC
+    assert "serving MCP on stdio" in result.stderr and DEMO_CLIENT_ID in result.stderr
+
+
+def test_doctor_example_runs_after_the_quick_start(fresh_copy):
+    dest, _ = fresh_copy
+    (block,) = unmarked(RUNNERS["doctor in the sandbox"])
+    result = sh(block, dest, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def pinned_npx(block: str) -> str:
+    """`npx @scope/name@version` -> the same pinned version, installed once in .cache/npm-tools."""
+    prefix = npm_tools.install()
+    for package, version in re.findall(r"npx (@[\w-]+/[\w-]+)@([\w.]+)", block):
+        assert npm_tools.PACKAGES[package] == version
+        binary = {"@anthropic-ai/mcpb": "mcpb", "@modelcontextprotocol/inspector": "mcp-inspector"}[package]
+        block = block.replace(f"npx {package}@{version}", str(prefix / "node_modules" / ".bin" / binary))
+    return block
+
+
+def test_bundle_example_writes_the_file_the_readme_names(fresh_copy):
+    dest, _ = fresh_copy
+    (block,) = unmarked(RUNNERS["bundle"])
+    result = sh(pinned_npx(block), dest, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    named = re.search(r"pack \. (\S+\.mcpb)", block).group(1)
+    assert (dest / named).is_file() and f"open `{named}`" in README
+
+
+def test_inspector_cli_example_calls_a_tool_on_the_sandbox(fresh_copy):
+    dest, _ = fresh_copy
+    (block,) = unmarked(RUNNERS["inspector cli"])
+    result = sh(pinned_npx(block), dest, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    answer = json.loads(result.stdout)
+    assert not answer.get("isError") and answer["structuredContent"]["client"]["client_id"] == DEMO_CLIENT_ID
+
+
+def test_http_example_serves_until_ctrl_c(fresh_copy):
+    dest, _ = fresh_copy
+    (block,) = unmarked(RUNNERS["http"])
+    port = free_port()
+    proc = subprocess.Popen(
+        shlex.split(block.replace("--port 8000", f"--port {port}")),
+        cwd=dest,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=5).status_code == 405
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130 and out == "" and "Traceback" not in err
+    assert f"serving MCP over streamable HTTP at http://127.0.0.1:{port}/mcp" in err
+
+
+def test_missing_npm_skips_the_outside_checks_with_the_reason_but_fails_them_in_ci(monkeypatch):
+    monkeypatch.setattr(npm_tools.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="npm is not installed"):
+        npm_tools.install()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(RuntimeError, match="npm is not installed"):
+        npm_tools.install()
