@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import os
 import signal
 import stat
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -62,6 +64,7 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
     )
 
 
+logger = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # The longest JSON-RPC line read from stdin; the SDK's own reader has no limit, asyncio's default is 64 KiB.
 MAX_LINE = 16 * 1024 * 1024
@@ -71,6 +74,12 @@ def serve_stdio(server: MCPServer[Services], settings: Settings) -> int | None:
     """Serve MCP on stdin/stdout until the client closes stdin (returns None) or SIGINT/SIGTERM arrives
     (returns the signal). A signal cancels the calls in flight: a write cut short is audited as unknown."""
     announce(settings, "stdio")
+    if sys.platform == "win32":  # no loop signal handlers or pipe readers there: the SDK's own loop
+        try:
+            anyio.run(server.run_stdio_async)
+        except KeyboardInterrupt:
+            return signal.SIGINT
+        return None
     return anyio.run(_serve_stdio, server)
 
 
@@ -110,7 +119,11 @@ class _StdinLines:
         return self
 
     async def __anext__(self) -> str:
-        line = await self._reader.readline()
+        try:
+            line = await self._reader.readline()
+        except ValueError:  # longer than MAX_LINE: dropped, and the client gets a parse error, not a crash
+            logger.warning("dropped a JSON-RPC line longer than %d bytes", MAX_LINE)
+            return "\n"
         if not line:
             raise StopAsyncIteration
         return line.decode("utf-8", errors="replace")
