@@ -88,7 +88,7 @@ def test_the_image_builds_starts_and_reports_healthy():
     if subprocess.run([runtime, "image", "exists", base], capture_output=True).returncode != 0:
         pulled = subprocess.run([runtime, "pull", base], capture_output=True, text=True, timeout=300)
         if pulled.returncode != 0:
-            reason = (pulled.stderr.strip().splitlines() or ["no output"])[-1][:200]
+            reason = (pulled.stderr.strip().splitlines() or ["no output"])[-1][-200:]
             pytest.skip(f"container image not built: base image {base} is not here and cannot be pulled ({reason})")
     subprocess.run([runtime, "build", "-t", IMAGE, str(ROOT)], check=True, capture_output=True, timeout=900)
 

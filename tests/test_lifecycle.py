@@ -6,6 +6,9 @@ Real processes only: the console script over stdio and over HTTP, sent real SIGI
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import signal
 import subprocess
 import time
@@ -139,6 +142,26 @@ def test_http_server_stops_at_once_on_a_signal_without_a_traceback(signum):
     assert code == EXIT_CODES[signum]
     assert took < STOP_WITHIN
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+def test_ctrl_c_at_a_terminal_stops_the_stdio_server_the_first_time():
+    """A person who started the server by hand: stdin is a terminal, nothing typed, one Ctrl-C."""
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [SCRIPT, "--sandbox"], stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env()
+        )
+        for _ in range(200):  # wait for the start-up lines: the server is then reading the terminal
+            if proc.poll() is not None or select.select([proc.stderr], [], [], 0.05)[0]:
+                break
+        time.sleep(0.3)
+        code, took, _, err = stop(proc, signal.SIGINT)
+        assert code == 130 and took < STOP_WITHIN
+        assert b"Traceback" not in err and b"serving MCP on stdio" in err
+        assert os.get_blocking(terminal)  # the terminal is left as it was found, for the shell that owns it
+    finally:
+        os.close(controller)
+        os.close(terminal)
 
 
 def test_stdio_server_ends_with_exit_code_zero_when_the_client_closes_stdin():
