@@ -57,6 +57,13 @@ def test_it_listens_on_all_interfaces_on_the_port_it_exposes():
     assert instructions("EXPOSE") == ["8000"] and '"8000"' in entrypoint
 
 
+def test_the_image_copies_what_pip_install_needs():
+    copied = {word for source in instructions("COPY") for word in source.split()[:-1]}
+    readme = re.search(r'^readme = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    assert {"pyproject.toml", readme, "mcp_oauth_clients"} <= copied
+    assert "pip install ." in " ".join(instructions("RUN"))
+
+
 def test_no_secret_or_local_state_is_copied_into_the_image():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for path in (".env", ".git/", ".venv/", ".cache/", "tests/"):
