@@ -110,10 +110,8 @@ def test_log_level_error_silences_the_start_up_lines():
     assert client.close() == ""
 
 
-def test_json_log_format_writes_one_json_object_per_stderr_line():
-    client = RawClient(
-        clean_env(MCP_OAUTH_CLIENTS_LOG_FORMAT="json", MCP_OAUTH_CLIENTS_LOG_LEVEL="DEBUG"), ("--sandbox",)
-    )
+def test_json_log_format_writes_one_json_object_per_stderr_line_and_never_the_token(fake):
+    client = RawClient(fake_env(fake, MCP_OAUTH_CLIENTS_LOG_FORMAT="json"))  # DEBUG, against the loopback fake
     client.initialize()
     client.call("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "Shipped"})  # an audit line too
     stderr = client.close()
@@ -123,6 +121,7 @@ def test_json_log_format_writes_one_json_object_per_stderr_line():
     assert any(e["level"] == "DEBUG" for e in logs)
     assert all({"time", "level", "logger", "message"} <= e.keys() for e in logs)
     assert any(e.get("event") == "write_attempt" for e in entries)
+    assert TOKEN not in stderr
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -243,3 +243,8 @@ def test_missing_npm_skips_the_outside_checks_with_the_reason_but_fails_them_in_
     monkeypatch.setenv("CI", "true")
     with pytest.raises(RuntimeError, match="npm is not installed"):
         npm_tools.install()
+
+
+def test_readme_says_how_long_the_sandbox_state_lives():
+    opening = README.split("\n## ", 1)[0]
+    assert "last as long as the process" in opening and "new process" in opening
