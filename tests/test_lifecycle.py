@@ -164,11 +164,6 @@ def test_ctrl_c_at_a_terminal_stops_the_stdio_server_the_first_time():
         os.close(terminal)
 
 
-@pytest.mark.xfail(
-    reason="the audit line for a cancelled write comes with helper h2's operations.py change (issue 11); "
-    "remove this mark once it is merged",
-    strict=False,
-)
 def test_a_signal_during_a_write_stops_the_server_and_the_audit_log_keeps_the_attempt(fake, tmp_path):
     audit = tmp_path / "audit.jsonl"
     fake.script(Fault(delay=5))  # Cloudflare takes its time answering the PATCH
