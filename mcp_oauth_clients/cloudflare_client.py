@@ -10,6 +10,7 @@ and an assistant must not hang that long, so the call answers at once saying whe
 from __future__ import annotations
 
 import logging
+import math
 import random
 import re
 import time
@@ -127,17 +128,21 @@ class CloudflareClient:
         for attempt in range(attempts):
             final = attempt == attempts - 1
             try:
-                response = await self._http.request(method, path, json=json, headers=credentials.headers())
+                # httpx's timeout bounds each read, so an answer dripping one byte at a time never ends:
+                # the whole answer of one attempt must arrive within the timeout.
+                with anyio.fail_after(self.settings.timeout):
+                    response = await self._http.request(method, path, json=json, headers=credentials.headers())
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 last_problem = _describe_transport(exc)
                 if final:
                     break
                 await self._sleep(self._backoff(attempt))
                 continue
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, TimeoutError) as exc:
                 # The request may have reached Cloudflare: a write's outcome is now unknown.
                 maybe_applied = maybe_applied or write
-                last_problem = _describe_transport(exc)
+                whole = isinstance(exc, TimeoutError)
+                last_problem = "no complete answer within the timeout" if whole else _describe_transport(exc)
                 if final:
                     break
                 await self._sleep(self._backoff(attempt))
@@ -162,7 +167,8 @@ class CloudflareClient:
         if maybe_applied:
             raise UnknownOutcome(f"It was sent, but no answer came back ({last_problem}).")
         raise TransportFailure(
-            f"Could not reach Cloudflare at {self.settings.base_url} after {attempts} attempts ({last_problem}). "
+            f"Could not reach Cloudflare at {self.settings.base_url} after {attempts} "
+            f"attempt{'' if attempts == 1 else 's'} ({last_problem}). "
             "Nothing was written.",
             next_step="check the network, a proxy (HTTPS_PROXY) or CLOUDFLARE_BASE_URL, then try again.",
         )
@@ -231,27 +237,41 @@ class CloudflareClient:
         raise error
 
 
+# The longest wait a Retry-After may ask for, as we read it: any larger value (a huge number, inf, nan,
+# a date in year 9999) is read as this, so "wait until" is always a time we can compute and print.
+MAX_RETRY_AFTER = 86400.0
+
+
 def retry_after_seconds(headers: httpx.Headers) -> float | None:
-    """`retry-after-ms`, or `Retry-After` as seconds or an HTTP date; None when absent or unreadable."""
+    """`retry-after-ms`, or `Retry-After` as seconds or an HTTP date; None when absent or unreadable.
+
+    The result is between 0 and MAX_RETRY_AFTER whatever the header says.
+    """
     if (ms := headers.get("retry-after-ms")) is not None:
         try:
-            return max(float(ms) / 1000, 0.0)
+            return _bounded_wait(float(ms) / 1000)
         except ValueError:
             pass
     raw = headers.get("retry-after")
     if raw is None:
         return None
     try:
-        return max(float(raw), 0.0)
+        return _bounded_wait(float(raw))
     except ValueError:
         pass
     import email.utils  # only a Retry-After given as a date needs it; kept off the start-up path
 
     try:
         when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
+        return _bounded_wait(when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
-    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _bounded_wait(seconds: float) -> float:
+    if math.isnan(seconds) or seconds > MAX_RETRY_AFTER:  # nan too: a wait we cannot read is a long one
+        return MAX_RETRY_AFTER
+    return max(seconds, 0.0)
 
 
 def _error_from(

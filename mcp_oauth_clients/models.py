@@ -43,6 +43,7 @@ WebURL = Annotated[str, _rule(checks.check_web_url)]
 RedirectURI = Annotated[str, _rule(checks.check_redirect_uri)]
 Origin = Annotated[str, _rule(checks.check_origin)]
 Scope = Annotated[str, _rule(checks.check_scope)]
+MAX_ENTRY = checks.MAX_URI_LENGTH  # the longest entry any list takes (a URI); bounds what `remove` may name
 
 # The entry type of every list field: one table for the full lists and for add/remove.
 LIST_ENTRY_TYPES: dict[str, Any] = {
@@ -55,6 +56,29 @@ LIST_ENTRY_TYPES: dict[str, Any] = {
     "scopes": Scope,
 }
 LIST_FIELDS = frozenset(LIST_ENTRY_TYPES)
+
+# The most entries one list (or one add/remove list) may hold; it is the schema's maxItems, so one call
+# cannot make the server validate, diff or send an unbounded list. A real client has a handful of redirect
+# URIs and origins and a few dozen scopes; these leave ample room. The enum lists hold each member once.
+MAX_URIS = 100
+MAX_SCOPES = 200
+MAX_ITEMS: dict[str, int] = {
+    "allowed_cors_origins": MAX_URIS,
+    "grant_types": 2,
+    "optional_scopes": MAX_SCOPES,
+    "post_logout_redirect_uris": MAX_URIS,
+    "redirect_uris": MAX_URIS,
+    "response_types": 3,
+    "scopes": MAX_SCOPES,
+}
+# How many problems one refusal lists; the rest are counted, so a hostile call cannot make a huge error.
+MAX_PROBLEMS_SHOWN = 20
+
+OriginList = Annotated[list[Origin], Field(max_length=MAX_URIS)]
+RedirectURIList = Annotated[list[RedirectURI], Field(max_length=MAX_URIS)]
+ScopeList = Annotated[list[Scope], Field(max_length=MAX_SCOPES)]
+GrantTypeList = Annotated[list[GrantType], Field(max_length=MAX_ITEMS["grant_types"])]
+ResponseTypeList = Annotated[list[ResponseType], Field(max_length=MAX_ITEMS["response_types"])]
 
 
 def lean_schema(schema: dict[str, Any]) -> None:
@@ -85,13 +109,20 @@ def _one_shape_for_every_field(schema: dict[str, Any], *, keys_named: bool) -> N
     properties = schema.pop("properties")
     if keys_named:
         schema["propertyNames"] = {"enum": sorted(properties)}
-    schema["additionalProperties"] = {"type": "array", "items": {"type": "string"}}
+    # One shape for every key, so it states the largest list limit; each key's own limit is still enforced.
+    schema["additionalProperties"] = {"type": "array", "items": {"type": "string"}, "maxItems": max(MAX_ITEMS.values())}
 
 
 def _list_edits(name: str, doc: str, checked: bool) -> type[BaseModel]:
     """A model keyed by list field; `checked` entries must pass the field's rules, others are any text."""
     fields: dict[str, Any] = {
-        field: (list[entry if checked else Annotated[str, Field(min_length=1)]], Field(default=None))
+        field: (
+            Annotated[
+                list[entry if checked else Annotated[str, Field(min_length=1, max_length=MAX_ENTRY)]],
+                Field(max_length=MAX_ITEMS[field]),
+            ],
+            Field(default=None),
+        )
         for field, entry in LIST_ENTRY_TYPES.items()
     }
 
@@ -121,7 +152,7 @@ class OAuthClientUpdate(BaseModel):
         pattern=checks.ACCOUNT_ID_PATTERN,
     )
     oauth_client_id: str = Field(description="From list_oauth_clients.", pattern=checks.CLIENT_ID_PATTERN)
-    allowed_cors_origins: list[Origin] = Field(
+    allowed_cors_origins: OriginList = Field(
         default=None, description="Origins only: scheme, host, optional port (https://app.example.com)."
     )
     client_name: str = Field(default=None, description="Display name.", min_length=1)
@@ -130,19 +161,19 @@ class OAuthClientUpdate(BaseModel):
         description="Home page URL. Its host needs DNS verification before promotion (check_verification_record); "
         "sending it unchanged restarts a failed verification.",
     )
-    grant_types: list[GrantType] = Field(
+    grant_types: GrantTypeList = Field(
         default=None, description="Must include authorization_code; refresh_token brings the offline_access scope."
     )
     logo_uri: WebURL = Field(default=None, description="Logo URL.")
-    optional_scopes: list[Scope] = Field(
+    optional_scopes: ScopeList = Field(
         default=None,
         description="Scopes a user may decline; each also in scopes; not openid, offline or offline_access.",
     )
     policy_uri: WebURL = Field(default=None, description="Privacy policy URL.")
-    post_logout_redirect_uris: list[RedirectURI] = Field(default=None, description="Same rules as redirect_uris.")
-    redirect_uris: list[RedirectURI] = Field(default=None, description=checks.REDIRECT_RULE)
-    response_types: list[ResponseType] = Field(default=None, description="id_token brings the openid scope.")
-    scopes: list[Scope] = Field(
+    post_logout_redirect_uris: RedirectURIList = Field(default=None, description="Same rules as redirect_uris.")
+    redirect_uris: RedirectURIList = Field(default=None, description=checks.REDIRECT_RULE)
+    response_types: ResponseTypeList = Field(default=None, description="id_token brings the openid scope.")
+    scopes: ScopeList = Field(
         default=None,
         description="Ids from list_oauth_scopes (dot-delimited, never colons) or identity scopes without a dot "
         "(email). offline_access and openid follow grant_types and response_types.",
@@ -181,26 +212,19 @@ class OAuthClientUpdate(BaseModel):
         data = dict(data)
         for name, value in data.items():
             if value is None:
-                raise ValueError(f"{name}: null is not accepted; omit the field to leave it unchanged")
-            # Some clients (Claude Desktop among them) send arrays JSON-encoded inside a string. A string
-            # holding a JSON array is decoded; any other string stays a string and is refused, never split.
-            if name in JSON_ENCODED_OK and isinstance(value, str) and value.lstrip().startswith(("[", "{")):
-                try:
-                    decoded = json.loads(value)
-                except ValueError:
-                    continue
-                if isinstance(decoded, list | dict):
-                    data[name] = decoded
+                raise ValueError(f"{name}: {NULL_REFUSED}")
+            data[name] = decode_json_list(name, value)
         return data
 
     @field_validator(*LIST_ENTRY_TYPES)
     @classmethod
     def _no_duplicates(cls, value: list[str] | None) -> list[str] | None:
         if value is not None:
-            seen: set[str] = set()
-            twice = [v for v in value if v in seen or seen.add(v)]  # type: ignore[func-returns-value]
-            if twice:
-                raise ValueError(f"lists {twice[0]!r} more than once; give each entry once")
+            seen: set[str] = set()  # a set: linear in the list, whatever its length
+            for entry in value:
+                if entry in seen:
+                    raise ValueError(f"lists {entry!r:.120} more than once; give each entry once")
+                seen.add(entry)
         return value
 
     @field_validator("grant_types", "response_types")
@@ -246,7 +270,8 @@ class OAuthClientUpdate(BaseModel):
             if both:
                 raise ValueError(f"{field}: {both} is both added and removed")
         if self.optional_scopes is not None and self.scopes is not None:
-            missing = [s for s in self.optional_scopes if s not in self.scopes]
+            listed = set(self.scopes)
+            missing = [s for s in self.optional_scopes if s not in listed]
             if missing:
                 raise ValueError(
                     f"optional_scopes: {missing} are not in scopes; every optional scope must also be listed in scopes"
@@ -271,13 +296,55 @@ UPDATABLE_FIELDS = frozenset(OAuthClientUpdate.model_fields) - PATH_FIELDS - CON
 JSON_ENCODED_OK = LIST_FIELDS | {"add", "remove"}
 
 
-def parse_arguments(model: type[ModelT], arguments: dict[str, Any]) -> ModelT:
-    """Validate raw tool arguments with `model`; every problem is reported at once, each naming its field."""
-    refuse_unknown(arguments, model.model_fields)
+NULL_REFUSED = "null is not accepted; omit the field to leave it unchanged"
+
+
+def decode_json_list(name: str, value: Any) -> Any:
+    """Decode a list field (or add/remove) that a client sent JSON-encoded inside a string.
+
+    Some clients (Claude Desktop among them) send arrays that way. A string holding a JSON array or
+    object is decoded; any other string stays a string and is refused, never split.
+    """
+    if name not in JSON_ENCODED_OK or not isinstance(value, str) or not value.lstrip().startswith(("[", "{")):
+        return value
     try:
-        return model.model_validate(arguments)
+        decoded = json.loads(value)
+    except RecursionError:  # json raises this, not ValueError, on absurdly deep nesting
+        raise ValueError(f"{name}: the JSON-encoded value is nested too deeply; send a flat list") from None
+    except ValueError:
+        return value
+    return decoded if isinstance(decoded, list | dict) else value
+
+
+def parse_arguments(model: type[ModelT], arguments: dict[str, Any]) -> ModelT:
+    """Validate raw tool arguments with `model`; every problem is reported at once, each naming its field.
+
+    Unknown names, nulls and undecodable JSON are found first and taken out, so the model still checks
+    every other field and one refusal names them all.
+    """
+    problems = _unknown_problems(arguments, model.model_fields)
+    data: dict[str, Any] = {}
+    set_aside: set[str] = set()
+    for name, value in arguments.items():
+        if name not in model.model_fields:
+            continue
+        if value is None:
+            problems.append(f"- {name}: {NULL_REFUSED}")
+            set_aside.add(name)
+            continue
+        try:
+            data[name] = decode_json_list(name, value)
+        except ValueError as exc:
+            problems.append(f"- {exc}")
+            set_aside.add(name)
+    try:
+        params = model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput(describe_validation_error(exc), next_step=_FIX) from None
+        problems += describe_validation_error(exc, set_aside=set_aside, meant_more=bool(problems))
+    else:
+        if not problems:
+            return params
+    raise InvalidInput(_refusal(problems, arguments, model.model_fields), next_step=_FIX)
 
 
 # The footer of every refused argument. A fix may change what the person asked for (http -> https, another
@@ -286,32 +353,64 @@ _FIX = (
     "correct the values named above and call again, or ask the person first when the fix would change what "
     "they asked for; nothing was sent to Cloudflare."
 )
+_MAX_NAME_FOR_SUGGESTION = 64  # difflib is quadratic in the name's length: longer names get no suggestion
+
+
+def _refusal(problems: list[str], arguments: dict[str, Any], known: Any) -> str:
+    """The refusal's text: at most MAX_PROBLEMS_SHOWN lines whatever the call, then the accepted names."""
+    shown = problems[:MAX_PROBLEMS_SHOWN]
+    if len(problems) > len(shown):
+        shown.append(f"- ... and {len(problems) - len(shown)} more problems")
+    text = "Invalid arguments, nothing was sent:\n" + "\n".join(shown)
+    if any(name not in known for name in arguments):
+        text += f"\nAccepted: {', '.join(sorted(known))}"
+    return text
+
+
+def _unknown_problems(arguments: dict[str, Any], known: Any) -> list[str]:
+    """A line for each of the first few argument names the tool does not take, then how many more."""
+    unknown = [name for name in arguments if name not in known]
+    if not unknown:
+        return []
+    lines = []
+    for name in unknown[:5]:
+        close = (
+            difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+            if len(name) <= _MAX_NAME_FOR_SUGGESTION
+            else []
+        )
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        lines.append(f"- {name[:80] if name.isprintable() else repr(name)[:80]}: unknown argument{hint}")
+    if len(unknown) > 5:
+        lines.append(f"- ... and {len(unknown) - 5} more unknown arguments ({len(unknown)} in all)")
+    return lines
 
 
 def refuse_unknown(arguments: dict[str, Any], known: Any) -> None:
     """Refuse argument names the tool does not take, suggesting the intended one."""
-    unknown = [name for name in arguments if name not in known]
-    if not unknown:
-        return
-    lines = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        lines.append(f"- {name}: unknown argument{hint}")
-    raise InvalidInput(
-        "Invalid arguments, nothing was sent:\n" + "\n".join(lines) + f"\nAccepted: {', '.join(sorted(known))}",
-        next_step=_FIX,
-    )
+    problems = _unknown_problems(arguments, known)
+    if problems:
+        raise InvalidInput(_refusal(problems, arguments, known), next_step=_FIX)
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line per problem: the field (with list index), the value, what would be accepted."""
+def describe_validation_error(
+    exc: ValidationError, *, set_aside: set[str] = frozenset(), meant_more: bool = False
+) -> list[str]:
+    """One line per problem: the field (with list index), the value, what would be accepted.
+
+    Problems of the `set_aside` fields (already reported, then left out) are not repeated, nor is
+    "nothing to change" when the caller `meant_more` (fields already reported as unknown or null).
+    """
     lines = []
     for error in exc.errors(include_url=False):
         loc = ""
         for part in error["loc"]:
             loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
         message = error["msg"].removeprefix("Value error, ")
+        if error["loc"] and error["loc"][0] in set_aside:
+            continue
+        if meant_more and not loc and message.startswith("nothing to change"):
+            continue
         if error["type"] == "list_type" and isinstance(error.get("input"), str):
             message = f'expected a list of strings, got a single string; send ["{error["input"][:80]}"]'
         elif error["type"] == "string_pattern_mismatch" and loc in PATH_FIELDS:
@@ -322,8 +421,8 @@ def describe_validation_error(exc: ValidationError) -> str:
                 message = str(detail).removeprefix(f"{loc} ")
         value = error.get("input")
         shown = f" (got {value!r:.120})" if loc and isinstance(value, str | int | float) else ""
-        lines.append(f"- {loc or 'arguments'}: {message}{shown}")
-    return "Invalid arguments, nothing was sent:\n" + "\n".join(lines)
+        lines.append(f"- {loc[:120] or 'arguments'}: {message}{shown}")
+    return lines
 
 
 class OAuthClientRef(BaseModel):

@@ -32,6 +32,7 @@ class Fault:
     reset: bool = False  # close the connection without answering
     truncate: bool = False  # announce a longer body than is sent, then close
     redirect_to: str | None = None
+    drip: float = 0.0  # send the headers, then one body byte every `drip` seconds, never finishing
 
 
 class FakeCloudflare:
@@ -77,6 +78,9 @@ class FakeCloudflare:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
+                if fault.drip:
+                    self._drip(fault)
+                    return
                 if fault.redirect_to:
                     self._send(fault.status or 302, b"", {"location": fault.redirect_to})
                     return
@@ -98,6 +102,23 @@ class FakeCloudflare:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 self._send(fault.status or 200, payload or b"", headers)
+
+            def _drip(self, fault: Fault) -> None:
+                """Each read gets a byte in time, so only a bound on the whole answer ends the wait."""
+                self.send_response(fault.status or 200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", "1000000")
+                self.end_headers()
+                self.wfile.flush()
+                self.close_connection = True
+                give_up = time.monotonic() + 30  # a client that never gives up must not keep a thread forever
+                try:
+                    while time.monotonic() < give_up:
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(fault.drip)
+                except OSError:
+                    pass  # the client hung up: what a working timeout does
 
             def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)

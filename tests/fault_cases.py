@@ -341,10 +341,67 @@ CASES += [
 ]
 
 
+# Slice h3 of issue 9 (bounded work): an answer that drips forever, Retry-After values no clock can hold,
+# and hostile inputs that must be refused at once, with nothing sent.
+REFUSED_INPUT = "refused as input, nothing sent"
+OUTCOME_TEXT[REFUSED_INPUT] = "Invalid arguments, nothing was sent"
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+def _huge_add() -> dict:
+    return {"add": {"redirect_uris": [f"https://h{i}.example.com/cb" for i in range(100_000)]}}
+
+
+CASES += [
+    FaultCase(
+        "answer dripping one byte at a time, every attempt", "update", _repeat(lambda: Fault(drip=0.1)), UNKNOWN, 3, 5.0
+    ),
+    FaultCase(
+        "answer dripping one byte at a time, on a read", "read", _repeat(lambda: Fault(drip=0.1)), TRANSPORT, 3, 5.0
+    ),
+    *[
+        FaultCase(
+            f"429, {header}: {value}",
+            "update",
+            lambda h=header, v=value: [Fault(429, RATE, {h: v})],
+            RATE_LIMITED,
+            1,
+            1.0,
+        )
+        for header, value in (
+            ("Retry-After", "100000000000"),
+            ("Retry-After", "1e309"),
+            ("Retry-After", "inf"),
+            ("Retry-After", "nan"),
+            ("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"),
+            ("retry-after-ms", "inf"),
+        )
+    ],
+    FaultCase(
+        "a JSON-encoded list nested 100,000 deep",
+        "update",
+        list,
+        REFUSED_INPUT,
+        0,
+        2.0,
+        extra={"arguments": lambda: {"redirect_uris": DEEP_JSON}, "call": "update (deep JSON list)"},
+    ),
+    FaultCase(
+        "add with 100,000 redirect URIs",
+        "update",
+        list,
+        REFUSED_INPUT,
+        0,
+        2.0,
+        extra={"arguments": _huge_add, "call": "update (huge add)"},
+    ),
+]
+
+
 def render_table() -> str:
     """The matrix as a Markdown table (fault, operation, requests reaching Cloudflare, outcome)."""
     lines = ["| fault | call | requests that reach the API | outcome |", "|---|---|---|---|"]
     for case in CASES:
-        call = "update (rename)" if case.operation == "update" else "read"
+        call = case.extra.get("call") or ("update (rename)" if case.operation == "update" else "read")
         lines.append(f"| {case.name} | {call} | {case.requests} | {case.outcome} |")
     return "\n".join(lines)

@@ -70,6 +70,8 @@ def matrix_settings(base_url: str, **extra):
 def call_for(case: FaultCase) -> tuple[str, dict]:
     if case.operation == "read":
         return "get_oauth_client", {"oauth_client_id": CLIENT}
+    if "arguments" in case.extra:
+        return "update_oauth_client", {"oauth_client_id": CLIENT, **case.extra["arguments"]()}
     return "update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "Renamed under fault"}
 
 
