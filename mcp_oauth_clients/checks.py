@@ -14,6 +14,8 @@ from urllib.parse import SplitResult, urlsplit
 # exactly 32 long; client ids are not constrained by the schema, so they get a wider, path-safe shape.
 ACCOUNT_ID_PATTERN = r"^[0-9a-fA-F]{32}$"
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+# A state hash (oauth_client.state_hash): target and state digests, and the previewed change's after a dry run.
+STATE_HASH_PATTERN = r"^sha256:[0-9a-f]{8}\.[0-9a-f]{32}(\.[0-9a-f]{32})?$"
 
 IDENTITY_SCOPES_NEVER_OPTIONAL = frozenset({"openid", "offline", "offline_access"})
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})

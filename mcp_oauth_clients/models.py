@@ -196,8 +196,9 @@ class OAuthClientUpdate(BaseModel):
     dry_run: bool = Field(default=False, description="Preview changes and warnings with a state_hash; write nothing.")
     expected_state_hash: str = Field(
         default=None,
-        description="A dry run's state_hash, to apply exactly what it showed; refused if the client changed since.",
-        pattern=r"^sha256:[0-9a-f]{64}$",
+        description="A state_hash from a dry run (apply the same arguments) or get_oauth_client; refused, nothing "
+        "written, if the client or the change differs.",
+        pattern=checks.STATE_HASH_PATTERN,
     )
     confirm_irreversible: bool = Field(
         default=False,

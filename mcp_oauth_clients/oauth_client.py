@@ -207,9 +207,39 @@ def host_of(value: str | None) -> str | None:
 # state are left out, so Cloudflare polling DNS between a dry run and its apply is not a conflict.
 STATE_FIELDS = tuple(sorted(UPDATABLE_FIELDS))
 
+# A state hash is one opaque string of up to three digests, so a refusal can say why it does not match:
+#   sha256:<target>.<state>            from a read or a write: which client (account and id), its settings
+#   sha256:<target>.<state>.<change>   from a dry run: also the PATCH body it previewed (add/remove applied)
+# Not a secret and not a signature: it pins what the caller saw, so a write on stale or other facts is refused.
+# Its shape is checks.STATE_HASH_PATTERN.
 
-def state_hash(client: OAuthClient) -> str:
-    """A digest of the client's settable state, for plan-then-apply without a stale write."""
-    state = {name: getattr(client, name) for name in STATE_FIELDS}
-    canonical = json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+def _digest(value: object, length: int) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:length]
+
+
+def _parts(account_id: str, client: OAuthClient) -> list[str]:
+    target = [account_id.lower(), client.client_id]
+    return [_digest(target, 8), _digest([target, {name: getattr(client, name) for name in STATE_FIELDS}], 32)]
+
+
+def state_hash(account_id: str, client: OAuthClient, change: dict[str, Any] | None = None) -> str:
+    """The hash of this client's settable state in this account, and of `change` (a PATCH body) if given."""
+    parts = _parts(account_id, client)
+    if change is not None:
+        parts.append(_digest([account_id.lower(), client.client_id, change], 32))
+    return "sha256:" + ".".join(parts)
+
+
+def state_hash_mismatch(expected: str, account_id: str, client: OAuthClient, change: dict[str, Any]) -> str | None:
+    """Why `expected` does not allow sending `change` to this client now, or None when it does."""
+    given = expected.removeprefix("sha256:").split(".")
+    now = state_hash(account_id, client, change).removeprefix("sha256:").split(".")
+    if given[0] != now[0]:
+        return "it was made for another client or account: this is not the change that was previewed"
+    if given[1] != now[1]:
+        return "the client changed since the dry run (or read) that returned it"
+    if len(given) == 3 and given[2] != now[2]:
+        return "this is not the change that was previewed (the fields or values sent differ)"
+    return None

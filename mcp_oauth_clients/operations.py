@@ -23,7 +23,7 @@ from mcp_oauth_clients.errors import CloudflareAPIError, InvalidInput, Refused, 
 from mcp_oauth_clients.guards import Consent, ScopeCatalogue
 from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQuery, client_page, scope_page
 from mcp_oauth_clients.models import LIST_FIELDS, OAuthClientUpdate, parse_arguments
-from mcp_oauth_clients.oauth_client import OAuthClient, state_hash
+from mcp_oauth_clients.oauth_client import OAuthClient, state_hash, state_hash_mismatch
 from mcp_oauth_clients.results import OAuthClientResult
 from mcp_oauth_clients.verification import guidance_for
 
@@ -138,13 +138,6 @@ async def _update(
     current: OAuthClient | None = preflight if promotion else None
     if needs_read and current is None:
         current, _ = await services.read(account_id, params.oauth_client_id)
-    stale = current is not None and params.expected_state_hash not in (None, state_hash(current))
-    if stale:
-        raise Refused(
-            "The client changed since the dry run (its state_hash differs). Nothing was written.",
-            next_step="run the dry run again, review the new preview, then apply with its state_hash.",
-        )
-
     notes: list[str] = []
     odd_edited = sorted(current.odd & params.edits().keys()) if current is not None and params.edits() else []
     if odd_edited:
@@ -158,6 +151,15 @@ async def _update(
         body = {**body, **lists}
         _recheck(params, body)
         body = {k: v for k, v in body.items() if k not in lists or v != (getattr(current, k) or [])}
+    if params.expected_state_hash is not None and current is not None:
+        # Checked on the final body, add/remove applied: the hash pins what would be sent, not the arguments.
+        mismatch = state_hash_mismatch(params.expected_state_hash, account_id, current, body)
+        if mismatch:
+            raise Refused(
+                f"expected_state_hash does not match: {mismatch}. Nothing was written.",
+                next_step="run the dry run again with the arguments you mean to apply, review the new preview, "
+                "then apply those same arguments with its state_hash.",
+            )
     for scope_field in ("scopes", "optional_scopes"):
         if scope_field in body:
             stored = set(getattr(current, scope_field, None) or []) if current is not None else set()
@@ -192,7 +194,7 @@ async def _update(
             side_effects=effects,
             warnings=warnings,
             notes=notes,
-            state=state_hash(shown_client),
+            state=state_hash(account_id, shown_client, body if params.dry_run else None),
         )
 
     # A promotion is never retried automatically: the person approved one attempt.
@@ -215,7 +217,7 @@ async def _update(
         side_effects=effects,
         warnings=warnings,
         notes=notes,
-        state=state_hash(client),
+        state=state_hash(account_id, client),
     )
 
 
@@ -234,7 +236,7 @@ async def get_client(services: Services, account_id: str | None, client_id: str)
     """Read one client."""
     account = services.account_for(account_id)
     client, answer = await services.read(account, client_id)
-    return _result(services, account, client, answer.request_id, sent={}, state=state_hash(client))
+    return _result(services, account, client, answer.request_id, sent={}, state=state_hash(account, client))
 
 
 async def list_clients(services: Services, query: ClientQuery) -> ClientList:

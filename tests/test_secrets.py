@@ -25,7 +25,7 @@ GUARD_RAIL_CALLS = [
     ("update_oauth_client", {"oauth_client_id": "../../x", "client_name": "x"}),
     (
         "update_oauth_client",
-        {"oauth_client_id": CLIENT, "expected_state_hash": "sha256:" + "0" * 64, "client_name": "x"},
+        {"oauth_client_id": CLIENT, "expected_state_hash": "sha256:" + "0" * 8 + "." + "0" * 32, "client_name": "x"},
     ),
     ("get_oauth_client", {"oauth_client_id": "f" * 32}),
 ]
