@@ -8,6 +8,8 @@ from __future__ import annotations
 import difflib
 import enum
 import logging
+import time
+from collections.abc import Callable
 
 import anyio
 
@@ -118,26 +120,37 @@ def check_promotion_consent(settings: Settings, consent: Consent, confirm_irreve
 
 
 class ScopeCatalogue:
-    """The scopes Cloudflare offers (`GET /oauth/scopes`), fetched once per process and cached."""
+    """The scopes Cloudflare offers (`GET /oauth/scopes`), cached for ten minutes.
 
-    def __init__(self) -> None:
+    The cache expires so a scope Cloudflare adds is accepted without a restart. Only a readable
+    catalogue is cached: an answer of the wrong shape (not a list, an item without a string id, an empty
+    list, which would refuse every API scope) counts as "could not be read", and is asked again next time.
+    """
+
+    TTL = 600.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._ids: frozenset[str] | None = None
+        self._fetched_at = 0.0
+        self._clock = clock
         self._lock = anyio.Lock()
 
     async def ids(self, cloudflare: CloudflareClient) -> frozenset[str] | None:
         """The known scope ids, or None when the catalogue cannot be read now (not cached: tried again later)."""
         async with self._lock:
-            if self._ids is None:
-                try:
-                    answer = await cloudflare.list_scopes()
-                    items = answer.result if isinstance(answer.result, list) else []
-                    self._ids = frozenset(
-                        i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)
-                    )
-                except ToolFailure as failure:
-                    logger.info("scope catalogue unavailable: %s", failure.kind)
-                    return None
-            return self._ids
+            if self._ids is not None and self._clock() - self._fetched_at < self.TTL:
+                return self._ids
+            try:
+                answer = await cloudflare.list_scopes()
+            except ToolFailure as failure:
+                logger.info("scope catalogue unavailable: %s", failure.kind)
+                return None
+            ids = _scope_ids(answer.result)
+            if ids is None:
+                logger.info("scope catalogue unreadable: not a non-empty list of objects with string ids")
+                return None
+            self._ids, self._fetched_at = ids, self._clock()
+            return ids
 
     async def check(self, cloudflare: CloudflareClient, field: str, scopes: list[str]) -> str | None:
         """Refuse unknown dot-delimited scopes; return a note when the catalogue could not be read."""
@@ -153,8 +166,11 @@ class ScopeCatalogue:
         unknown = [s for s in api_scopes if s not in known]
         if unknown:
             lines = []
-            for scope in unknown:
-                close = difflib.get_close_matches(scope, sorted(known), n=3, cutoff=0.5)
+            catalogue = sorted(known)
+            for index, scope in enumerate(unknown):
+                # difflib is quadratic in the name: suggestions only for the first few, and short, names
+                suggest = index < 5 and len(scope) <= 64 and len(catalogue) <= 2000
+                close = difflib.get_close_matches(scope, catalogue, n=3, cutoff=0.5) if suggest else []
                 lines.append(
                     f"- {field}: {scope!r} is not a Cloudflare OAuth scope"
                     + (f"; closest: {', '.join(close)}" if close else "")
@@ -165,3 +181,13 @@ class ScopeCatalogue:
                 "match is not plainly what they meant.",
             )
         return None
+
+
+def _scope_ids(result: object) -> frozenset[str] | None:
+    """The ids of a catalogue answer, or None when it is not a non-empty list of objects with string ids."""
+    if not isinstance(result, list) or not result:
+        return None
+    ids = [item.get("id") if isinstance(item, dict) else None for item in result]
+    if not all(isinstance(i, str) and i for i in ids):
+        return None
+    return frozenset(ids)

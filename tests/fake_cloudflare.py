@@ -33,6 +33,7 @@ class Fault:
     truncate: bool = False  # announce a longer body than is sent, then close
     redirect_to: str | None = None
     drip: float = 0.0  # send the headers, then one body byte every `drip` seconds, never finishing
+    path_suffix: str = ""  # only for a request whose path ends so (other requests pass it by)
 
 
 class FakeCloudflare:
@@ -63,7 +64,9 @@ class FakeCloudflare:
                 body = self.rfile.read(length) if length else b""
                 with fake._lock:
                     fake.hits += 1
-                    fault = fake.faults.popleft() if fake.faults else None
+                    fault = next((f for f in fake.faults if self.path.endswith(f.path_suffix)), None)
+                    if fault is not None:
+                        fake.faults.remove(fault)
                 if fault is not None:
                     fake.emulator.record(self.command, self.path, dict(self.headers), body)
                     self._fault(fault)
