@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import AcceptedElicitation, Context, DeclinedElicitation, Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ClientCapabilities, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_oauth_clients import operations
@@ -164,8 +164,7 @@ async def ask_promotion_consent(
     """Ask the person, when the client can ask and the promotion could otherwise go ahead; else None."""
     if current is None or parse_arguments(OAuthClientUpdate, arguments).dry_run or promotion_requirements(current):
         return None  # (arguments parsed once already in read_for_promotion, so this cannot raise)
-    capabilities = ctx.client_capabilities
-    if capabilities is None or capabilities.elicitation is None:
+    if not can_ask_with_a_form(ctx.client_capabilities):
         return None
     if _services(ctx).settings.read_only:
         return None
@@ -175,6 +174,17 @@ async def ask_promotion_consent(
         f"it. This cannot be undone: Cloudflare does not support returning a client to private.",
         PromotionConsent,
     )
+
+
+def can_ask_with_a_form(capabilities: ClientCapabilities | None) -> bool:
+    """Form-mode elicitation declared: `{"form": {}}`, or an empty `{}` (form mode, MCP 2025-11-25).
+
+    A client declaring only URL mode cannot answer a form; asking it would be a JSON-RPC error.
+    """
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    if elicitation is None:
+        return False
+    return elicitation.form is not None or elicitation.url is None
 
 
 def _consent(outcome: ElicitationResult[PromotionConsent]) -> Consent:
