@@ -54,11 +54,19 @@ VARIABLES: dict[str, str] = {
     "MCP_OAUTH_CLIENTS_DNS_SERVER": "resolver for check_verification_record, IP or IP:PORT (default: the system's)",
     "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": "comma-separated Host names accepted over HTTP (DNS-rebinding "
     "protection), e.g. mcp.example.com",
+    "MCP_OAUTH_CLIENTS_REQUEST_STATE_KEY": "secret (32+ characters) shared by every HTTP instance, so a consent "
+    "round trip may end on another instance; comma-separated to rotate, the first seals",
 }
 
 
 SECRET_VARIABLES = frozenset(
-    {"CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "MCP_OAUTH_CLIENTS_HTTP_TOKEN"}
+    {
+        "CLOUDFLARE_API_TOKEN",
+        "CLOUDFLARE_API_KEY",
+        "CLOUDFLARE_EMAIL",
+        "MCP_OAUTH_CLIENTS_HTTP_TOKEN",
+        "MCP_OAUTH_CLIENTS_REQUEST_STATE_KEY",
+    }
 )
 
 # The trust model, one row per variable: may a `.env` merely found in the working directory set it?
@@ -88,6 +96,7 @@ FOUND_DOTENV: dict[str, str | None] = {
     "MCP_OAUTH_CLIENTS_HTTP_TOKEN": _GUARD_RAIL,
     "MCP_OAUTH_CLIENTS_DNS_SERVER": "it decides where the verification check's DNS queries go",
     "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": _GUARD_RAIL,
+    "MCP_OAUTH_CLIENTS_REQUEST_STATE_KEY": "it seals the state of the consent round trip (a guard rail)",
 }
 
 # Command-line flags that stand for a variable; a flag wins over the environment and any file.
@@ -173,6 +182,7 @@ class Settings:
     http_token: str | None = field(default=None, repr=False)
     http_allowed_hosts: tuple[str, ...] = ()
     dns_server: tuple[str, int] | None = None  # (IP, port) of the resolver; None: the system's
+    request_state_keys: tuple[str, ...] = field(default=(), repr=False)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     shown_values: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -226,13 +236,16 @@ class Settings:
                 h.strip() for h in merged.get("MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()
             ),
             dns_server=_dns_server(merged.get("MCP_OAUTH_CLIENTS_DNS_SERVER", "")),
+            request_state_keys=_request_state_keys(merged),
             sources=sources,
             shown_values={k: v for k, v in merged.items() if k not in SECRET_VARIABLES},
         )
 
     def secrets(self) -> list[str]:
         """Every configured secret: Cloudflare credentials and the HTTP bearer token."""
-        return self.credentials.secrets() + ([self.http_token] if self.http_token else [])
+        return (
+            self.credentials.secrets() + ([self.http_token] if self.http_token else []) + list(self.request_state_keys)
+        )
 
 
 def _read_env_file(env_file: str | os.PathLike[str] | None) -> tuple[dict[str, str | None], Path | None]:
@@ -391,6 +404,14 @@ def _dns_server(raw: str) -> tuple[str, int] | None:
     if not 0 < number < 65536:
         raise ConfigError(f"MCP_OAUTH_CLIENTS_DNS_SERVER={raw!r}: use an IP address, IP:PORT or [IPv6]:PORT")
     return host, number
+
+
+def _request_state_keys(values: Mapping[str, str]) -> tuple[str, ...]:
+    name = "MCP_OAUTH_CLIENTS_REQUEST_STATE_KEY"
+    keys = tuple(k.strip() for k in values.get(name, "").split(",") if k.strip())
+    if any(len(k) < 32 for k in keys):
+        raise ConfigError(f"{name}: each key must be at least 32 characters of secret randomness")
+    return keys
 
 
 def _flag(values: Mapping[str, str], name: str) -> bool:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
+from mcp.server.request_state import RequestStateSecurity
 from mcp.server.stdio import stdio_server
 
 from mcp_oauth_clients import __version__
@@ -61,6 +62,11 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
         lifespan=lifespan,
         tools=build_tools(settings),
         log_level=settings.log_level,  # type: ignore[arg-type]  # validated by Settings.load
+        # The 2026-07-28 consent round trip carries its state sealed by the client; with a shared key any
+        # instance can open it, without one only the instance that sealed it can (a per-process key).
+        request_state_security=RequestStateSecurity(keys=list(settings.request_state_keys))
+        if settings.request_state_keys
+        else None,
     )
 
 
