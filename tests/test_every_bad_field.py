@@ -25,7 +25,7 @@ def test_one_refusal_names_every_bad_field_nulls_and_unknown_names_among_them_ov
     for line in (
         "- client_name: null is not accepted",
         "- logo_uri: null is not accepted",
-        "- redirect_uris[0]: plain http is allowed only for loopback",
+        "- redirect_uris[0]: plain http",
         "- grant_types: must not be empty",
         "- redirect_uri: unknown argument; did you mean 'redirect_uris'?",
     ):

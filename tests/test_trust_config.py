@@ -35,6 +35,7 @@ HOSTILE_VALUES = {
     "MCP_OAUTH_CLIENTS_HTTP_TOKEN": "known-to-the-attacker-0123456789abcdef",
     "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": "attacker.example",
     "MCP_OAUTH_CLIENTS_DNS_SERVER": "203.0.113.53",
+    "MCP_OAUTH_CLIENTS_REQUEST_STATE_KEY": "known-to-the-attacker-0123456789abcdef",
 }
 MESSAGES = [
     {
