@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     create_model,
     field_validator,
     model_validator,
@@ -74,11 +75,14 @@ MAX_ITEMS: dict[str, int] = {
 # How many problems one refusal lists; the rest are counted, so a hostile call cannot make a huge error.
 MAX_PROBLEMS_SHOWN = 20
 
-OriginList = Annotated[list[Origin], Field(max_length=MAX_URIS)]
-RedirectURIList = Annotated[list[RedirectURI], Field(max_length=MAX_URIS)]
-ScopeList = Annotated[list[Scope], Field(max_length=MAX_SCOPES)]
-GrantTypeList = Annotated[list[GrantType], Field(max_length=MAX_ITEMS["grant_types"])]
-ResponseTypeList = Annotated[list[ResponseType], Field(max_length=MAX_ITEMS["response_types"])]
+# The full-list fields state their limit here (the schema's maxItems) and enforce it in `_bounded`, before any
+# entry is checked; a list that add/remove made from what Cloudflare stores may be longer (MERGED_LISTS).
+OriginList = Annotated[list[Origin], Field(json_schema_extra={"maxItems": MAX_URIS})]
+RedirectURIList = Annotated[list[RedirectURI], Field(json_schema_extra={"maxItems": MAX_URIS})]
+ScopeList = Annotated[list[Scope], Field(json_schema_extra={"maxItems": MAX_SCOPES})]
+GrantTypeList = Annotated[list[GrantType], Field(json_schema_extra={"maxItems": MAX_ITEMS["grant_types"]})]
+ResponseTypeList = Annotated[list[ResponseType], Field(json_schema_extra={"maxItems": MAX_ITEMS["response_types"]})]
+MERGED_LISTS = {"merged_lists": True}  # validation context: the lists are stored entries plus the caller's edits
 
 
 def lean_schema(schema: dict[str, Any]) -> None:
@@ -217,6 +221,16 @@ class OAuthClientUpdate(BaseModel):
             data[name] = decode_json_list(name, value)
         return data
 
+    @field_validator(*LIST_ENTRY_TYPES, mode="before")
+    @classmethod
+    def _bounded(cls, value: Any, info: ValidationInfo) -> Any:
+        # Before the entries are checked, so an endless list costs nothing; a merged list is exempt, so a
+        # client that already stores more entries can still be edited with add/remove.
+        limit = MAX_ITEMS[info.field_name or ""]
+        if isinstance(value, list) and len(value) > limit and not (info.context or {}).get("merged_lists"):
+            raise ValueError(f"List should have at most {limit} items, not {len(value)}")
+        return value
+
     @field_validator(*LIST_ENTRY_TYPES)
     @classmethod
     def _no_duplicates(cls, value: list[str] | None) -> list[str] | None:
@@ -317,7 +331,7 @@ def decode_json_list(name: str, value: Any) -> Any:
     return decoded if isinstance(decoded, list | dict) else value
 
 
-def parse_arguments(model: type[ModelT], arguments: dict[str, Any]) -> ModelT:
+def parse_arguments(model: type[ModelT], arguments: dict[str, Any], context: dict[str, Any] | None = None) -> ModelT:
     """Validate raw tool arguments with `model`; every problem is reported at once, each naming its field.
 
     Unknown names, nulls and undecodable JSON are found first and taken out, so the model still checks
@@ -339,7 +353,7 @@ def parse_arguments(model: type[ModelT], arguments: dict[str, Any]) -> ModelT:
             problems.append(f"- {exc}")
             set_aside.add(name)
     try:
-        params = model.model_validate(data)
+        params = model.model_validate(data, context=context)
     except ValidationError as exc:
         problems += describe_validation_error(exc, set_aside=set_aside, meant_more=bool(problems))
     else:

@@ -22,7 +22,7 @@ from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, CloudflareEmulator
 from mcp_oauth_clients.errors import CloudflareAPIError, InvalidInput, Refused, ToolFailure, UnknownOutcome
 from mcp_oauth_clients.guards import Consent, ScopeCatalogue
 from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQuery, client_page, scope_page
-from mcp_oauth_clients.models import LIST_FIELDS, OAuthClientUpdate, parse_arguments
+from mcp_oauth_clients.models import LIST_FIELDS, MERGED_LISTS, OAuthClientUpdate, parse_arguments
 from mcp_oauth_clients.oauth_client import OAuthClient, state_hash, state_hash_mismatch
 from mcp_oauth_clients.results import OAuthClientResult
 from mcp_oauth_clients.verification import guidance_for
@@ -224,7 +224,7 @@ async def _update(
 def _recheck(params: OAuthClientUpdate, body: dict[str, Any]) -> None:
     """Check the lists that add/remove produced exactly like lists the caller sent."""
     try:
-        parse_arguments(OAuthClientUpdate, {"oauth_client_id": params.oauth_client_id, **body})
+        parse_arguments(OAuthClientUpdate, {"oauth_client_id": params.oauth_client_id, **body}, MERGED_LISTS)
     except InvalidInput as exc:
         raise InvalidInput(
             "After applying add/remove to the stored lists, the result is refused:\n" + exc.message.split("\n", 1)[-1],

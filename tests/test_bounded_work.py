@@ -205,3 +205,22 @@ def test_any_retry_after_gets_the_wait_until_answer_over_stdio(fake, value):
         client.close()
     assert error and "wait until" in text and "Internal error" not in text
     assert len(fake.requests) == 1
+
+
+def test_a_client_storing_more_entries_than_a_call_may_send_can_still_be_edited_with_add_and_remove(fake):
+    from tests.conftest import ACCOUNT
+
+    stored = huge_redirects(MAX_ITEMS["redirect_uris"] + 50)
+    fake.emulator.clients[(ACCOUNT, CLIENT)]["redirect_uris"] = list(stored)
+    client = RawClient(fake_env(fake))
+    try:
+        client.initialize()
+        removed = client.text(
+            "update_oauth_client", {"oauth_client_id": CLIENT, "remove": {"redirect_uris": [stored[0]]}}
+        )
+        full = client.text("update_oauth_client", {"oauth_client_id": CLIENT, "redirect_uris": stored})
+    finally:
+        client.close()
+    assert not removed[0], removed[1]
+    assert [w.body["redirect_uris"] for w in fake.writes()] == [stored[1:]]
+    assert full[0] and "redirect_uris: List should have at most 100 items, not 150" in full[1]
