@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.results import SANDBOX_BANNER, shown
+from mcp_oauth_clients.untrusted import plain
 from mcp_oauth_clients.verification import TXT_PREFIX, VerificationGuidance, guidance_for
 
 NAME_NOTE = (
@@ -171,8 +172,10 @@ def next_step(client: OAuthClient, finding: Finding) -> str:
     if guidance.host is None:
         return "Set client_uri first (update_oauth_client); its host is what Cloudflare verifies."
     if guidance.dns_record is None:
-        return f"Cloudflare gave no verification value (status {guidance.status or 'unknown'}): read the client later."
-    restart = f"restart verification by sending the unchanged client_uri ({client.client_uri}) with update_oauth_client"
+        status = plain(guidance.status or "unknown")
+        return f"Cloudflare gave no verification value (status {status}): read the client later."
+    uri = shown(client.client_uri)
+    restart = f"restart verification by sending the unchanged client_uri ({uri}) with update_oauth_client"
     then = restart if guidance.status == "failed" else "wait: Cloudflare polls for the record for up to two days"
     if finding == "found":
         if guidance.status == "failed":
@@ -195,8 +198,8 @@ def describe_check(result: VerificationCheck) -> str:
     )
     host = shown(guidance.host) if guidance.host else "(no client_uri)"
     lines.append(
-        f"Verification of client {result.client_id}'s client URI host {host}: Cloudflare says "
-        f"{guidance.status or 'unknown'}."
+        f"Verification of client {plain(result.client_id)}'s client URI host {host}: Cloudflare says "
+        f"{plain(guidance.status or 'unknown')}."
     )
     for lookup in result.lookups:
         if lookup.outcome == "txt":

@@ -8,13 +8,13 @@ Our own pages (`offset`) only bound what one answer shows.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mcp_oauth_clients.models import OAuthClientUpdate, lean_schema
 from mcp_oauth_clients.results import SANDBOX_BANNER, shown
+from mcp_oauth_clients.untrusted import plain
 
 CLIENTS_PER_PAGE = 20
 SCOPES_PER_PAGE = 40
@@ -92,11 +92,6 @@ class ScopeList(BaseModel):
     offset: int
     next_offset: int | None = None
     identity_scopes: str = IDENTITY_NOTE
-
-
-def plain(value: str) -> str:
-    """An id as it is when it looks like one; anything else as quoted data."""
-    return value if re.fullmatch(r"[A-Za-z0-9_.:-]{1,128}", value) else shown(value, 130)
 
 
 def summarise(item: Any) -> ClientSummary | None:
@@ -180,7 +175,8 @@ def describe_clients(result: ClientList, query: ClientQuery) -> str:
         )
         for c in result.clients:
             name = shown(c.client_name, 80) if c.client_name else "(unnamed)"
-            lines.append(f"- {plain(c.client_id)} {name} {c.visibility}, verification {c.verification or 'unknown'}")
+            status = plain(c.verification or "unknown")
+            lines.append(f"- {plain(c.client_id)} {name} {plain(c.visibility)}, verification {status}")
     if result.next_offset is not None:
         lines.append(f"More: {result.matched - result.next_offset} more; call again with offset {result.next_offset}.")
     if result.unreadable:

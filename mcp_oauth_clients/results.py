@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from mcp_oauth_clients.diff import FieldChange
 from mcp_oauth_clients.oauth_client import OAuthClient
-from mcp_oauth_clients.untrusted import quoted
+from mcp_oauth_clients.untrusted import plain, quoted
 from mcp_oauth_clients.verification import VerificationGuidance
 
 SANDBOX_BANNER = "[SANDBOX] In-memory emulation, not Cloudflare: nothing real was read or changed."
@@ -86,8 +86,8 @@ def describe(result: OAuthClientResult, *, action: str) -> str:
         lines.append(PREVIEW_BANNER)
     name = shown(client.client_name) if client.client_name else "(unnamed)"
     lines.append(
-        f"{action} OAuth client {client.client_id} in account {result.account_id}: {name}, "
-        f"visibility {client.visibility}."
+        f"{action} OAuth client {plain(client.client_id)} in account {result.account_id}: {name}, "
+        f"visibility {plain(client.visibility)}."
     )
     is_read = action == "Read"
     if is_read:
@@ -131,9 +131,10 @@ def _verification(guidance: VerificationGuidance, *, full: bool) -> list[str]:
     if record is None:
         return guidance.next_steps[:1]
     if not full:
-        return [f"Client URI host {host}: verification {guidance.status} (check_verification_record checks its DNS)."]
+        status = plain(guidance.status)
+        return [f"Client URI host {host}: verification {status} (check_verification_record checks its DNS)."]
     lines = [
-        f"Client URI host {host}: verification {guidance.status}. To verify it, a person adds this DNS record:",
+        f"Client URI host {host}: verification {plain(guidance.status)}. To verify it, a person adds this DNS record:",
         f"  type TXT   name {shown(record.name)}   value {shown(record.value)}",
         "Use the whole value, prefix included; Cloudflare polls for up to two days (check_verification_record "
         "checks DNS). Only needed to make the client public.",

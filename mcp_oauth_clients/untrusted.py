@@ -11,6 +11,7 @@ answer comes in; the outputs (tool results, logs, audit, doctor) redact again be
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from typing import Any
@@ -39,6 +40,15 @@ def quoted(value: Any, limit: int = 200) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return '"' + text.replace('"', "'") + '"'
+
+
+def plain(value: Any) -> str:
+    """An id, status or other one-word value as it is when it looks like one; anything else as quoted data."""
+    text = value if isinstance(value, str) else ""
+    return text if _WORD.fullmatch(text) else quoted(value, 130)
+
+
+_WORD = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 def secret_forms(secrets: Iterable[str | None]) -> list[str]:
