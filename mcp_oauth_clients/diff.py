@@ -28,15 +28,16 @@ def apply_edits(
     lists: dict[str, list[str]] = {}
     notes: list[str] = []
     for field in sorted(additions.keys() | removals.keys()):
-        stored = list(getattr(current, field, None) or [])
-        result = list(stored)
+        result = list(getattr(current, field, None) or [])
+        present = set(result)  # membership by set: a stored list from Cloudflare may be long
         for entry in additions.get(field, []):
-            if entry in result:
+            if entry in present:
                 notes.append(f"{field}: {entry!r} is already present; not added twice.")
             else:
                 result.append(entry)
-        for entry in removals.get(field, []):
-            if entry in result:
+                present.add(entry)
+        for entry in removals.get(field, []):  # at most MAX_ITEMS entries, so remove() stays linear overall
+            if entry in present:
                 result.remove(entry)
             else:
                 notes.append(f"{field}: {entry!r} was not present; nothing to remove.")
@@ -54,9 +55,10 @@ def changes(before: OAuthClient | None, body: dict[str, Any]) -> list[FieldChang
             continue
         change = FieldChange(field=field, before=old, after=after, before_read=before is not None)
         if isinstance(after, list) and before is not None:
-            stored = list(old or [])
-            change.added = [e for e in after if e not in stored]
-            change.removed = [e for e in stored if e not in after]
+            stored, sent = list(old or []), set(after)
+            kept = set(stored)
+            change.added = [e for e in after if e not in kept]
+            change.removed = [e for e in stored if e not in sent]
         out.append(change)
     return out
 

@@ -224,3 +224,35 @@ def test_a_client_storing_more_entries_than_a_call_may_send_can_still_be_edited_
     assert not removed[0], removed[1]
     assert [w.body["redirect_uris"] for w in fake.writes()] == [stored[1:]]
     assert full[0] and "redirect_uris: List should have at most 100 items, not 150" in full[1]
+
+
+def test_a_stored_list_of_a_hundred_thousand_entries_still_gets_a_one_entry_add_answered(fake):
+    """Cloudflare's answer is not bounded by our limits: the diff of a huge stored list stays linear."""
+    from tests.conftest import ACCOUNT
+
+    stored = huge_redirects()
+    fake.emulator.clients[(ACCOUNT, CLIENT)]["redirect_uris"] = list(stored)
+    client = RawClient(fake_env(fake))
+    try:
+        client.initialize()
+        client._send(
+            {
+                "jsonrpc": "2.0",
+                "id": 99,
+                "method": "tools/call",
+                "params": {
+                    "name": "update_oauth_client",
+                    "arguments": {
+                        "oauth_client_id": CLIENT,
+                        "dry_run": True,
+                        "add": {"redirect_uris": ["https://new.example.com/cb"]},
+                    },
+                },
+            }
+        )
+        result = answers_within(client, {99}, 60)[99]
+    finally:
+        client.close()
+    text = result["content"][0]["text"]
+    assert not result.get("isError"), text[:500]
+    assert 'added "https://new.example.com/cb"' in text
