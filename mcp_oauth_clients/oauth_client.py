@@ -221,7 +221,10 @@ def _digest(value: object, length: int) -> str:
 
 def _parts(account_id: str, client: OAuthClient) -> list[str]:
     target = [account_id.lower(), client.client_id]
-    return [_digest(target, 8), _digest([target, {name: getattr(client, name) for name in STATE_FIELDS}], 32)]
+    state: dict[str, Any] = {name: getattr(client, name) for name in STATE_FIELDS}
+    if client.odd_fields:  # a malformed field reads as null: pin its raw value, so a change to it is seen
+        state["odd_fields"] = [[odd.field, odd.value] for odd in client.odd_fields]
+    return [_digest(target, 8), _digest([target, state], 32)]
 
 
 def state_hash(account_id: str, client: OAuthClient, change: dict[str, Any] | None = None) -> str:

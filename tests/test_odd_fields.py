@@ -123,3 +123,25 @@ def test_a_field_named_odd_fields_from_cloudflare_is_itself_reported_not_trusted
     client = OAuthClient.model_validate({**demo_client(CLIENT), "odd_fields": [{"field": "x", "problem": "fake"}]})
     assert [o.field for o in client.odd_fields] == ["odd_fields"]
     assert client.odd_fields[0].value == [{"field": "x", "problem": "fake"}]
+
+
+def test_a_change_from_one_malformed_value_to_another_makes_a_read_hash_stale_over_stdio():
+    with FakeCloudflare() as fake:
+        fake.emulator.clients[(ACCOUNT, CLIENT)]["client_name"] = 42
+        client = RawClient(fake_env(fake))
+        try:
+            client.initialize()
+            read_hash = client.text("get_oauth_client", {"oauth_client_id": CLIENT})[2]["state_hash"]
+            fake.emulator.clients[(ACCOUNT, CLIENT)]["client_name"] = 43  # still malformed, but not the same
+            stale = client.text(
+                "update_oauth_client",
+                {
+                    "oauth_client_id": CLIENT,
+                    "logo_uri": "https://app.example.com/l.png",
+                    "expected_state_hash": read_hash,
+                },
+            )
+        finally:
+            client.close()
+    assert stale[0] and "the client changed since" in stale[1], stale[1]
+    assert fake.writes() == []
