@@ -37,26 +37,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def http_server(env: dict[str, str], *args: str):
+def start_http(env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:
+    """Start the console script on streamable HTTP at a free loopback port; return it once /healthz answers."""
     port = free_port()
     proc = subprocess.Popen(
         [SCRIPT, "--transport", "streamable-http", "--port", str(port), *args],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"server did not start: {proc.communicate()[1]}")
+
+
+@contextlib.contextmanager
+def http_server(env: dict[str, str], *args: str):
+    """`start_http` for a `with` block: the server is stopped when it ends."""
+    proc, base = start_http(env, *args)
     try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            raise AssertionError(f"server did not start: {proc.stderr.read() if proc.poll() is not None else ''}")
         yield base
     finally:
         proc.terminate()

@@ -20,31 +20,11 @@ from mcp_oauth_clients.startup import sandbox_clients
 from tests.conftest import ACCOUNT, CLIENT
 from tests.fake_cloudflare import TOKEN, Fault
 from tests.stdio_client import SCRIPT, RawClient, clean_env, fake_env
-from tests.test_http import HTTP_TOKEN, free_port
+from tests.test_http import HTTP_TOKEN, start_http
 
 # Hang detection, not a performance promise: a stopped server must be gone well within this.
 STOP_WITHIN = 2.0
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
-
-
-def start_http(env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [SCRIPT, "--transport", "streamable-http", "--port", str(port), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError(f"server did not start: {proc.communicate()[1]}")
 
 
 def stop(proc: subprocess.Popen, signum: int) -> tuple[int, float, str, str]:
