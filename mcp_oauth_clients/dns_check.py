@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.results import SANDBOX_BANNER, shown
-from mcp_oauth_clients.untrusted import plain
+from mcp_oauth_clients.untrusted import escape, plain
 from mcp_oauth_clients.verification import TXT_PREFIX, VerificationGuidance, guidance_for
 
 NAME_NOTE = (
@@ -105,7 +105,8 @@ async def look_up(names: list[str], server: tuple[str, int] | None, timeout: flo
             return TXTLookup(name=name, outcome="nxdomain")
         except dns.exception.DNSException as exc:
             return TXTLookup(name=name, outcome="failed", problem=str(exc)[:200] or type(exc).__name__)
-        records = [[part.decode("utf-8", "replace") for part in r.strings] for r in answer.rrset or []]
+        # A TXT answer is whoever-runs-the-zone's text: escaped here, once, like a Cloudflare answer.
+        records = [[escape(part.decode("utf-8", "replace")) for part in r.strings] for r in answer.rrset or []]
         return TXTLookup(name=name, outcome="txt" if records else "no_txt", records=records)
 
     # All names at once: an unreachable resolver costs one timeout, not one per name.

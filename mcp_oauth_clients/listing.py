@@ -8,6 +8,7 @@ Our own pages (`offset`) only bound what one answer shows.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -120,7 +121,9 @@ def client_page(
         c for c in every if fragment in (c.client_name or "").casefold() and query.visibility in (None, c.visibility)
     ]
     total = info.get("total_count") if info else None
-    total = int(total) if isinstance(total, int | float) and not isinstance(total, bool) else None
+    # A count is a finite whole number; Infinity, NaN or 1e999 is no count at all (int() would raise on them).
+    counted = isinstance(total, int | float) and not isinstance(total, bool) and math.isfinite(total)
+    total = int(total) if counted else None
     returned = len(items) if isinstance(items, list) else 0
     page = matching[query.offset : query.offset + CLIENTS_PER_PAGE]
     end = query.offset + len(page)
