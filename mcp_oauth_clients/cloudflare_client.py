@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # httpx is imported on the first request: start-up and tools/
 
 logger = logging.getLogger(__name__)
 
+# The most of one answer we read (decoded). A page of clients is a few kilobytes; no answer needs more.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 USER_AGENT = f"mcp-oauth-clients/{__version__} (+https://github.com/mcp-oauth-clients/mcp-oauth-clients)"
 RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 PERMISSIONS_HINT = (
@@ -131,7 +133,7 @@ class CloudflareClient:
                 # httpx's timeout bounds each read, so an answer dripping one byte at a time never ends:
                 # the whole answer of one attempt must arrive within the timeout.
                 with anyio.fail_after(self.settings.timeout):
-                    response = await self._http.request(method, path, json=json, headers=credentials.headers())
+                    response = await self._receive(method, path, json, credentials.headers())
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 last_problem = _describe_transport(exc)
                 if final:
@@ -173,6 +175,26 @@ class CloudflareClient:
             next_step="check the network, a proxy (HTTPS_PROXY) or CLOUDFLARE_BASE_URL, then try again.",
         )
 
+    async def _receive(self, method: str, path: str, json: Any, headers: dict[str, str]) -> httpx.Response:
+        """One answer, read whole but never beyond MAX_ANSWER_BYTES once decoded (a gzip bomb included).
+
+        A longer body is cut there and read as any unreadable answer is: an error for a read, an unknown
+        outcome for a write. No Cloudflare answer of this API comes near the limit.
+        """
+        import httpx
+
+        async with self._http.stream(method, path, json=json, headers=headers) as streamed:
+            body = bytearray()
+            async for chunk in streamed.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    del body[MAX_ANSWER_BYTES:]
+                    break
+        kept = [
+            (k, v) for k, v in streamed.headers.multi_items() if k.lower() not in ("content-encoding", "content-length")
+        ]
+        return httpx.Response(streamed.status_code, headers=kept, content=bytes(body), request=streamed.request)
+
     def _backoff(self, attempt: int) -> float:
         delay = min(self.settings.retry_backoff * 2**attempt, 8.0)
         return delay * (1 - 0.25 * self._jitter())
@@ -208,10 +230,7 @@ class CloudflareClient:
         secrets = self.settings.secrets()
         request_id = _header(response, "cf-ray", secrets)
         logger.debug("Cloudflare answered HTTP %s (request id %s)", response.status_code, request_id)
-        try:
-            payload = clean(response.json(), secrets)
-        except ValueError:
-            payload = None
+        payload = _payload(response, secrets)
         ok = (
             response.is_success
             and isinstance(payload, dict)
@@ -283,10 +302,7 @@ def _error_from(
     """
     secrets = secrets or []
     if payload is ...:
-        try:
-            payload = clean(response.json(), secrets)
-        except ValueError:
-            payload = None
+        payload = _payload(response, secrets)
     status = response.status_code
     request_id = _header(response, "cf-ray", secrets)
     messages = _messages(payload.get("errors")) if isinstance(payload, dict) else []
@@ -343,6 +359,14 @@ def _hint(status: int, messages: list[CloudflareMessage]) -> str:
     return "read the messages above, correct the request and call again."
 
 
+def _payload(response: httpx.Response, secrets: list[str]) -> Any:
+    """The answer's JSON, cleaned; None when it is not JSON, is cut short, or is nested too deep to walk."""
+    try:
+        return clean(response.json(), secrets)
+    except (ValueError, RecursionError):  # RecursionError: a body of a million '[' is not an answer
+        return None
+
+
 def _shape_problem(payload: Any, response: httpx.Response, secrets: list[str] | None = None) -> str:
     if payload is None:
         content_type = (_header(response, "content-type", secrets or []) or "unknown type").split(";")[0]
@@ -360,7 +384,7 @@ _TAGS = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.S | re.I)
 def _excerpt(response: httpx.Response, limit: int = 160, *, secrets: list[str] | None = None) -> str:
     """The body's text without tags, cleaned and redacted before it is clipped (so no part of a secret survives)."""
     try:
-        text = response.text
+        text = response.text[:8192]  # the tag pattern is costly on a long body; an excerpt needs the start only
     except Exception:  # noqa: BLE001 - an undecodable body still deserves an error, not a crash
         return "<unreadable body>"
     return _clip(clean(" ".join(_TAGS.sub(" ", text).split()), secrets or []), limit)

@@ -83,3 +83,38 @@ def test_a_list_answer_counting_a_non_number_is_read_not_an_internal_error(fake,
     error, text, data = stdio.text("list_oauth_clients", {})
     assert not error, text
     assert "Internal error" not in text and data["returned"] == 1
+
+
+@pytest.mark.parametrize("depth", [100_000, 950])
+def test_an_answer_nested_absurdly_deep_is_an_unreadable_answer_not_a_crash(fake, stdio, depth):
+    fake.script(Fault(status=200, body=b'{"success": true, "result": ' + b"[" * depth + b"]" * depth + b"}"))
+    error, text, _ = stdio.text("get_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID})
+    assert error and "Internal error" not in text, text
+    assert "not a Cloudflare API envelope" in text or "no client" in text, text
+
+
+def huge_client_answer(size: int) -> bytes:
+    """A well-formed envelope whose client name alone is `size` bytes."""
+    client = {**demo_client(), "client_name": "A" * size}
+    return json.dumps({"success": True, "errors": [], "messages": [], "result": client}).encode()
+
+
+def test_a_50_mb_answer_is_cut_at_the_limit_and_refused_not_buffered(fake, stdio):
+    fake.script(Fault(status=200, body=huge_client_answer(50 * 1024 * 1024)))
+    error, text, _ = stdio.text("get_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID})
+    assert error and "Internal error" not in text and "not a Cloudflare API envelope" in text, text
+    assert len(text) < 2000
+
+
+def test_a_huge_answer_to_a_write_is_an_unknown_outcome_with_its_audit_line(fake, tmp_path):
+    audit = tmp_path / "audit.jsonl"
+    client = RawClient(fake_env(fake), args=("--audit-log", str(audit)))
+    client.initialize()
+    try:
+        fake.script(Fault(status=200, body=huge_client_answer(20 * 1024 * 1024), path_suffix=DEMO_CLIENT_ID))
+        error, text, _ = client.text("update_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID, "client_name": "New"})
+    finally:
+        client.close()
+    assert error and "could not be read" in text and "Internal error" not in text, text
+    lines = audit.read_text().splitlines()
+    assert [json.loads(line)["outcome"] for line in lines] == ["unknown"]
