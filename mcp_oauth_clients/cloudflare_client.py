@@ -190,9 +190,8 @@ class CloudflareClient:
                 if len(body) > MAX_ANSWER_BYTES:
                     del body[MAX_ANSWER_BYTES:]
                     break
-        kept = [
-            (k, v) for k, v in streamed.headers.multi_items() if k.lower() not in ("content-encoding", "content-length")
-        ]
+        # Raw bytes: a header may carry latin-1 that httpx would refuse to encode again as str.
+        kept = [(k, v) for k, v in streamed.headers.raw if k.lower() not in (b"content-encoding", b"content-length")]
         return httpx.Response(streamed.status_code, headers=kept, content=bytes(body), request=streamed.request)
 
     def _backoff(self, attempt: int) -> float:
