@@ -74,6 +74,15 @@ class AuditLog:
                 print(f"mcp-oauth-clients: cannot write the audit log {self.path}: {exc.strerror}", file=sys.stderr)
 
 
+def cannot_write(path: str) -> str | None:
+    """Why the audit log at `path` cannot be appended to, or None. Opening creates it, as the first line would."""
+    try:
+        with open(path, "a", encoding="utf-8"):
+            return None
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+
+
 def _escape_for_json(ch: str) -> str:
     """`ch` as JSON-escaped text when it is a hidden or line-breaking character (json.dumps leaves these raw)."""
     import unicodedata

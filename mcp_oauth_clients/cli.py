@@ -175,6 +175,18 @@ def main(argv: list[str] | None = None) -> int:
 
         return anyio.run(run_doctor, settings)
 
+    if settings.audit_log:
+        from mcp_oauth_clients.audit import cannot_write
+
+        # Checked now, not at the first write: a write must never leave without the line that records it.
+        if problem := cannot_write(settings.audit_log):
+            print(
+                f"mcp-oauth-clients: the audit log {settings.audit_log} cannot be written ({problem}); "
+                "no write could be recorded, so the server does not start. Fix the path (--audit-log).",
+                file=sys.stderr,
+            )
+            return 2
+
     # Until the signal handlers are in place (the SDK import takes a moment), Ctrl-C ends quietly too.
     signal.signal(signal.SIGINT, _exit_on_signal)
     signal.signal(signal.SIGTERM, _exit_on_signal)

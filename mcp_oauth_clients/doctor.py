@@ -14,6 +14,7 @@ import re
 import sys
 from typing import TextIO
 
+from mcp_oauth_clients.audit import cannot_write
 from mcp_oauth_clients.cloudflare_client import CloudflareClient
 from mcp_oauth_clients.config import SECRET_VARIABLES, VARIABLES, ConfigError, Settings
 from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, CloudflareEmulator, mock_transport
@@ -89,6 +90,11 @@ async def run_doctor(settings: Settings, out: TextIO = sys.stdout) -> int:
             + ", ".join(sorted(settings.allowed_accounts)),
         )
         return _finish(report)
+    if settings.audit_log and (unwritable := cannot_write(settings.audit_log)):
+        report.problem(
+            f"the audit log {settings.audit_log} cannot be written ({unwritable}): the server refuses to start",
+            "fix the path (--audit-log or MCP_OAUTH_CLIENTS_AUDIT_LOG)",
+        )
     if settings.http_token and len(settings.http_token) < 32:
         report.note(
             f"MCP_OAUTH_CLIENTS_HTTP_TOKEN has {len(settings.http_token)} characters: the server refuses to listen "
