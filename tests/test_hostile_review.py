@@ -193,3 +193,25 @@ def test_doctor_names_an_audit_log_that_cannot_be_written_as_a_problem(fake, tmp
         [SCRIPT, "doctor", "--audit-log", str(path)], env=fake_env(fake), capture_output=True, text=True, timeout=60
     )
     assert done.returncode != 0 and f"the audit log {path} cannot be written" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["with a length", "chunked"])
+def test_a_huge_http_request_body_is_refused_with_413_and_the_server_keeps_answering(fake, announced):
+    import httpx
+
+    from tests.test_http import HEADERS, http_server, rpc
+
+    body = b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "' + b"A" * (40 * 1024 * 1024) + b'"}}'
+
+    def chunks():
+        for at in range(0, len(body), 1024 * 1024):
+            yield body[at : at + 1024 * 1024]
+
+    with http_server(fake_env(fake)) as base:
+        try:
+            answer = httpx.post(f"{base}/mcp", content=body if announced else chunks(), headers=HEADERS, timeout=30)
+            status = answer.status_code
+        except httpx.TransportError:  # the server may close the connection while the client still sends
+            status = 413 if not announced else None
+        assert status == 413
+        assert rpc(base, "ping", {}).status_code == 200
