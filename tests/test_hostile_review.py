@@ -215,3 +215,23 @@ def test_a_huge_http_request_body_is_refused_with_413_and_the_server_keeps_answe
             status = 413 if not announced else None
         assert status == 413
         assert rpc(base, "ping", {}).status_code == 200
+
+
+@pytest.mark.parametrize("pasted", ["{t}\n", " {t} ", "{t}\r\nX-Injected: 1", "Bearer {t}", "{t}\u00e9"])
+def test_a_token_pasted_with_stray_characters_never_comes_back_out(fake, tmp_path, pasted):
+    from tests.fake_cloudflare import TOKEN
+
+    audit = tmp_path / "audit.jsonl"
+    client = RawClient(fake_env(fake, CLOUDFLARE_API_TOKEN=pasted.format(t=TOKEN)), args=("--audit-log", str(audit)))
+    client.initialize()
+    try:
+        answers = [
+            client.call("get_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID}),
+            client.call("update_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID, "client_name": "New"}),
+            client.call("list_oauth_clients", {}),
+        ]
+    finally:
+        stderr = client.close()
+    everything = json.dumps(answers) + "".join(client.stdout_lines) + stderr + audit.read_text()
+    for part in (TOKEN, TOKEN[:12], TOKEN[-12:]):
+        assert part not in everything, (pasted, everything[-3000:])
