@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from urllib.parse import SplitResult, urlsplit
+
+from mcp_oauth_clients.untrusted import HIDDEN_CATEGORIES, escape_char
 
 # Documented examples of both ids are 32 lowercase hex characters and the schema makes account_id
 # exactly 32 long; client ids are not constrained by the schema, so they get a wider, path-safe shape.
@@ -42,9 +45,20 @@ def check_identifier(value: str, pattern: str, what: str) -> None:
         raise ValueError(f"{what} must be {shape}; no '/', '.', '?', '#', '%' or spaces")
 
 
+def check_visible(value: str) -> None:
+    """No character that hides or reorders text: a name or URI that reads one way and is another would be
+    stored by Cloudflare and shown to people (consent screens), so such characters are never sent."""
+    hidden = sorted({escape_char(ch) for ch in value if unicodedata.category(ch) in HIDDEN_CATEGORIES})
+    if hidden:
+        raise ValueError(
+            f"contains control, bidi or invisible characters ({', '.join(hidden[:5])}); type the text without them"
+        )
+
+
 def _split(value: str) -> SplitResult:
     if len(value) > MAX_URI_LENGTH:
         raise ValueError(f"is longer than {MAX_URI_LENGTH} characters")
+    check_visible(value)
     if _UNSAFE_CHARS.search(value):
         raise ValueError("contains whitespace, control characters or characters that must be percent-encoded")
     try:
@@ -121,6 +135,9 @@ def check_scope(value: str) -> None:
     """A scope: non-empty, no blanks, no colons (colon-delimited scopes are refused by Cloudflare)."""
     if not value:
         raise ValueError("must not be empty")
+    check_visible(value)
+    if "\\" in value:  # never in a scope; also how a stored scope's hidden character reads once escaped
+        raise ValueError("must not contain a backslash")
     if any(ch.isspace() for ch in value):
         raise ValueError("must not contain spaces; give each scope as its own list entry")
     if ":" in value:

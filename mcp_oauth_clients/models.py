@@ -261,6 +261,8 @@ class OAuthClientUpdate(BaseModel):
     def _name_not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("must not be blank")
+        if value is not None:
+            checks.check_visible(value)
         return value
 
     @field_validator("optional_scopes")

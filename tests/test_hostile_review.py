@@ -235,3 +235,35 @@ def test_a_token_pasted_with_stray_characters_never_comes_back_out(fake, tmp_pat
     everything = json.dumps(answers) + "".join(client.stdout_lines) + stderr + audit.read_text()
     for part in (TOKEN, TOKEN[:12], TOKEN[-12:]):
         assert part not in everything, (pasted, everything[-3000:])
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"client_name": "Demo\u202eppA"},  # reads "Demo Apps" reversed on a consent screen
+        {"client_name": "\u200b"},  # an invisible name is not a name
+        {"client_name": "Demo\nApproved by Cloudflare"},
+        {"redirect_uris": ["https://app.example.com/\u202ecb"]},
+        {"allowed_cors_origins": ["https://app\u200b.example.com"]},
+        {"scopes": ["open\u200bid"]},
+        {"scopes": ["account\\u200b.read"]},
+        {"add": {"redirect_uris": ["https://app.example.com/\u2066cb"]}},
+    ],
+)
+def test_a_value_with_hidden_characters_is_refused_naming_the_field_and_nothing_is_sent(fake, stdio, arguments):
+    error, text, _ = stdio.text("update_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID, **arguments})
+    field = next(iter(arguments.get("add", arguments)))
+    assert error and field in text, text
+    assert "control, bidi or invisible characters" in text or "backslash" in text, text
+    assert fake.writes() == []
+
+
+def test_a_stored_scope_whose_hidden_character_came_back_escaped_is_not_sent_back_altered(fake, stdio):
+    client = demo_client()
+    client["scopes"] = [*client["scopes"], "zone\u200b.read"]  # stored by someone else; we read it escaped
+    fake.emulator.clients[(ACCOUNT, DEMO_CLIENT_ID)] = client
+    error, text, _ = stdio.text(
+        "update_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID, "add": {"scopes": ["profile"]}}
+    )
+    assert error and "After applying add/remove" in text and "scopes" in text, text
+    assert fake.writes() == []

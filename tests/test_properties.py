@@ -20,6 +20,7 @@ from mcp_oauth_clients.emulator import DEFAULT_SCOPES, CloudflareEmulator, mock_
 from mcp_oauth_clients.errors import InvalidInput
 from mcp_oauth_clients.models import OAuthClientUpdate, parse_arguments
 from mcp_oauth_clients.operations import Services, update_client
+from mcp_oauth_clients.untrusted import HIDDEN_CATEGORIES
 from tests.conftest import ACCOUNT, CLIENT, settings_for
 from tests.fake_cloudflare import TOKEN
 
@@ -44,7 +45,8 @@ redirect_uri = st.one_of(
 )
 origin = st.builds(lambda s, h, p: f"{s}://{h}{p}", st.sampled_from(["http", "https"]), host, port)
 api_scopes = [s["id"] for s in DEFAULT_SCOPES]
-name = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60).filter(str.strip)
+# Any visible text: control, bidi and invisible characters (the hidden categories) are refused in a name.
+name = st.text(st.characters(blacklist_categories=tuple(HIDDEN_CATEGORIES)), min_size=1, max_size=60).filter(str.strip)
 
 
 @st.composite
@@ -103,7 +105,7 @@ INVALID: dict[str, st.SearchStrategy] = {
         lambda v: v not in ("none", "client_secret_basic", "client_secret_post")
     ),
     "visibility": st.sampled_from(["private", "PUBLIC", ""]),
-    "client_name": st.sampled_from(["", "   ", 5, None]),
+    "client_name": st.sampled_from(["", "   ", 5, None, "\u200b", "Demo\u202eppA", "a\x1bb"]),
 }
 
 
