@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from datetime import datetime, timezone
@@ -179,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         from mcp_oauth_clients.audit import cannot_write
 
         # Checked now, not at the first write: a write must never leave without the line that records it.
-        if problem := cannot_write(settings.audit_log):
+        problem = cannot_write(settings.audit_log)
+        if problem is None and args.transport == "stdio" and _is_stdout(settings.audit_log):
+            problem = "it is this process's stdout, which carries JSON-RPC over stdio; use stderr (the default)"
+        if problem:
             print(
                 f"mcp-oauth-clients: the audit log {settings.audit_log} cannot be written ({problem}); "
                 "no write could be recorded, so the server does not start. Fix the path (--audit-log).",
@@ -206,6 +210,14 @@ def main(argv: list[str] | None = None) -> int:
 
         stopped_by = serve_stdio(server, settings)
     return 128 + stopped_by if stopped_by else 0
+
+
+def _is_stdout(path: str) -> bool:
+    """True when `path` is the file stdout writes to (/dev/stdout, /proc/self/fd/1, or the file it is redirected to)."""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError):
+        return False
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

@@ -267,3 +267,9 @@ def test_a_stored_scope_whose_hidden_character_came_back_escaped_is_not_sent_bac
     )
     assert error and "After applying add/remove" in text and "scopes" in text, text
     assert fake.writes() == []
+
+
+def test_an_audit_log_on_stdout_is_refused_over_stdio_as_it_would_corrupt_json_rpc(fake, tmp_path):
+    done = run_server(fake_env(fake), tmp_path, "--audit-log", "/dev/stdout")
+    assert done.returncode == 2 and done.stdout == "", (done.returncode, done.stdout)
+    assert "stdout" in done.stderr and "JSON-RPC" in done.stderr
