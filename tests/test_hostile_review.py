@@ -107,12 +107,20 @@ def test_a_50_mb_answer_is_cut_at_the_limit_and_refused_not_buffered(fake, stdio
     assert len(text) < 2000
 
 
-def test_a_huge_answer_to_a_write_is_an_unknown_outcome_with_its_audit_line(fake, tmp_path):
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda: huge_client_answer(20 * 1024 * 1024),
+        lambda: b'{"success": true, "result": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
+    ids=["20 MB", "nested 100,000 deep"],
+)
+def test_a_huge_answer_to_a_write_is_an_unknown_outcome_with_its_audit_line(fake, tmp_path, answer):
     audit = tmp_path / "audit.jsonl"
     client = RawClient(fake_env(fake), args=("--audit-log", str(audit)))
     client.initialize()
     try:
-        fake.script(Fault(status=200, body=huge_client_answer(20 * 1024 * 1024), path_suffix=DEMO_CLIENT_ID))
+        fake.script(Fault(status=200, body=answer(), path_suffix=DEMO_CLIENT_ID))
         error, text, _ = client.text("update_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID, "client_name": "New"})
     finally:
         client.close()
@@ -282,3 +290,25 @@ def test_a_client_id_cloudflare_answers_with_stands_quoted_in_the_check(fake, st
     error, checked, _ = stdio.text("check_verification_record", {"oauth_client_id": DEMO_CLIENT_ID})
     assert not error, checked
     assert only_quoted(checked, client["client_id"]), checked
+
+
+@pytest.mark.parametrize(
+    "client_uri",
+    [
+        "https://app\u200b.example.com/",
+        "https://" + "a" * 70 + ".example.com/",
+        "https://" + "a." * 120 + "example.com/",
+        "https://exa\\mple.com/",
+        "https://[::1]/",
+        "https://.example.com/",
+        "https://example..com/",
+        "not a url at all",
+    ],
+)
+def test_a_hostile_client_uri_host_is_a_failed_or_skipped_lookup_never_an_internal_error(fake, stdio, client_uri):
+    client = demo_client()
+    client["client_uri"] = client_uri
+    fake.emulator.clients[(ACCOUNT, DEMO_CLIENT_ID)] = client
+    error, text, data = stdio.text("check_verification_record", {"oauth_client_id": DEMO_CLIENT_ID})
+    assert "Internal error" not in text, text
+    assert hidden(text) == [] and hidden(data) == []
