@@ -395,6 +395,31 @@ CASES += [
         2.0,
         extra={"arguments": _huge_add, "call": "update (huge add)"},
     ),
+    # r1 (hostile review): answers too big or too deep to read are unreadable answers, never a crash.
+    FaultCase(
+        "200 with a 20 MB body (read up to 8 MiB)",
+        "update",
+        lambda: [Fault(200, b'{"success": true, "result": {"client_name": "' + b"A" * (20 * 1024 * 1024) + b'"}}')],
+        UNKNOWN,
+        1,
+        5.0,
+    ),
+    FaultCase(
+        "200 with a body nested 100,000 deep",
+        "update",
+        lambda: [Fault(200, b'{"success": true, "result": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")],
+        UNKNOWN,
+        1,
+        3.0,
+    ),
+    FaultCase(
+        "200 with a 20 MB body (read up to 8 MiB)",
+        "read",
+        lambda: [Fault(200, b'{"success": true, "result": {"client_name": "' + b"A" * (20 * 1024 * 1024) + b'"}}')],
+        ERROR,
+        1,
+        5.0,
+    ),
 ]
 
 
