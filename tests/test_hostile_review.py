@@ -312,3 +312,23 @@ def test_a_hostile_client_uri_host_is_a_failed_or_skipped_lookup_never_an_intern
     error, text, data = stdio.text("check_verification_record", {"oauth_client_id": DEMO_CLIENT_ID})
     assert "Internal error" not in text, text
     assert hidden(text) == [] and hidden(data) == []
+
+
+def test_no_spelling_of_the_mcp_path_reaches_the_endpoint_without_the_bearer_token(fake):
+    import http.client
+    from urllib.parse import urlsplit
+
+    from tests.test_http import HEADERS, INIT, http_server
+
+    token = "t" * 40
+    with http_server(fake_env(fake, MCP_OAUTH_CLIENTS_HTTP_TOKEN=token)) as base:
+        where = urlsplit(base)
+        statuses = {}
+        for path in ("/mcp", "/mcp/", "/MCP", "//mcp", "/./mcp", "/mcp?x=1", "/%6dcp", "/mcp%2f", "/healthz/../mcp"):
+            conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+            conn.request("POST", path, body=json.dumps(INIT), headers=HEADERS)
+            answer = conn.getresponse()
+            statuses[path] = (answer.status, answer.read())
+            conn.close()
+    for path, (status, body) in statuses.items():
+        assert status != 200 and b"serverInfo" not in body, (path, status, body[:200])
