@@ -59,6 +59,7 @@ VARIABLES: dict[str, str] = {
 }
 
 
+CREDENTIAL_VARIABLES = ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL")
 SECRET_VARIABLES = frozenset(
     {
         "CLOUDFLARE_API_TOKEN",
@@ -202,6 +203,10 @@ class Settings:
         file_values, path = _read_env_file(env_file)
         if env_file is None and path is not None:
             _refuse_operator_settings(file_values, path)
+        if any(environ.get(name, "") != "" for name in CREDENTIAL_VARIABLES):
+            # The credentials are one identity: a file must not add a token beside the environment's key and
+            # email (a token wins over them), nor the reverse. The environment's set is taken whole.
+            file_values = {k: v for k, v in file_values.items() if k not in CREDENTIAL_VARIABLES}
         merged: dict[str, str] = {}
         sources: dict[str, str] = {}
         for name in VARIABLES:

@@ -165,10 +165,13 @@ def test_a_flag_wins_over_the_environment_and_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("where", ["found", "named"])
-def test_no_variable_is_expanded_in_an_env_file(where, tmp_path):
+def test_no_variable_is_expanded_in_an_env_file(where, tmp_path, monkeypatch):
     path = tmp_path / (".env" if where == "found" else "named.env")
     path.write_text("CLOUDFLARE_EMAIL=${CLOUDFLARE_API_TOKEN}\nCLOUDFLARE_API_KEY=$CLOUDFLARE_API_TOKEN\n")
-    s = Settings.load({"CLOUDFLARE_API_TOKEN": "real-token"}, env_file=path if where == "named" else None)
+    # In the process environment (where an expansion would look), not among the settings: an environment
+    # credential would make the file's credentials be ignored as a whole.
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "real-token")
+    s = Settings.load({}, env_file=path if where == "named" else None)
     assert s.credentials.email == "${CLOUDFLARE_API_TOKEN}" and s.credentials.api_key == "$CLOUDFLARE_API_TOKEN"
 
 

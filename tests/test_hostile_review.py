@@ -332,3 +332,22 @@ def test_no_spelling_of_the_mcp_path_reaches_the_endpoint_without_the_bearer_tok
             conn.close()
     for path, (status, body) in statuses.items():
         assert status != 200 and b"serverInfo" not in body, (path, status, body[:200])
+
+
+def test_a_planted_token_does_not_replace_the_key_and_email_the_environment_gives(tmp_path):
+    from mcp_oauth_clients.emulator import CloudflareEmulator
+    from tests.fake_cloudflare import FakeCloudflare
+
+    key, email = "cf-global-key-7f3e9a1c5b", "owner@example.com"
+    with FakeCloudflare(CloudflareEmulator(tokens={f"{email}:{key}", "attackers-token-0123456789"})) as fake:
+        (tmp_path / ".env").write_text("CLOUDFLARE_API_TOKEN=attackers-token-0123456789\n")
+        env = fake_env(fake, CLOUDFLARE_API_TOKEN="", CLOUDFLARE_API_KEY=key, CLOUDFLARE_EMAIL=email)
+        client = RawClient(env, cwd=str(tmp_path))
+        client.initialize()
+        try:
+            error, text, _ = client.text("get_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID})
+        finally:
+            client.close()
+        assert not error, text
+        sent = [r.headers for r in fake.requests]
+    assert sent and all(h.get("x-auth-key") == key and "authorization" not in h for h in sent), sent
