@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import queue
+import stat
 import sys
 import threading
 import time
@@ -75,12 +77,25 @@ class AuditLog:
 
 
 def cannot_write(path: str) -> str | None:
-    """Why the audit log at `path` cannot be appended to, or None. Opening creates it, as the first line would."""
+    """Why the audit log at `path` cannot be appended to, or None; checked without opening anything.
+
+    A FIFO or a device (/dev/stderr, a log shipper's pipe) is accepted as it is: opening one for writing
+    can block until a reader comes, which the writer thread may wait for, but start-up must not.
+    """
     try:
-        with open(path, "a", encoding="utf-8"):
-            return None
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            return f"no folder {folder}"
+        return None if os.access(folder, os.W_OK) else f"the folder {folder} is not writable"
     except OSError as exc:
         return exc.strerror or type(exc).__name__
+    if stat.S_ISDIR(mode):
+        return "it is a directory"
+    if stat.S_ISREG(mode) and not os.access(path, os.W_OK):
+        return "permission denied"
+    return None
 
 
 def _escape_for_json(ch: str) -> str:
