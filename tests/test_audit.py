@@ -18,7 +18,7 @@ from mcp_oauth_clients import operations
 from mcp_oauth_clients.audit import AuditLog
 from mcp_oauth_clients.emulator import CloudflareEmulator, demo_client, mock_transport
 from mcp_oauth_clients.server import build_server
-from tests.conftest import CLIENT, settings_for
+from tests.conftest import ACCOUNT, CLIENT, settings_for
 from tests.fake_cloudflare import TOKEN, FakeCloudflare, Fault
 from tests.stdio_client import RawClient, fake_env
 
@@ -133,18 +133,23 @@ async def test_our_own_failure_after_the_request_left_is_recorded_as_unknown(tmp
 
 
 def test_line_separators_in_a_value_never_split_the_audit_line(tmp_path):
+    # A caller's name with these characters is refused before anything is sent; Cloudflare's stored one is the
+    # value that reaches the audit line (as "before"), so that is where they are planted.
     audit = tmp_path / "audit.jsonl"
     name = "a\u2028b\u2029c\u0085d\x1be"
     with FakeCloudflare() as fake:
+        fake.emulator.clients[(ACCOUNT, CLIENT)]["client_name"] = name
         client = RawClient(env_for(fake), args=("--audit-log", str(audit)))
         try:
             client.initialize()
-            client.call("update_oauth_client", rename(name))
+            # with a list edit, so the client is read first and its stored name becomes the "before"
+            client.call("update_oauth_client", rename("Plain", add={"scopes": ["profile"]}))
         finally:
             client.close()
     text = audit.read_text(encoding="utf-8")
     assert len(text.splitlines()) == 1  # str.splitlines breaks on U+2028, U+2029 and U+0085
-    assert json.loads(text)["changes"][0]["after"] == name  # escaped, not altered
+    before = next(c["before"] for c in json.loads(text)["changes"] if c["field"] == "client_name")
+    assert before == "a\\u2028b\\u2029c\\u0085d\\u001be"  # escaped where it came in, visible, not dropped
 
 
 def test_an_audit_log_that_cannot_take_the_line_yet_does_not_stall_other_calls(tmp_path):
