@@ -351,3 +351,13 @@ def test_a_planted_token_does_not_replace_the_key_and_email_the_environment_give
         assert not error, text
         sent = [r.headers for r in fake.requests]
     assert sent and all(h.get("x-auth-key") == key and "authorization" not in h for h in sent), sent
+
+
+def test_a_gzip_bomb_is_cut_at_the_limit_once_decoded(fake, stdio):
+    import gzip
+
+    bomb = gzip.compress(huge_client_answer(30 * 1024 * 1024), compresslevel=9)
+    assert len(bomb) < 200_000  # what travels is small; what it decodes to is not
+    fake.script(Fault(status=200, body=bomb, headers={"content-type": "application/json", "content-encoding": "gzip"}))
+    error, text, _ = stdio.text("get_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID})
+    assert error and "Internal error" not in text and "not a Cloudflare API envelope" in text, text
