@@ -79,12 +79,13 @@ class BearerTokenGate:
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(MCP_PATH):
-            presented = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(presented, self._expected):
+            scheme, _, presented = dict(scope.get("headers") or []).get(b"authorization", b"").partition(b" ")
+            # The scheme is case-insensitive (RFC 7235 2.1, RFC 6750 2.1); the token is compared in constant time.
+            if not (hmac.compare_digest(presented.strip(b" "), self._expected) and scheme.lower() == b"bearer"):
                 response = Response(
                     json.dumps({"error": "unauthorized", "error_description": "missing or wrong bearer token"}),
                     status_code=401,

@@ -131,6 +131,18 @@ def test_bearer_token_is_required_when_configured(fake):
     assert HTTP_TOKEN not in missing.text + wrong.text
 
 
+def test_the_bearer_scheme_is_case_insensitive_but_no_other_scheme_or_a_bare_token_passes(fake):
+    with http_server(fake_env(fake, MCP_OAUTH_CLIENTS_HTTP_TOKEN=HTTP_TOKEN)) as base:
+
+        def status(authorization: str) -> int:
+            return httpx.post(f"{base}/mcp", json=INIT, headers={**HEADERS, "Authorization": authorization}).status_code
+
+        lower, upper = status(f"bearer {HTTP_TOKEN}"), status(f"BEARER {HTTP_TOKEN}")
+        basic, bare, prefix = status(f"Basic {HTTP_TOKEN}"), status(HTTP_TOKEN), status(f"Bearer {HTTP_TOKEN[:-1]}")
+    assert lower == upper == 200
+    assert basic == bare == prefix == 401
+
+
 @pytest.mark.anyio
 async def test_sdk_client_with_the_bearer_token_works(fake):
     with http_server(fake_env(fake, MCP_OAUTH_CLIENTS_HTTP_TOKEN=HTTP_TOKEN)) as base:
