@@ -73,15 +73,22 @@ class ClientList(BaseModel):
     request_id: str | None = None
 
 
-class ScopeEntry(BaseModel):
-    """One scope of the catalogue (unknown extra fields are kept)."""
+# Each entry's underlying scopes are cut here: a catalogue entry listing thousands must not flood the context.
+COVERED_SHOWN = 25
 
-    model_config = ConfigDict(extra="allow")
+
+class ScopeEntry(BaseModel):
+    """One scope of the catalogue; fields this server does not know are left out (they would only cost context)."""
+
+    model_config = ConfigDict(extra="ignore")
 
     id: str
     name: str
     category: str | None = None
-    scopes: list[str] | None = Field(default=None, description="Underlying resource scopes, when given.")
+    scopes: list[str] | None = Field(
+        default=None, description=f"Underlying resource scopes, when given (the first {COVERED_SHOWN})."
+    )
+    scopes_not_shown: int = Field(default=0, description="How many underlying scopes were left out.")
 
 
 class ScopeList(BaseModel):
@@ -149,6 +156,9 @@ def scope_page(items: Any, query: ScopeQuery, sandbox: bool) -> ScopeList:
     text = (query.search or "").casefold()
     matching = [e for e in entries if text in f"{e.id} {e.name} {e.category or ''}".casefold()]
     page = matching[query.offset : query.offset + SCOPES_PER_PAGE]
+    for entry in page:
+        if entry.scopes and len(entry.scopes) > COVERED_SHOWN:
+            entry.scopes, entry.scopes_not_shown = entry.scopes[:COVERED_SHOWN], len(entry.scopes) - COVERED_SHOWN
     end = query.offset + len(page)
     return ScopeList(
         sandbox=sandbox,
@@ -207,7 +217,9 @@ def describe_scopes(result: ScopeList, query: ScopeQuery) -> str:
         for s in result.scopes:
             line = f"- {plain(s.id)}: {shown(s.name, 80)}" + (f", {shown(s.category, 60)}" if s.category else "")
             if s.scopes:
-                line += f" (covers {', '.join(plain(x) for x in s.scopes[:8])}{', …' if len(s.scopes) > 8 else ''})"
+                more = len(s.scopes) - 8 + s.scopes_not_shown
+                tail = f" and {more} more" if more > 0 else ""
+                line += f" (covers {', '.join(plain(x) for x in s.scopes[:8])}{tail})"
             lines.append(line)
     if result.next_offset is not None:
         lines.append(f"More: {result.matched - result.next_offset} more; call again with offset {result.next_offset}.")

@@ -82,6 +82,19 @@ def test_the_scope_catalogue_is_searchable_and_explains_identity_scopes(fake, st
     assert error and "'zone.raed' is not a Cloudflare OAuth scope; closest: zone.read" in text
 
 
+def test_a_catalogue_entry_covering_thousands_of_scopes_is_cut_with_a_count_and_unknown_fields_are_left_out(
+    fake, stdio
+):
+    covered = [f"r2.bucket{i}" for i in range(5000)]
+    fake.emulator.scopes.append({"id": "r2.read", "name": "R2 Read", "scopes": covered, "blob": "x" * 1_000_000})
+    error, text, data = stdio.text("list_oauth_scopes", {"search": "r2.read"})
+    assert not error, text
+    (entry,) = data["scopes"]
+    assert entry["scopes"] == covered[:25] and entry["scopes_not_shown"] == 4975 and "blob" not in entry
+    assert "(covers r2.bucket0, " in text and "and 4992 more)" in text
+    assert len(text) < 2000
+
+
 def test_a_read_shows_every_setting_the_verification_and_the_hash(stdio):
     error, text, data = stdio.text("get_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID})
     assert not error
