@@ -268,6 +268,17 @@ def _prepare(project: Path, workdir: Path) -> None:
             shutil.copy2(project / name, workdir / name)
 
 
+def _no_npm_install() -> None:
+    """tests/conftest.py installs the npm tools in a thread at start-up; the unit tests run here never use them,
+    and an install started in a run that is then ended would be left running with nobody waiting for it."""
+    import tests.npm_tools
+
+    def refuse() -> None:
+        raise RuntimeError("the npm tools are not installed during a mutation run")
+
+    tests.npm_tools.install = refuse
+
+
 def run_tests(workdir: Path, tests: list[str], timeout: float) -> int | None:
     """Run the tests in a forked child against the copy; the exit code, or None when it hung."""
     pid = os.fork()
@@ -282,6 +293,7 @@ def run_tests(workdir: Path, tests: list[str], timeout: float) -> int | None:
             os.dup2(null, 2)
             import pytest
 
+            _no_npm_install()
             args = ["-x", "-q", "-n", "0", "-p", "no:cacheprovider", "-W", "ignore", *tests]
             code = int(pytest.main(args))
             imported = sys.modules.get(PACKAGE)
