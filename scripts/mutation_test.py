@@ -38,11 +38,16 @@ EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.txt"
 MODULE_TESTS: dict[str, list[str]] = {
     "checks.py": ["tests/test_checks.py", "tests/test_models.py"],
     "diff.py": ["tests/test_diff.py", "tests/test_verification.py", "tests/test_guard_rails.py"],
-    "errors.py": ["tests/test_errors.py", "tests/test_cloudflare_client.py", "tests/test_tools.py"],
-    "verification.py": ["tests/test_verification.py", "tests/test_tools.py"],
+    "errors.py": ["tests/test_errors.py", "tests/test_cloudflare_client.py"],
+    "verification.py": ["tests/test_verification.py", "tests/test_guards.py"],
     "cloudflare_client.py": ["tests/test_cloudflare_client.py"],
-    "guards.py": ["tests/test_guards.py", "tests/test_guard_rails.py", "tests/test_tools.py"],
-    "models.py": ["tests/test_models.py", "tests/test_checks.py", "tests/test_guard_rails.py"],
+    "guards.py": ["tests/test_guards.py", "tests/test_guard_rails.py"],
+    "models.py": [
+        "tests/test_models.py",
+        "tests/test_checks.py",
+        "tests/test_guard_rails.py",
+        "tests/test_tool_surface.py",
+    ],
 }
 
 _FLIPPED_COMPARISONS = {

@@ -313,3 +313,122 @@ def test_every_problem_is_reported_at_once():
 
 def test_blank_client_name_is_refused():
     assert "client_name" in refused(client_name="   ")
+
+
+# --- issue 12: which rule refuses, what is decoded, what the error shows -----------------------------
+
+
+def test_a_json_encoded_add_or_remove_is_decoded():
+    update = accepted(add='{"redirect_uris": ["https://a.example.com/cb"]}', remove=' {"scopes": ["x.read"]}')
+    assert update.edits("add") == {"redirect_uris": ["https://a.example.com/cb"]}
+    assert update.edits("remove") == {"scopes": ["x.read"]}
+
+
+def test_a_string_that_only_looks_like_json_stays_a_string_and_is_refused_as_one():
+    text = refused(scopes='["account.read"')
+    assert "- scopes: expected a list of strings, got a single string" in text and """(got '["account.read"')""" in text
+
+
+def test_a_scalar_field_holding_json_text_is_sent_as_that_text():
+    assert accepted(client_name='["App"]').body() == {"client_name": '["App"]'}
+
+
+def test_a_null_names_its_field():
+    assert "- arguments: logo_uri: null is not accepted" in refused(logo_uri=None)
+
+
+def test_an_entry_both_added_and_removed_is_refused_naming_it():
+    text = refused(add={"scopes": ["x.read", "y.read"]}, remove={"scopes": ["y.read", "z.read"]})
+    assert "scopes: ['y.read'] is both added and removed" in text
+
+
+def test_adding_and_removing_different_entries_of_one_field_is_accepted():
+    update = accepted(add={"scopes": ["x.read"]}, remove={"scopes": ["z.read"]})
+    assert (update.edits("add"), update.edits("remove"), update.body()) == (
+        {"scopes": ["x.read"]},
+        {"scopes": ["z.read"]},
+        {},
+    )
+
+
+@pytest.mark.parametrize("which", ["add", "remove"])
+def test_a_full_list_and_add_or_remove_for_the_same_field_is_refused(which):
+    text = refused(
+        redirect_uris=["https://a.example.com/cb"], **{which: {"redirect_uris": ["https://b.example.com/cb"]}}
+    )
+    assert "redirect_uris: give either the full list or add/remove entries for it, not both" in text
+
+
+def test_add_or_remove_alone_is_something_to_change():
+    assert accepted(remove={"redirect_uris": ["https://a.example.com/cb"]}).edits() == {
+        "redirect_uris": ["https://a.example.com/cb"]
+    }
+    assert accepted(add={"scopes": ["x.read"]}).edits() == {"scopes": ["x.read"]}
+
+
+def test_added_entries_meet_the_fields_rules_and_the_error_names_where():
+    text = refused(add={"redirect_uris": ["http://app.example.com/cb"]})
+    assert "- add.redirect_uris[0]: plain http is allowed only for loopback" in text
+
+
+def test_removed_entries_need_only_be_non_empty():
+    assert accepted(remove={"redirect_uris": ["http://app.example.com/cb"]}).edits("remove")
+    assert "remove.redirect_uris[0]" in refused(remove={"redirect_uris": [""]})
+
+
+@pytest.mark.parametrize(
+    "field", ["allowed_cors_origins", "optional_scopes", "post_logout_redirect_uris", "redirect_uris", "scopes"]
+)
+def test_every_list_refuses_an_entry_given_twice_naming_it(field):
+    value = "https://a.example.com" if field == "allowed_cors_origins" else "https://a.example.com/cb"
+    if "scopes" in field:
+        value = "account.read"
+    arguments = {field: [value, value]}
+    if field == "optional_scopes":
+        arguments["scopes"] = [value]
+    assert f"{field}: lists {value!r} more than once" in refused(**arguments)
+
+
+def test_response_types_must_not_be_empty():
+    assert "response_types: must not be empty" in refused(response_types=[])
+
+
+def test_a_blank_client_name_is_refused_as_blank():
+    assert "client_name: must not be blank" in refused(client_name="  ")
+
+
+def test_optional_scopes_within_scopes_without_scopes_given_are_accepted():
+    assert accepted(optional_scopes=["zone.read"]).body() == {"optional_scopes": ["zone.read"]}
+
+
+def test_the_refused_value_is_echoed_clipped():
+    text = refused(logo_uri="ftp://" + "x" * 200)
+    line = next(line for line in text.splitlines() if line.startswith("- logo_uri:"))
+    assert line.endswith(f" (got {'ftp://' + 'x' * 200!r:.120})")
+
+
+def test_a_malformed_client_id_is_explained_with_its_shape():
+    text = refused(oauth_client_id="a/b", client_name="x")
+    assert "- oauth_client_id: must be 1 to 128 letters" in text and "(got 'a/b')" in text
+
+
+def test_a_malformed_state_hash_is_refused_by_its_pattern():
+    assert "expected_state_hash" in refused(client_name="x", expected_state_hash="sha256:xyz")
+
+
+def test_the_nothing_to_change_refusal_lists_every_updatable_field_and_add_remove():
+    text = refused()
+    assert "- arguments: nothing to change: give at least one of allowed_cors_origins, client_name," in text
+    assert "visibility, or add/remove" in text
+
+
+def test_every_refusal_ends_with_the_next_step():
+    for text in (refused(), refused(colour="x")):
+        assert text.endswith(
+            "Next step: correct the fields named above and call again; nothing was sent to Cloudflare."
+        )
+
+
+def test_an_unknown_argument_refusal_names_every_unknown_one():
+    text = refused(colour="x", shape="y", client_name="x")
+    assert "- colour: unknown argument" in text and "- shape: unknown argument" in text
