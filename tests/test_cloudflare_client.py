@@ -571,3 +571,20 @@ async def test_a_sandbox_without_credentials_still_sends():
     client, _ = make(script, Credentials(), sandbox=True)
     await client.get_oauth_client(ACCOUNT, CLIENT)
     assert len(script.requests) == 1
+
+
+async def test_a_proxy_from_the_environment_carries_the_requests_as_the_readme_promises(monkeypatch, fake):
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there: the request must fail
+    waits = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    settings = Settings(credentials=Credentials(api_token="tok"), base_url=fake.base_url)
+    client = CloudflareClient(settings, sleep=sleep)  # the real transport, as in production
+    with pytest.raises(TransportFailure, match="connection failed"):
+        await client.get_oauth_client(ACCOUNT, CLIENT)
+    await client.aclose()
+    assert fake.requests == []
