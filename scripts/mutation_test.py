@@ -37,9 +37,14 @@ EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.txt"
 # The fast unit tests that cover each module (files that do not exist yet are skipped).
 MODULE_TESTS: dict[str, list[str]] = {
     "checks.py": ["tests/test_checks.py", "tests/test_models.py"],
-    "diff.py": ["tests/test_diff.py", "tests/test_verification.py", "tests/test_guard_rails.py"],
+    "diff.py": [
+        "tests/test_diff.py",
+        "tests/test_verification.py",
+        "tests/test_guard_rails.py",
+        "tests/test_tool_surface.py",
+    ],
     "errors.py": ["tests/test_errors.py", "tests/test_cloudflare_client.py"],
-    "verification.py": ["tests/test_verification.py", "tests/test_guards.py"],
+    "verification.py": ["tests/test_verification.py", "tests/test_guards.py", "tests/test_tool_surface.py"],
     "cloudflare_client.py": ["tests/test_cloudflare_client.py"],
     "guards.py": ["tests/test_guards.py", "tests/test_guard_rails.py"],
     "models.py": [
