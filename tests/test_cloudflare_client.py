@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 
 import httpx
@@ -588,3 +589,23 @@ async def test_a_proxy_from_the_environment_carries_the_requests_as_the_readme_p
         await client.get_oauth_client(ACCOUNT, CLIENT)
     await client.aclose()
     assert fake.requests == []
+
+
+async def test_a_head_request_is_a_read_so_a_lost_answer_means_nothing_was_written():
+    client, _ = make(Script(httpx.ReadTimeout("slow")))
+    with pytest.raises(TransportFailure):
+        await client.request("HEAD", f"/accounts/{ACCOUNT}/oauth_clients/{CLIENT}")
+
+
+async def test_a_too_long_wait_names_the_time_of_day_to_call_again():
+    error = await failure_of(Script(fail(429, {"code": 971, "message": "rate"}, **{"retry-after": "300"})))
+    assert re.search(r"wait until \d\d:\d\d:\d\d UTC before calling again", str(error))
+
+
+async def test_closing_before_any_request_is_harmless_and_closing_after_one_closes_the_connections():
+    client, _ = make(Script(ok()))
+    await client.aclose()
+    await client.get_oauth_client(ACCOUNT, CLIENT)
+    http = client._http
+    await client.aclose()
+    assert http.is_closed
