@@ -334,7 +334,13 @@ def test_a_scalar_field_holding_json_text_is_sent_as_that_text():
 
 
 def test_a_null_names_its_field():
-    assert "- arguments: logo_uri: null is not accepted" in refused(logo_uri=None)
+    lines = refused(logo_uri=None).splitlines()
+    assert lines[1] == "- arguments: logo_uri: null is not accepted; omit the field to leave it unchanged"
+
+
+def test_a_bare_string_is_echoed_in_the_list_to_send_clipped_to_80_characters():
+    text = refused(scopes="a" * 100)
+    assert f'send ["{"a" * 80}"]' in text
 
 
 def test_an_entry_both_added_and_removed_is_refused_naming_it():
@@ -430,5 +436,10 @@ def test_every_refusal_ends_with_the_next_step():
 
 
 def test_an_unknown_argument_refusal_names_every_unknown_one():
-    text = refused(colour="x", shape="y", client_name="x")
-    assert "- colour: unknown argument" in text and "- shape: unknown argument" in text
+    lines = refused(colour="x", shape="y", client_name="x").splitlines()
+    assert lines[:3] == [
+        "Invalid arguments, nothing was sent:",
+        "- colour: unknown argument",
+        "- shape: unknown argument",
+    ]
+    assert lines[3].startswith("Accepted: account_id, add, allowed_cors_origins, client_name, client_uri,")
