@@ -115,6 +115,8 @@ def _is_docstring(node: ast.AST) -> bool:
 
 
 def _in_log_call(node: ast.AST) -> bool:
+    if isinstance(node, ast.Expr):  # the statement holding the call: dropping it is dropping a log line
+        node = node.value
     while node is not None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             target = node.func.value

@@ -121,11 +121,11 @@ def test_a_person_who_approved_lets_the_promotion_through(settings):
     check_promotion_consent(settings, Consent.APPROVED, confirm_irreversible=False)
 
 
-@pytest.mark.parametrize("consent", [Consent.DECLINED, Consent.CANCELLED])
-def test_a_declined_or_cancelled_consent_is_final_even_with_the_operator_flag_and_confirm(consent):
+@pytest.mark.parametrize(("consent", "said"), [(Consent.DECLINED, "declined"), (Consent.CANCELLED, "cancelled")])
+def test_a_declined_or_cancelled_consent_is_final_even_with_the_operator_flag_and_confirm(consent, said):
     with pytest.raises(Refused) as caught:
         check_promotion_consent(OPERATOR, consent, confirm_irreversible=True)
-    assert caught.value.message.startswith(f"The person {consent.value} the promotion")
+    assert caught.value.message.startswith(f"The person {said} the promotion")
     assert "leave the client private" in caught.value.next_step
 
 
