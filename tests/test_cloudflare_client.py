@@ -90,9 +90,10 @@ async def test_key_and_email_auth_uses_legacy_headers():
 async def test_missing_credentials_send_nothing():
     script = Script(ok())
     client, _ = make(script, Credentials())
-    with pytest.raises(NotConfigured, match="CLOUDFLARE_API_TOKEN"):
+    with pytest.raises(NotConfigured, match="CLOUDFLARE_API_TOKEN") as caught:
         await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"})
     assert script.requests == []
+    assert "a person must add the token" in caught.value.next_step and "--sandbox" in caught.value.next_step
 
 
 async def test_authentication_error_10000_names_the_permissions():
@@ -330,6 +331,8 @@ async def test_the_scope_catalogue_is_asked_for_once_even_on_a_retryable_answer(
     with pytest.raises(CloudflareAPIError):
         await client.list_scopes()
     assert len(script.requests) == 1 and waits == []
+    [request] = script.requests
+    assert (request.method, str(request.url)) == ("GET", f"{BASE}/oauth/scopes")
 
 
 async def test_an_update_sent_without_retry_is_sent_once():
@@ -416,8 +419,9 @@ async def test_an_error_answer_after_a_lost_write_answer_is_an_unknown_outcome()
     assert type(error) is UnknownOutcome and "the retry ended with" in str(error) and "[1002] bad" in str(error)
 
 
-async def test_a_server_error_answer_to_a_write_is_an_unknown_outcome():
-    error = await failure_of(Script(fail(502, {"code": 1000, "message": "x"})), write=True)
+@pytest.mark.parametrize("status", [500, 502])
+async def test_a_server_error_answer_to_a_write_is_an_unknown_outcome(status):
+    error = await failure_of(Script(fail(status, {"code": 1000, "message": "x"})), write=True)
     assert type(error) is UnknownOutcome and "Cloudflare answered with a server error" in str(error)
 
 
@@ -504,9 +508,12 @@ async def test_malformed_error_entries_are_skipped_or_kept_without_their_bad_par
         "not an object",
         {"code": True, "message": "flag", "source": {"pointer": 7}, "documentation_url": ""},
         {"code": 1002, "message": "x" * 400, "source": "nope"},
+        {"code": 1003, "message": "y" * 300},
+        {"code": 1004},
     ]
     error = await failure_of(Script(fail(400, *entries)))
-    flag, long = error.errors
+    flag, long, exact, bare = error.errors
+    assert exact.message == "y" * 300 and bare.message == ""
     assert (flag.code, flag.message, flag.pointer, flag.documentation_url) == (None, "flag", None, None)
     assert (long.code, long.pointer, len(long.message)) == (1002, None, 300) and long.message.endswith("…")
 
@@ -599,7 +606,12 @@ async def test_a_head_request_is_a_read_so_a_lost_answer_means_nothing_was_writt
 
 async def test_a_too_long_wait_names_the_time_of_day_to_call_again():
     error = await failure_of(Script(fail(429, {"code": 971, "message": "rate"}, **{"retry-after": "300"})))
-    assert re.search(r"wait until \d\d:\d\d:\d\d UTC before calling again", str(error))
+    expected = time.time() + 300
+    found = re.search(r"wait until (\d\d):(\d\d):(\d\d) UTC before calling again", str(error))
+    hours, minutes, seconds = (int(part) for part in found.groups())
+    said = hours * 3600 + minutes * 60 + seconds
+    offset = (said - expected) % 86400  # seconds of the day: midnight may fall in between
+    assert min(offset, 86400 - offset) <= 5  # five minutes from now
 
 
 async def test_closing_before_any_request_is_harmless_and_closing_after_one_closes_the_connections():
