@@ -7,7 +7,6 @@ import pytest
 from mcp_oauth_clients.checks import (
     ACCOUNT_ID_PATTERN,
     CLIENT_ID_PATTERN,
-    FORBIDDEN_SCHEMES,
     MAX_URI_LENGTH,
     check_identifier,
     check_origin,
@@ -129,7 +128,9 @@ def test_plain_http_to_a_host_that_is_not_loopback_is_refused_by_the_loopback_ru
     assert "plain http is allowed only for loopback" in text and "use https://" in text
 
 
-@pytest.mark.parametrize("scheme", sorted(FORBIDDEN_SCHEMES))
+@pytest.mark.parametrize(
+    "scheme", ["javascript", "data", "file", "vbscript", "about", "blob", "filesystem", "ftp", "ws", "wss"]
+)
 def test_each_forbidden_scheme_is_refused_by_name(scheme):
     assert f"the {scheme}: scheme can never be a redirect target" in refusal(check_redirect_uri, f"{scheme}:x/y")
 
