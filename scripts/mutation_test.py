@@ -208,8 +208,18 @@ def _site(node: ast.AST) -> ast.AST:
 
 def _render(node: ast.AST) -> str:
     if isinstance(node, _COMPOUND):
-        return _short(ast.unparse(node).splitlines()[0])
-    return _short(ast.unparse(node))
+        return " ".join(ast.unparse(node).splitlines()[0].split())
+    return " ".join(ast.unparse(node).split())
+
+
+def _change(before: str, after: str, limit: int = 90) -> str:
+    """ "before -> after", each cut to `limit` characters around where they first differ."""
+    same = 0
+    while same < min(len(before), len(after)) and before[same] == after[same]:
+        same += 1
+    start = max(0, same - 30) if max(len(before), len(after)) > limit else 0
+    cut = "..." if start else ""
+    return f"{_short(cut + before[start:], limit)} -> {_short(cut + after[start:], limit)}"
 
 
 class _Replace(ast.NodeTransformer):
@@ -238,7 +248,7 @@ def mutate(source: str, index: int, variant: int) -> tuple[str, str]:
         tree = _Replace(node, new).visit(tree)
         after = _render(site)
     ast.fix_missing_locations(tree)
-    return ast.unparse(tree), f"{before} -> {after}"
+    return ast.unparse(tree), _change(before, after)
 
 
 def mutants_of(module: str, project: Path = ROOT) -> list[Mutant]:

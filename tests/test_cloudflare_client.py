@@ -318,8 +318,8 @@ async def test_408_409_and_every_5xx_are_retried_after_a_backoff(status):
     assert waits == [0.5]
 
 
-@pytest.mark.parametrize("status", [400, 404, 499])
-async def test_other_4xx_are_answered_at_once(status):
+@pytest.mark.parametrize("status", [400, 404, 499, 600])
+async def test_other_statuses_are_answered_at_once(status):
     script = Script(fail(status, {"code": 1000, "message": "x"}))
     await failure_of(script)
     assert len(script.requests) == 1
@@ -425,8 +425,9 @@ async def test_a_server_error_answer_to_a_write_is_an_unknown_outcome(status):
     assert type(error) is UnknownOutcome and "Cloudflare answered with a server error" in str(error)
 
 
-async def test_a_refusal_answer_to_a_write_is_the_cloudflare_error():
-    error = await failure_of(Script(fail(200, {"code": 1000, "message": "nope"})), write=True)
+@pytest.mark.parametrize("status", [200, 400, 499])
+async def test_a_refusal_answer_to_a_write_is_the_cloudflare_error(status):
+    error = await failure_of(Script(fail(status, {"code": 1000, "message": "nope"})), write=True)
     assert type(error) is CloudflareAPIError
 
 
@@ -521,13 +522,16 @@ async def test_malformed_error_entries_are_skipped_or_kept_without_their_bad_par
 @pytest.mark.parametrize(
     ("payload", "summary"),
     [
-        ([1, 2], "JSON list instead of an object"),
+        ([1, 2], "The answer was not a Cloudflare API envelope: JSON list instead of an object."),
         ({"result": {}}, "JSON object without the success/errors/result envelope"),
         ({"success": True, "result": None}, "Cloudflare reported success but returned no client."),
     ],
 )
 async def test_a_malformed_envelope_is_described(payload, summary):
-    assert summary in str(await failure_of(Script(httpx.Response(200, json=payload))))
+    error = await failure_of(Script(httpx.Response(200, json=payload)))
+    assert summary in str(error)
+    if isinstance(payload, list):
+        assert error.summary == summary
 
 
 async def test_a_success_envelope_on_an_error_status_is_not_called_a_success():
@@ -538,7 +542,10 @@ async def test_a_success_envelope_on_an_error_status_is_not_called_a_success():
 
 async def test_a_write_answered_with_success_but_no_result_is_an_unknown_outcome_saying_so():
     error = await failure_of(Script(httpx.Response(200, json={"success": True, "result": None})), write=True)
-    assert type(error) is UnknownOutcome and "success without a result object" in str(error)
+    assert type(error) is UnknownOutcome
+    assert error.message.endswith(
+        "Cloudflare answered HTTP 200 but the answer could not be read (success without a result object)."
+    )
 
 
 async def test_a_non_json_error_page_quotes_its_type_and_a_clipped_text_excerpt():
@@ -548,6 +555,19 @@ async def test_a_non_json_error_page_quotes_its_type_and_a_clipped_text_excerpt(
     assert "HTTP 400, text/html body: 'word word" in text and "var x" not in text
     excerpt = text.split("body: '", 1)[1].split("'", 1)[0]
     assert len(excerpt) == 160 and excerpt.endswith("…")
+
+
+async def test_tags_in_an_error_page_separate_its_words():
+    answer = httpx.Response(400, text="<p>Bad</p><p>Gateway</p>", headers={"content-type": "text/html"})
+    assert "body: 'Bad Gateway'" in str(await failure_of(Script(answer)))
+
+
+async def test_a_read_goes_to_the_documented_path():
+    script = Script(ok())
+    client, _ = make(script)
+    await client.get_oauth_client(ACCOUNT, CLIENT)
+    [request] = script.requests
+    assert (request.method, str(request.url)) == ("GET", f"{BASE}/accounts/{ACCOUNT}/oauth_clients/{CLIENT}")
 
 
 async def test_a_body_without_a_content_type_says_so():

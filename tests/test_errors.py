@@ -51,6 +51,7 @@ def test_each_failure_carries_the_kind_the_audit_line_records_as_its_reason(fail
         ("/client_name", "client_name"),
         ("/client_uri_verification/status", "client_uri_verification.status"),
         ("//redirect_uris/12/", "redirect_uris[12]"),
+        ("/add/redirect_uris/0", "add.redirect_uris[0]"),
         ("/", None),
         ("scopes/0", None),
         ("", None),

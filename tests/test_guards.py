@@ -84,6 +84,7 @@ def test_a_missing_logo_is_unmet():
 def test_an_unverified_client_uri_host_is_unmet_with_the_txt_record_to_add(status):
     [unmet] = promotion_requirements(client(client_uri_verification={"status": status, "text": TXT}))
     assert f"(now {status})" in unmet and f"on app.example.com with the value {TXT}" in unmet
+    assert "prefix included" in unmet and "up to two days" in unmet
 
 
 def test_an_absent_client_uri_is_unmet_saying_to_set_it_first():

@@ -183,6 +183,11 @@ def test_bare_string_where_a_list_belongs_is_refused_not_split(field):
     assert f"{field}: expected a list of strings, got a single string" in text
 
 
+def test_grant_types_with_authorization_code_are_sent_as_given():
+    body = accepted(grant_types=["authorization_code", "refresh_token"]).body()
+    assert body == {"grant_types": ["authorization_code", "refresh_token"]}
+
+
 def test_grant_types_must_not_be_empty():
     assert "grant_types: must not be empty" in refused(grant_types=[])
 
@@ -220,7 +225,9 @@ def test_scopes_with_colons_or_blanks_are_refused(scope):
 
 def test_optional_scopes_must_be_a_subset_of_scopes():
     text = refused(scopes=["account.read"], optional_scopes=["zone.read"])
-    assert "optional_scopes" in text and "zone.read" in text
+    assert (
+        "optional_scopes: ['zone.read'] are not in scopes; every optional scope must also be listed in scopes" in text
+    )
 
 
 @pytest.mark.parametrize("scope", ["openid", "offline", "offline_access"])
@@ -443,3 +450,24 @@ def test_an_unknown_argument_refusal_names_every_unknown_one():
         "- shape: unknown argument",
     ]
     assert lines[3].startswith("Accepted: account_id, add, allowed_cors_origins, client_name, client_uri,")
+
+
+def test_a_refused_list_is_not_echoed_whole_and_each_problem_has_its_own_line():
+    lines = refused(grant_types=[], response_types=[]).splitlines()
+    assert lines[1:3] == ["- grant_types: must not be empty", "- response_types: must not be empty"]
+
+
+def test_a_missing_client_id_is_reported_as_required_not_as_a_bad_shape():
+    with pytest.raises(InvalidInput) as caught:
+        parse_arguments(OAuthClientUpdate, {"client_name": "x"})
+    line = next(line for line in str(caught.value).splitlines() if line.startswith("- oauth_client_id"))
+    assert "required" in line.lower() and "128 letters" not in line
+
+
+def test_a_malformed_state_hash_is_described_by_its_own_pattern_not_an_identifier_shape():
+    line = next(
+        line
+        for line in refused(client_name="x", expected_state_hash="sha256:xyz").splitlines()
+        if line.startswith("- expected_state_hash")
+    )
+    assert "sha256:" in line and "128 letters" not in line
