@@ -97,22 +97,17 @@ def test_adding_a_redirect_uri_gives_no_warning():
     assert warnings(stored(redirect_uris=[A]), {"redirect_uris": [A, B]}) == []
 
 
-def test_sending_scopes_says_openid_and_offline_access_are_managed_by_cloudflare():
-    [warning] = warnings(stored(), {"scopes": ["x.read"]})
-    assert "offline_access and openid are managed by Cloudflare" in warning
-
-
 def test_a_client_uri_host_change_on_an_unverified_host_says_the_new_host_needs_its_own_txt_record():
     before = stored(client_uri="https://old.example.com/", client_uri_verification={"status": "pending"})
     [warning] = warnings(before, {"client_uri": "https://new.example.com/"})
-    assert "from old.example.com to new.example.com" in warning
+    assert 'from "old.example.com" to "new.example.com"' in warning
     assert "the new host needs its own DNS TXT verification" in warning
 
 
 def test_a_client_uri_host_change_on_a_verified_host_says_cloudflare_does_not_allow_it():
     before = stored(client_uri="https://old.example.com/", client_uri_verification={"status": "verified"})
     [warning] = warnings(before, {"client_uri": "https://new.example.com/"})
-    assert "from old.example.com to new.example.com" in warning
+    assert 'from "old.example.com" to "new.example.com"' in warning
     assert "Cloudflare does not let a verified host change" in warning
 
 

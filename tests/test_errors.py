@@ -66,11 +66,11 @@ def test_a_cloudflare_message_renders_code_message_field_and_documentation():
     message = CloudflareMessage(
         code=6003, message="Invalid request", pointer="/scopes/0", documentation_url="https://d"
     )
-    assert message.render() == "[6003] Invalid request (field: scopes[0]) (docs: https://d)"
+    assert message.render() == '[6003] "Invalid request" (field: scopes[0]) (docs: "https://d")'
 
 
 def test_a_cloudflare_message_without_a_code_field_or_documentation_is_its_message():
-    assert CloudflareMessage(code=None, message="Invalid request").render() == "Invalid request"
+    assert CloudflareMessage(code=None, message="Invalid request").render() == '"Invalid request"'
 
 
 def test_a_cloudflare_error_lists_status_summary_each_error_the_request_id_and_the_next_step():
@@ -83,8 +83,8 @@ def test_a_cloudflare_error_lists_status_summary_each_error_the_request_id_and_t
     )
     assert str(error).splitlines() == [
         "Cloudflare refused the request (HTTP 403). Not allowed.",
-        "- [10000] Authentication error",
-        "- also",
+        '- [10000] "Authentication error"',
+        '- "also"',
         "Cloudflare request id: 8c1f2a3b4d5e6f70-LHR",
         "Next step: give the token the OAuth clients Edit permission",
     ]

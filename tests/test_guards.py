@@ -83,7 +83,7 @@ def test_a_missing_logo_is_unmet():
 @pytest.mark.parametrize("status", ["pending", "failed"])
 def test_an_unverified_client_uri_host_is_unmet_with_the_txt_record_to_add(status):
     [unmet] = promotion_requirements(client(client_uri_verification={"status": status, "text": TXT}))
-    assert f"(now {status})" in unmet and f"on app.example.com with the value {TXT}" in unmet
+    assert f'(now "{status}")' in unmet and f'on "app.example.com" with the value "{TXT}"' in unmet
     assert "prefix included" in unmet and "up to two days" in unmet
 
 
@@ -95,7 +95,7 @@ def test_an_absent_client_uri_is_unmet_saying_to_set_it_first():
 @pytest.mark.parametrize(("verification", "shown"), [(None, "unknown"), ({"status": "pending"}, "pending")])
 def test_a_client_uri_host_without_a_verification_code_is_unmet_saying_to_read_again(verification, shown):
     [unmet] = promotion_requirements(client(client_uri_verification=verification))
-    assert f"(app.example.com, status {shown})" in unmet and "read the client again" in unmet
+    assert f'("app.example.com", status "{shown}")' in unmet and "read the client again" in unmet
 
 
 @pytest.mark.parametrize("scopes", [None, [], ["openid", "profile", "offline_access"]])
@@ -209,7 +209,7 @@ async def test_unknown_scopes_are_refused_each_with_the_closest_known_ones():
         "account.write"
     )
     assert lines[2] == "- optional_scopes: 'qqqq.xxxx' is not a Cloudflare OAuth scope"
-    assert "GET /oauth/scopes" in caught.value.next_step
+    assert "list_oauth_scopes" in caught.value.next_step
 
 
 @anyio

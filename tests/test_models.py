@@ -381,7 +381,7 @@ def test_add_or_remove_alone_is_something_to_change():
 
 def test_added_entries_meet_the_fields_rules_and_the_error_names_where():
     text = refused(add={"redirect_uris": ["http://app.example.com/cb"]})
-    assert "- add.redirect_uris[0]: plain http is allowed only for loopback" in text
+    assert "- add.redirect_uris[0]: plain http only on loopback" in text
 
 
 def test_removed_entries_need_only_be_non_empty():
@@ -437,8 +437,9 @@ def test_the_nothing_to_change_refusal_lists_every_updatable_field_and_add_remov
 
 def test_every_refusal_ends_with_the_next_step():
     for text in (refused(), refused(colour="x")):
-        assert text.endswith(
-            "Next step: correct the fields named above and call again; nothing was sent to Cloudflare."
+        next_step = text.split("\nNext step: ")[1]
+        assert next_step.startswith("correct the values named above") and next_step.endswith(
+            "nothing was sent to Cloudflare."
         )
 
 

@@ -94,13 +94,13 @@ def test_a_status_needing_dns_but_without_a_code_says_none_was_reported_and_to_r
     guidance = guidance_for(client("pending", text=None))
     assert not guidance.dns_action_needed and guidance.dns_record is None
     [step] = guidance.next_steps
-    assert "no verification code for app.example.com (status: pending)" in step and "get_oauth_client" in step
+    assert 'no verification code for "app.example.com" (status: "pending")' in step and "get_oauth_client" in step
 
 
 def test_an_unknown_status_says_so_and_to_read_again():
     guidance = guidance_for(client(status=None))
     assert guidance.status is None and guidance.host == "app.example.com"
-    assert "(status: unknown)" in guidance.next_steps[0]
+    assert '(status: "unknown")' in guidance.next_steps[0]
 
 
 def test_a_verified_host_is_named_with_its_status():
@@ -116,8 +116,8 @@ def test_without_a_client_uri_the_reported_status_is_kept():
 @pytest.mark.parametrize("status", ["pending", "in_progress"])
 def test_a_pending_check_gives_the_record_first_and_says_how_to_restart_if_it_fails(status):
     steps = guidance_for(client(status)).next_steps
-    record = "add a TXT record on the name app.example.com whose value is exactly: "
-    assert steps[0] == f"In the DNS zone of app.example.com, {record}{TEXT}"
+    record = 'add a TXT record on the name "app.example.com" whose value is exactly (without the quotes): '
+    assert steps[0] == f'In the DNS zone of "app.example.com", {record}"{TEXT}"'
     assert steps[3].startswith("If the check fails or times out, restart it by sending the unchanged client_uri")
     assert len(steps) == 5 and not any("last verification failed" in s for s in steps)
 
@@ -125,6 +125,6 @@ def test_a_pending_check_gives_the_record_first_and_says_how_to_restart_if_it_fa
 def test_a_failed_check_says_so_first_and_how_to_restart_after_fixing_the_record():
     steps = guidance_for(client("failed")).next_steps
     assert steps[0] == "The last verification failed or timed out."
-    assert steps[1].startswith("In the DNS zone of app.example.com")
+    assert steps[1].startswith('In the DNS zone of "app.example.com"')
     assert steps[4].startswith("After the record is in place, restart the check")
     assert steps[5].startswith("Verification is needed only to make the client public")
