@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcp_oauth_clients.diff import apply_edits, changes, warnings_for
+from mcp_oauth_clients.diff import apply_edits, changes, side_effects, warnings_for
 from mcp_oauth_clients.oauth_client import OAuthClient
 
 A, B, C = "https://a.example.com/cb", "https://b.example.com/cb", "https://c.example.com/cb"
@@ -129,3 +129,44 @@ def test_a_first_client_uri_or_one_sent_without_a_read_gives_no_host_change_warn
 def test_promotion_to_public_warns_that_it_cannot_be_undone():
     [warning] = warnings(stored(), {"visibility": "public"})
     assert "cannot be undone" in warning and "demotion to private" in warning
+
+
+# --- what Cloudflare changes on its own -------------------------------------------------------------
+
+
+def test_adding_refresh_token_says_cloudflare_adds_offline_access():
+    before = stored(grant_types=["authorization_code"], scopes=["account.read"])
+    assert side_effects(before, {"grant_types": ["authorization_code", "refresh_token"]}) == [
+        "Cloudflare adds offline_access to scopes (refresh_token is in grant_types)."
+    ]
+
+
+def test_dropping_refresh_token_says_cloudflare_drops_offline_access():
+    before = stored(grant_types=["authorization_code", "refresh_token"], scopes=["offline_access", "account.read"])
+    assert side_effects(before, {"grant_types": ["authorization_code"]}) == [
+        "Cloudflare drops offline_access from scopes (refresh_token is not in grant_types)."
+    ]
+
+
+def test_scopes_sent_without_openid_while_id_token_is_stored_say_cloudflare_adds_openid():
+    before = stored(response_types=["code", "id_token"], scopes=["openid"])
+    assert side_effects(before, {"scopes": ["account.read"]}) == [
+        "Cloudflare adds openid to scopes (id_token is in response_types)."
+    ]
+
+
+def test_scopes_that_already_follow_the_other_lists_have_no_side_effect():
+    before = stored(grant_types=["authorization_code", "refresh_token"], response_types=["code"])
+    assert side_effects(before, {"scopes": ["offline_access", "account.read"]}) == []
+
+
+def test_a_change_to_neither_list_nor_scopes_has_no_side_effect():
+    before = stored(grant_types=["authorization_code", "refresh_token"], scopes=[])
+    assert side_effects(before, {"client_name": "App"}) == []
+
+
+def test_without_a_read_only_what_was_sent_is_judged():
+    assert side_effects(None, {"scopes": ["account.read"]}) == []
+    assert side_effects(None, {"response_types": ["id_token"]}) == [
+        "Cloudflare adds openid to scopes (id_token is in response_types)."
+    ]
