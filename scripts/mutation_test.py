@@ -36,7 +36,7 @@ EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.txt"
 
 # The fast unit tests that cover each module (files that do not exist yet are skipped).
 MODULE_TESTS: dict[str, list[str]] = {
-    "checks.py": ["tests/test_checks.py", "tests/test_models.py"],
+    "checks.py": ["tests/test_checks.py", "tests/test_models.py", "tests/test_tool_surface.py"],
     "diff.py": [
         "tests/test_diff.py",
         "tests/test_verification.py",

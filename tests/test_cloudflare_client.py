@@ -641,3 +641,22 @@ async def test_closing_before_any_request_is_harmless_and_closing_after_one_clos
     http = client._http
     await client.aclose()
     assert http.is_closed
+
+
+async def test_listing_clients_reads_the_account_collection_and_keeps_its_counts():
+    info = {"count": 1, "page": 1, "per_page": 20, "total_count": 1}
+    answer = httpx.Response(
+        200, json={"success": True, "errors": [], "messages": [], "result": [CLIENT_JSON], "result_info": info}
+    )
+    script = Script(answer)
+    client, _ = make(script)
+    result = await client.list_oauth_clients(ACCOUNT)
+    [request] = script.requests
+    assert (request.method, str(request.url)) == ("GET", f"{BASE}/accounts/{ACCOUNT}/oauth_clients")
+    assert result.result == [CLIENT_JSON] and result.result_info == info
+
+
+async def test_a_token_echoed_in_an_error_page_is_redacted_from_the_excerpt():
+    answer = httpx.Response(400, text="<p>bad token tok-secret-123</p>", headers={"content-type": "text/html"})
+    text = str(await failure_of(Script(answer)))
+    assert "tok-secret-123" not in text and "bad token" in text

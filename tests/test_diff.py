@@ -49,6 +49,11 @@ def test_only_fields_that_differ_from_what_is_stored_are_changes():
     assert [(c.field, c.before, c.after, c.added, c.removed) for c in diff] == [("redirect_uris", [A], [A, B], [B], [])]
 
 
+def test_each_change_says_whether_the_client_was_read_first():
+    assert [c.before_read for c in changes(stored(), {"client_name": "App"})] == [True]
+    assert [c.before_read for c in changes(None, {"client_name": "App"})] == [False]
+
+
 def test_a_list_change_names_what_appears_and_what_goes():
     [change] = changes(stored(scopes=["x.read", "y.read"]), {"scopes": ["y.read", "z.read"]})
     assert (change.added, change.removed) == (["z.read"], ["x.read"])

@@ -114,3 +114,12 @@ def test_an_unknown_outcome_says_the_update_may_have_been_applied_and_to_read_ba
     first, step = text.split("\nNext step: ")
     assert first == "Outcome unknown: the update may or may not have been applied. The connection dropped."
     assert "get_oauth_client" in step and "do not assume it failed" in step
+
+
+def test_a_long_message_field_path_and_documentation_link_are_each_clipped_to_their_own_length():
+    message = CloudflareMessage(code=None, message="m" * 301, pointer="/" + "f" * 121, documentation_url="d" * 201)
+    assert message.render() == f'"{"m" * 299}…" (field: "{"f" * 119}…") (docs: "{"d" * 199}…")'
+
+
+def test_a_field_path_of_120_characters_reads_as_is():
+    assert CloudflareMessage(code=None, message="m", pointer="/" + "f" * 120).render() == f'"m" (field: {"f" * 120})'

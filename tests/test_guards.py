@@ -69,6 +69,18 @@ def test_a_client_meeting_every_requirement_has_none_unmet():
     check_promotion_ready(client())
 
 
+def test_fields_cloudflare_returned_malformed_are_unmet_each_named():
+    [unmet, *_] = promotion_requirements(client(client_uri=123, logo_uri=456))
+    assert (
+        unmet == "well-formed stored fields: Cloudflare returned client_uri, logo_uri malformed; set them again first."
+    )
+
+
+def test_a_long_txt_value_in_a_requirement_is_shown_up_to_2000_characters():
+    [unmet] = promotion_requirements(client(client_uri_verification={"status": "pending", "text": "v" * 2001}))
+    assert f'with the value "{"v" * 1999}…"' in unmet
+
+
 @pytest.mark.parametrize("name", [None, "", "   "])
 def test_a_missing_or_blank_client_name_is_unmet(name):
     [unmet] = promotion_requirements(client(client_name=name))

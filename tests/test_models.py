@@ -386,6 +386,7 @@ def test_added_entries_meet_the_fields_rules_and_the_error_names_where():
 
 def test_removed_entries_need_only_be_non_empty():
     assert accepted(remove={"redirect_uris": ["http://app.example.com/cb"]}).edits("remove")
+    assert accepted(remove={"scopes": ["x"]}).edits("remove") == {"scopes": ["x"]}
     assert "remove.redirect_uris[0]" in refused(remove={"redirect_uris": [""]})
 
 

@@ -128,3 +128,21 @@ def test_a_failed_check_says_so_first_and_how_to_restart_after_fixing_the_record
     assert steps[1].startswith('In the DNS zone of "app.example.com"')
     assert steps[4].startswith("After the record is in place, restart the check")
     assert steps[5].startswith("Verification is needed only to make the client public")
+
+
+def test_a_client_uri_cloudflare_returned_malformed_gets_no_dns_record_but_says_to_set_a_valid_one():
+    odd = OAuthClient.model_validate({"client_id": "c1", "visibility": "private", "client_uri": 123})
+    guidance = guidance_for(odd)
+    assert (guidance.host, guidance.dns_action_needed, guidance.dns_record) == (None, False, None)
+    [step] = guidance.next_steps
+    assert "client_uri is not a URL that can be parsed" in step and "update_oauth_client with client_uri" in step
+
+
+def test_a_client_without_a_client_uri_is_not_called_malformed():
+    assert "no client_uri" in guidance_for(client(uri=None)).next_steps[0]
+
+
+def test_a_long_verification_code_is_shown_up_to_2000_characters():
+    exact, longer = "c" * 2000, "c" * 2001
+    assert f'exactly (without the quotes): "{exact}"' in guidance_for(client("pending", text=exact)).next_steps[0]
+    assert f'"{"c" * 1999}…"' in guidance_for(client("pending", text=longer)).next_steps[0]
