@@ -660,3 +660,9 @@ async def test_a_token_echoed_in_an_error_page_is_redacted_from_the_excerpt():
     answer = httpx.Response(400, text="<p>bad token tok-secret-123</p>", headers={"content-type": "text/html"})
     text = str(await failure_of(Script(answer)))
     assert "tok-secret-123" not in text and "bad token" in text
+
+
+async def test_a_token_echoed_in_the_content_type_is_redacted_too():
+    answer = httpx.Response(400, content=b"x", headers={"content-type": "tok-secret-123/html"})
+    text = str(await failure_of(Script(answer)))
+    assert "tok-secret-123" not in text and "/html body" in text
