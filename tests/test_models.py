@@ -342,7 +342,7 @@ def test_a_scalar_field_holding_json_text_is_sent_as_that_text():
 
 def test_a_null_names_its_field():
     lines = refused(logo_uri=None).splitlines()
-    assert lines[1] == "- arguments: logo_uri: null is not accepted; omit the field to leave it unchanged"
+    assert lines[1] == "- logo_uri: null is not accepted; omit the field to leave it unchanged"
 
 
 def test_a_bare_string_is_echoed_in_the_list_to_send_clipped_to_80_characters():
