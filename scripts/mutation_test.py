@@ -45,13 +45,14 @@ MODULE_TESTS: dict[str, list[str]] = {
     ],
     "errors.py": ["tests/test_errors.py", "tests/test_cloudflare_client.py"],
     "verification.py": ["tests/test_verification.py", "tests/test_guards.py", "tests/test_tool_surface.py"],
-    "cloudflare_client.py": ["tests/test_cloudflare_client.py"],
-    "guards.py": ["tests/test_guards.py", "tests/test_guard_rails.py"],
+    "cloudflare_client.py": ["tests/test_cloudflare_client.py", "tests/test_bounded_work.py"],
+    "guards.py": ["tests/test_guards.py", "tests/test_guard_rails.py", "tests/test_scope_catalogue.py"],
     "models.py": [
         "tests/test_models.py",
         "tests/test_checks.py",
         "tests/test_guard_rails.py",
         "tests/test_tool_surface.py",
+        "tests/test_bounded_work.py",
     ],
 }
 
