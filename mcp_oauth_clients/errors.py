@@ -68,7 +68,7 @@ class CloudflareMessage:
         """The request-body field named by `source.pointer` (`/scopes/0` -> `scopes[0]`)."""
         if not self.pointer or not self.pointer.startswith("/"):
             return None
-        parts = [p for p in self.pointer.split("/")[1:] if p]
+        parts = [p for p in self.pointer.split("/") if p]
         if not parts:
             return None
         head, *rest = parts

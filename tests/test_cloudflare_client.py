@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 
 import httpx
@@ -89,9 +90,10 @@ async def test_key_and_email_auth_uses_legacy_headers():
 async def test_missing_credentials_send_nothing():
     script = Script(ok())
     client, _ = make(script, Credentials())
-    with pytest.raises(NotConfigured, match="CLOUDFLARE_API_TOKEN"):
+    with pytest.raises(NotConfigured, match="CLOUDFLARE_API_TOKEN") as caught:
         await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"})
     assert script.requests == []
+    assert "a person must add the token" in caught.value.next_step and "--sandbox" in caught.value.next_step
 
 
 async def test_authentication_error_10000_names_the_permissions():
@@ -293,3 +295,374 @@ async def test_no_secret_in_any_error_text():
         with pytest.raises(Exception) as caught:
             await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"})
         assert "tok-secret-123" not in str(caught.value)
+
+
+# --- issue 12: retries, the outcome of a write, and the advice each error gives ----------------------
+
+
+async def failure_of(script: Script, write: bool = False, **settings) -> Exception:
+    client, _ = make(script, **settings)
+    with pytest.raises(Exception) as caught:
+        if write:
+            await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"})
+        else:
+            await client.get_oauth_client(ACCOUNT, CLIENT)
+    return caught.value
+
+
+@pytest.mark.parametrize("status", [408, 409, 500, 504, 599])
+async def test_408_409_and_every_5xx_are_retried_after_a_backoff(status):
+    script = Script(fail(status, {"code": 1000, "message": "x"}), ok())
+    client, waits = make(script)
+    assert (await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"})).attempts == 2
+    assert waits == [0.5]
+
+
+@pytest.mark.parametrize("status", [400, 404, 499, 600])
+async def test_other_statuses_are_answered_at_once(status):
+    script = Script(fail(status, {"code": 1000, "message": "x"}))
+    await failure_of(script)
+    assert len(script.requests) == 1
+
+
+async def test_the_scope_catalogue_is_asked_for_once_even_on_a_retryable_answer():
+    script = Script(fail(503, {"code": 1000, "message": "x"}), ok([]))
+    client, waits = make(script)
+    with pytest.raises(CloudflareAPIError):
+        await client.list_scopes()
+    assert len(script.requests) == 1 and waits == []
+    [request] = script.requests
+    assert (request.method, str(request.url)) == ("GET", f"{BASE}/oauth/scopes")
+
+
+async def test_an_update_sent_without_retry_is_sent_once():
+    script = Script(httpx.ReadTimeout("slow"), ok())
+    client, waits = make(script)
+    with pytest.raises(UnknownOutcome):
+        await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"}, retry=False)
+    assert len(script.requests) == 1 and waits == []
+
+
+async def test_backoff_doubles_and_is_capped_at_eight_seconds():
+    script = Script(fail(500, {"code": 1000, "message": "x"}))
+    client, waits = make(script, retry_backoff=3.0, max_retries=3)
+    with pytest.raises(CloudflareAPIError):
+        await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert waits == [3.0, 6.0, 8.0] and len(script.requests) == 4
+
+
+async def test_retry_after_zero_falls_back_to_the_backoff():
+    script = Script(fail(429, {"code": 971, "message": "rate"}, **{"retry-after": "0"}), ok())
+    client, waits = make(script)
+    await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert waits == [0.5]
+
+
+async def test_a_retry_after_of_exactly_the_longest_wait_is_waited_out():
+    script = Script(fail(429, {"code": 971, "message": "rate"}, **{"retry-after": "5"}), ok())
+    client, waits = make(script)
+    await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert waits == [5.0]
+
+
+async def test_a_long_retry_after_on_an_answer_that_is_not_retried_is_reported_as_the_answer():
+    script = Script(fail(400, {"code": 1002, "message": "bad"}, **{"retry-after": "300"}))
+    error = await failure_of(script)
+    assert type(error) is CloudflareAPIError and '[1002] "bad"' in str(error)
+
+
+async def test_x_should_retry_true_retries_an_answer_that_is_otherwise_final():
+    script = Script(fail(400, {"code": 1002, "message": "bad"}, **{"x-should-retry": "TRUE"}), ok())
+    client, waits = make(script)
+    await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert len(script.requests) == 2 and waits == [0.5]
+
+
+async def test_connection_failures_are_retried_after_growing_waits_and_name_the_failure():
+    script = Script(httpx.ConnectError("refused"))
+    client, waits = make(script)
+    with pytest.raises(TransportFailure) as caught:
+        await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert waits == [0.5, 1.0]
+    text = str(caught.value)
+    assert f"Could not reach Cloudflare at {BASE} after 3 attempts (connection failed)" in text
+    assert "Next step:" in text and "HTTPS_PROXY" in text
+
+
+async def test_a_read_timeout_is_retried_after_growing_waits():
+    script = Script(httpx.ReadTimeout("slow"))
+    client, waits = make(script)
+    with pytest.raises(TransportFailure, match="no answer within the timeout"):
+        await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert waits == [0.5, 1.0] and len(script.requests) == 3
+
+
+async def test_a_write_whose_answer_is_lost_says_it_was_sent_and_why():
+    error = await failure_of(Script(httpx.ReadTimeout("slow")), write=True)
+    assert "It was sent, but no answer came back (no answer within the timeout)" in str(error)
+
+
+async def test_a_connection_that_never_opened_on_a_write_says_nothing_was_written():
+    error = await failure_of(Script(httpx.ConnectTimeout("slow")), write=True)
+    assert type(error) is TransportFailure and "(connection timed out). Nothing was written." in str(error)
+
+
+async def test_a_long_retry_after_after_a_lost_write_answer_is_an_unknown_outcome():
+    script = Script(httpx.ReadTimeout("slow"), fail(429, {"code": 971, "message": "rate"}, **{"retry-after": "300"}))
+    error = await failure_of(script, write=True)
+    assert type(error) is UnknownOutcome and "An earlier attempt got no answer, then:" in str(error)
+
+
+async def test_an_error_answer_after_a_lost_write_answer_is_an_unknown_outcome():
+    script = Script(httpx.ReadTimeout("slow"), fail(400, {"code": 1002, "message": "bad"}))
+    error = await failure_of(script, write=True)
+    assert type(error) is UnknownOutcome and "the retry ended with" in str(error) and '[1002] "bad"' in str(error)
+
+
+@pytest.mark.parametrize("status", [500, 502])
+async def test_a_server_error_answer_to_a_write_is_an_unknown_outcome(status):
+    error = await failure_of(Script(fail(status, {"code": 1000, "message": "x"})), write=True)
+    assert type(error) is UnknownOutcome and "Cloudflare answered with a server error" in str(error)
+
+
+@pytest.mark.parametrize("status", [200, 400, 499])
+async def test_a_refusal_answer_to_a_write_is_the_cloudflare_error(status):
+    error = await failure_of(Script(fail(status, {"code": 1000, "message": "nope"})), write=True)
+    assert type(error) is CloudflareAPIError
+
+
+async def test_an_other_http_failure_says_nothing_was_written():
+    error = await failure_of(Script(httpx.UnsupportedProtocol("odd")), write=True)
+    assert type(error) is TransportFailure
+    assert str(error) == "The request to Cloudflare failed: UnsupportedProtocol. Nothing was written."
+
+
+@pytest.mark.parametrize(
+    ("failure", "words"),
+    [
+        (httpx.PoolTimeout("x"), "no free connection"),
+        (httpx.WriteTimeout("x"), "sending timed out"),
+        (httpx.RemoteProtocolError("x"), "the connection closed mid-answer"),
+        (httpx.ReadError("x"), "the connection broke while reading"),
+        (httpx.WriteError("x"), "the connection broke while sending"),
+    ],
+)
+async def test_each_transport_failure_is_named_in_words(failure, words):
+    assert f"({words})" in str(await failure_of(Script(failure)))
+
+
+async def test_the_cloudflare_request_id_appears_in_the_error():
+    error = await failure_of(Script(fail(400, {"code": 1002, "message": "bad"}, **{"cf-ray": "8f00abc-LHR"})))
+    assert "Cloudflare request id: 8f00abc-LHR" in str(error)
+
+
+async def test_a_too_long_wait_keeps_the_request_id_and_the_errors_and_says_when_to_call_again():
+    answer = fail(429, {"code": 971, "message": "rate"}, **{"retry-after": "300", "cf-ray": "r-1"})
+    error = await failure_of(Script(answer))
+    assert type(error) is RateLimited and error.request_id == "r-1" and error.codes == [971]
+    assert error.status == 429 and "wait 300 s" in str(error) and "1,200 requests per 5 minutes" in str(error)
+
+
+PERMISSIONS = '"OAuth Client Read" and "OAuth Client Write"'
+CHECK_IDS = "check account_id and oauth_client_id"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "advice"),
+    [
+        (401, 1, PERMISSIONS),
+        (403, 1, PERMISSIONS),
+        (400, 10000, PERMISSIONS),
+        (400, 9106, PERMISSIONS),
+        (400, 6003, PERMISSIONS),
+        (400, 6102, PERMISSIONS),
+        (400, 6103, PERMISSIONS),
+        (400, 6111, PERMISSIONS),
+        (400, 9109, "refused from this location (IP filter)"),
+        (404, 1, CHECK_IDS),
+        (400, 7003, CHECK_IDS),
+        (400, 7000, CHECK_IDS),
+        (429, 971, "wait a few minutes"),
+        (500, 1, "Cloudflare had a problem; try again in a minute"),
+        (599, 1, "Cloudflare had a problem; try again in a minute"),
+        (400, 1002, "read the messages above, correct the request"),
+        (499, 1002, "read the messages above, correct the request"),
+    ],
+)
+async def test_each_status_and_code_gets_its_next_step(status, code, advice):
+    error = await failure_of(Script(fail(status, {"code": code, "message": "m"})), max_retries=0)
+    assert error.next_step.startswith(advice) or advice in error.next_step
+
+
+async def test_a_403_without_codes_is_about_permissions_not_the_ip_filter():
+    error = await failure_of(Script(fail(403)))
+    assert "IP filter" not in error.next_step and PERMISSIONS in error.next_step
+
+
+async def test_an_error_naming_a_field_says_to_correct_that_field():
+    error = await failure_of(Script(fail(400, {"code": 1002, "message": "m", "source": {"pointer": "/scopes/0"}})))
+    assert error.next_step.startswith("correct the field(s) named above and call again")
+
+
+async def test_malformed_error_entries_are_skipped_or_kept_without_their_bad_parts():
+    entries = [
+        "not an object",
+        {"code": True, "message": "flag", "source": {"pointer": 7}, "documentation_url": ""},
+        {"code": 1002, "message": "x" * 400, "source": "nope"},
+        {"code": 1003, "message": "y" * 300},
+        {"code": 1004},
+    ]
+    error = await failure_of(Script(fail(400, *entries)))
+    flag, long, exact, bare = error.errors
+    assert exact.message == "y" * 300 and bare.message == ""
+    assert (flag.code, flag.message, flag.pointer, flag.documentation_url) == (None, "flag", None, None)
+    assert (long.code, long.pointer, len(long.message)) == (1002, None, 300) and long.message.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("payload", "summary"),
+    [
+        ([1, 2], "The answer was not a Cloudflare API envelope: JSON list instead of an object."),
+        ({"result": {}}, "JSON object without the success/errors/result envelope"),
+        ({"success": True, "result": None}, "Cloudflare reported success but returned no client."),
+    ],
+)
+async def test_a_malformed_envelope_is_described(payload, summary):
+    error = await failure_of(Script(httpx.Response(200, json=payload)))
+    assert summary in str(error)
+    if isinstance(payload, list):
+        assert error.summary == summary
+
+
+async def test_a_success_envelope_on_an_error_status_is_not_called_a_success():
+    answer = httpx.Response(500, json={"success": True, "errors": [], "result": None})
+    error = await failure_of(Script(answer), max_retries=0)
+    assert error.summary == "" and "reported success" not in str(error)
+
+
+async def test_a_write_answered_with_success_but_no_result_is_an_unknown_outcome_saying_so():
+    error = await failure_of(Script(httpx.Response(200, json={"success": True, "result": None})), write=True)
+    assert type(error) is UnknownOutcome
+    assert error.message.endswith(
+        "Cloudflare answered HTTP 200 but the answer could not be read (success without a result object)."
+    )
+
+
+async def test_a_non_json_error_page_quotes_its_type_and_a_clipped_text_excerpt():
+    page = "<html><script>var x = 1;</script><body>" + "word " * 100 + "</body></html>"
+    answer = httpx.Response(400, text=page, headers={"content-type": "text/html; charset=utf-8"})
+    text = str(await failure_of(Script(answer)))
+    assert 'HTTP 400, text/html body: "word word' in text and "var x" not in text
+    excerpt = text.split('body: "', 1)[1].split('"', 1)[0]
+    assert len(excerpt) == 160 and excerpt.endswith("…")
+
+
+async def test_tags_in_an_error_page_separate_its_words():
+    answer = httpx.Response(400, text="<p>Bad</p><p>Gateway</p>", headers={"content-type": "text/html"})
+    assert 'body: "Bad Gateway"' in str(await failure_of(Script(answer)))
+
+
+async def test_a_read_goes_to_the_documented_path():
+    script = Script(ok())
+    client, _ = make(script)
+    await client.get_oauth_client(ACCOUNT, CLIENT)
+    [request] = script.requests
+    assert (request.method, str(request.url)) == ("GET", f"{BASE}/accounts/{ACCOUNT}/oauth_clients/{CLIENT}")
+
+
+async def test_a_body_without_a_content_type_says_so():
+    assert "unknown type body" in str(await failure_of(Script(httpx.Response(400, content=b"oops"))))
+
+
+def test_retry_after_values_are_read_in_order_and_never_negative():
+    assert retry_after_seconds(httpx.Headers({"retry-after-ms": "1500", "retry-after": "9"})) == 1.5
+    assert retry_after_seconds(httpx.Headers({"retry-after-ms": "soon", "retry-after": "9"})) == 9
+    assert retry_after_seconds(httpx.Headers({"retry-after-ms": "-5"})) == 0.0
+    assert retry_after_seconds(httpx.Headers({"retry-after": "-5"})) == 0.0
+    past = email.utils.formatdate(time.time() - 60, usegmt=True)
+    assert retry_after_seconds(httpx.Headers({"retry-after": past})) == 0.0
+    later = email.utils.formatdate(time.time() + 60, usegmt=True)
+    assert 50 < retry_after_seconds(httpx.Headers({"retry-after": later})) <= 60
+
+
+async def test_requests_ask_for_json_and_use_the_configured_timeouts():
+    script = Script(ok())
+    client, _ = make(script, timeout=7.0, connect_timeout=3.0)
+    await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert script.requests[0].headers["accept"] == "application/json"
+    timeout = script.requests[0].extensions["timeout"]
+    assert (timeout["read"], timeout["connect"]) == (7.0, 3.0)
+
+
+async def test_a_sandbox_without_credentials_still_sends():
+    script = Script(ok())
+    client, _ = make(script, Credentials(), sandbox=True)
+    await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert len(script.requests) == 1
+
+
+async def test_a_proxy_from_the_environment_carries_the_requests_as_the_readme_promises(monkeypatch, fake):
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there: the request must fail
+    waits = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    settings = Settings(credentials=Credentials(api_token="tok"), base_url=fake.base_url)
+    client = CloudflareClient(settings, sleep=sleep)  # the real transport, as in production
+    with pytest.raises(TransportFailure, match="connection failed"):
+        await client.get_oauth_client(ACCOUNT, CLIENT)
+    await client.aclose()
+    assert fake.requests == []
+
+
+async def test_a_head_request_is_a_read_so_a_lost_answer_means_nothing_was_written():
+    client, _ = make(Script(httpx.ReadTimeout("slow")))
+    with pytest.raises(TransportFailure):
+        await client.request("HEAD", f"/accounts/{ACCOUNT}/oauth_clients/{CLIENT}")
+
+
+async def test_a_too_long_wait_names_the_time_of_day_to_call_again():
+    error = await failure_of(Script(fail(429, {"code": 971, "message": "rate"}, **{"retry-after": "300"})))
+    expected = time.time() + 300
+    found = re.search(r"wait until (\d\d):(\d\d):(\d\d) UTC before calling again", str(error))
+    hours, minutes, seconds = (int(part) for part in found.groups())
+    said = hours * 3600 + minutes * 60 + seconds
+    offset = (said - expected) % 86400  # seconds of the day: midnight may fall in between
+    assert min(offset, 86400 - offset) <= 5  # five minutes from now
+
+
+async def test_closing_before_any_request_is_harmless_and_closing_after_one_closes_the_connections():
+    client, _ = make(Script(ok()))
+    await client.aclose()
+    await client.get_oauth_client(ACCOUNT, CLIENT)
+    http = client._http
+    await client.aclose()
+    assert http.is_closed
+
+
+async def test_listing_clients_reads_the_account_collection_and_keeps_its_counts():
+    info = {"count": 1, "page": 1, "per_page": 20, "total_count": 1}
+    answer = httpx.Response(
+        200, json={"success": True, "errors": [], "messages": [], "result": [CLIENT_JSON], "result_info": info}
+    )
+    script = Script(answer)
+    client, _ = make(script)
+    result = await client.list_oauth_clients(ACCOUNT)
+    [request] = script.requests
+    assert (request.method, str(request.url)) == ("GET", f"{BASE}/accounts/{ACCOUNT}/oauth_clients")
+    assert result.result == [CLIENT_JSON] and result.result_info == info
+
+
+async def test_a_token_echoed_in_an_error_page_is_redacted_from_the_excerpt():
+    answer = httpx.Response(400, text="<p>bad token tok-secret-123</p>", headers={"content-type": "text/html"})
+    text = str(await failure_of(Script(answer)))
+    assert "tok-secret-123" not in text and "bad token" in text
+
+
+async def test_a_token_echoed_in_the_content_type_is_redacted_too():
+    answer = httpx.Response(400, content=b"x", headers={"content-type": "tok-secret-123/html"})
+    text = str(await failure_of(Script(answer)))
+    assert "tok-secret-123" not in text and "/html body" in text

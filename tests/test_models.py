@@ -183,6 +183,11 @@ def test_bare_string_where_a_list_belongs_is_refused_not_split(field):
     assert f"{field}: expected a list of strings, got a single string" in text
 
 
+def test_grant_types_with_authorization_code_are_sent_as_given():
+    body = accepted(grant_types=["authorization_code", "refresh_token"]).body()
+    assert body == {"grant_types": ["authorization_code", "refresh_token"]}
+
+
 def test_grant_types_must_not_be_empty():
     assert "grant_types: must not be empty" in refused(grant_types=[])
 
@@ -220,7 +225,9 @@ def test_scopes_with_colons_or_blanks_are_refused(scope):
 
 def test_optional_scopes_must_be_a_subset_of_scopes():
     text = refused(scopes=["account.read"], optional_scopes=["zone.read"])
-    assert "optional_scopes" in text and "zone.read" in text
+    assert (
+        "optional_scopes: ['zone.read'] are not in scopes; every optional scope must also be listed in scopes" in text
+    )
 
 
 @pytest.mark.parametrize("scope", ["openid", "offline", "offline_access"])
@@ -313,3 +320,156 @@ def test_every_problem_is_reported_at_once():
 
 def test_blank_client_name_is_refused():
     assert "client_name" in refused(client_name="   ")
+
+
+# --- issue 12: which rule refuses, what is decoded, what the error shows -----------------------------
+
+
+def test_a_json_encoded_add_or_remove_is_decoded():
+    update = accepted(add='{"redirect_uris": ["https://a.example.com/cb"]}', remove=' {"scopes": ["x.read"]}')
+    assert update.edits("add") == {"redirect_uris": ["https://a.example.com/cb"]}
+    assert update.edits("remove") == {"scopes": ["x.read"]}
+
+
+def test_a_string_that_only_looks_like_json_stays_a_string_and_is_refused_as_one():
+    text = refused(scopes='["account.read"')
+    assert "- scopes: expected a list of strings, got a single string" in text and """(got '["account.read"')""" in text
+
+
+def test_a_scalar_field_holding_json_text_is_sent_as_that_text():
+    assert accepted(client_name='["App"]').body() == {"client_name": '["App"]'}
+
+
+def test_a_null_names_its_field():
+    lines = refused(logo_uri=None).splitlines()
+    assert lines[1] == "- logo_uri: null is not accepted; omit the field to leave it unchanged"
+
+
+def test_a_bare_string_is_echoed_in_the_list_to_send_clipped_to_80_characters():
+    text = refused(scopes="a" * 100)
+    assert f'send ["{"a" * 80}"]' in text
+
+
+def test_an_entry_both_added_and_removed_is_refused_naming_it():
+    text = refused(add={"scopes": ["x.read", "y.read"]}, remove={"scopes": ["y.read", "z.read"]})
+    assert "scopes: ['y.read'] is both added and removed" in text
+
+
+def test_adding_and_removing_different_entries_of_one_field_is_accepted():
+    update = accepted(add={"scopes": ["x.read"]}, remove={"scopes": ["z.read"]})
+    assert (update.edits("add"), update.edits("remove"), update.body()) == (
+        {"scopes": ["x.read"]},
+        {"scopes": ["z.read"]},
+        {},
+    )
+
+
+@pytest.mark.parametrize("which", ["add", "remove"])
+def test_a_full_list_and_add_or_remove_for_the_same_field_is_refused(which):
+    text = refused(
+        redirect_uris=["https://a.example.com/cb"], **{which: {"redirect_uris": ["https://b.example.com/cb"]}}
+    )
+    assert "redirect_uris: give either the full list or add/remove entries for it, not both" in text
+
+
+def test_add_or_remove_alone_is_something_to_change():
+    assert accepted(remove={"redirect_uris": ["https://a.example.com/cb"]}).edits() == {
+        "redirect_uris": ["https://a.example.com/cb"]
+    }
+    assert accepted(add={"scopes": ["x.read"]}).edits() == {"scopes": ["x.read"]}
+
+
+def test_added_entries_meet_the_fields_rules_and_the_error_names_where():
+    text = refused(add={"redirect_uris": ["http://app.example.com/cb"]})
+    assert "- add.redirect_uris[0]: plain http only on loopback" in text
+
+
+def test_removed_entries_need_only_be_non_empty():
+    assert accepted(remove={"redirect_uris": ["http://app.example.com/cb"]}).edits("remove")
+    assert accepted(remove={"scopes": ["x"]}).edits("remove") == {"scopes": ["x"]}
+    assert "remove.redirect_uris[0]" in refused(remove={"redirect_uris": [""]})
+
+
+@pytest.mark.parametrize(
+    "field", ["allowed_cors_origins", "optional_scopes", "post_logout_redirect_uris", "redirect_uris", "scopes"]
+)
+def test_every_list_refuses_an_entry_given_twice_naming_it(field):
+    value = "https://a.example.com" if field == "allowed_cors_origins" else "https://a.example.com/cb"
+    if "scopes" in field:
+        value = "account.read"
+    arguments = {field: [value, value]}
+    if field == "optional_scopes":
+        arguments["scopes"] = [value]
+    assert f"{field}: lists {value!r} more than once" in refused(**arguments)
+
+
+def test_response_types_must_not_be_empty():
+    assert "response_types: must not be empty" in refused(response_types=[])
+
+
+def test_a_blank_client_name_is_refused_as_blank():
+    assert "client_name: must not be blank" in refused(client_name="  ")
+
+
+def test_optional_scopes_within_scopes_without_scopes_given_are_accepted():
+    assert accepted(optional_scopes=["zone.read"]).body() == {"optional_scopes": ["zone.read"]}
+
+
+def test_the_refused_value_is_echoed_clipped():
+    text = refused(logo_uri="ftp://" + "x" * 200)
+    line = next(line for line in text.splitlines() if line.startswith("- logo_uri:"))
+    assert line.endswith(f" (got {'ftp://' + 'x' * 200!r:.120})")
+
+
+def test_a_malformed_client_id_is_explained_with_its_shape():
+    text = refused(oauth_client_id="a/b", client_name="x")
+    assert "- oauth_client_id: must be 1 to 128 letters" in text and "(got 'a/b')" in text
+
+
+def test_a_malformed_state_hash_is_refused_by_its_pattern():
+    assert "expected_state_hash" in refused(client_name="x", expected_state_hash="sha256:xyz")
+
+
+def test_the_nothing_to_change_refusal_lists_every_updatable_field_and_add_remove():
+    text = refused()
+    assert "- arguments: nothing to change: give at least one of allowed_cors_origins, client_name," in text
+    assert "visibility, or add/remove" in text
+
+
+def test_every_refusal_ends_with_the_next_step():
+    for text in (refused(), refused(colour="x")):
+        next_step = text.split("\nNext step: ")[1]
+        assert next_step.startswith("correct the values named above") and next_step.endswith(
+            "nothing was sent to Cloudflare."
+        )
+
+
+def test_an_unknown_argument_refusal_names_every_unknown_one():
+    lines = refused(colour="x", shape="y", client_name="x").splitlines()
+    assert lines[:3] == [
+        "Invalid arguments, nothing was sent:",
+        "- colour: unknown argument",
+        "- shape: unknown argument",
+    ]
+    assert lines[3].startswith("Accepted: account_id, add, allowed_cors_origins, client_name, client_uri,")
+
+
+def test_a_refused_list_is_not_echoed_whole_and_each_problem_has_its_own_line():
+    lines = refused(grant_types=[], response_types=[]).splitlines()
+    assert lines[1:3] == ["- grant_types: must not be empty", "- response_types: must not be empty"]
+
+
+def test_a_missing_client_id_is_reported_as_required_not_as_a_bad_shape():
+    with pytest.raises(InvalidInput) as caught:
+        parse_arguments(OAuthClientUpdate, {"client_name": "x"})
+    line = next(line for line in str(caught.value).splitlines() if line.startswith("- oauth_client_id"))
+    assert "required" in line.lower() and "128 letters" not in line
+
+
+def test_a_malformed_state_hash_is_described_by_its_own_pattern_not_an_identifier_shape():
+    line = next(
+        line
+        for line in refused(client_name="x", expected_state_hash="sha256:xyz").splitlines()
+        if line.startswith("- expected_state_hash")
+    )
+    assert "sha256:" in line and "128 letters" not in line

@@ -43,6 +43,7 @@ MARKS = {
     "needs-uv-or-pipx": "uv or pipx, which the quick start does not install",
     "gui-client": "a browser or desktop MCP client",
     "needs-container-runtime": "docker or podman with the base image (tests/test_container.py tries them)",
+    "on-demand": "about 20 minutes of both cores (the mutation run): run by hand, never in the suite",
 }
 
 

@@ -85,3 +85,64 @@ def test_text_is_a_few_lines():
 
 def test_sandbox_result_says_so():
     assert describe(result("pending", sandbox=True), action="Updated").startswith("[SANDBOX]")
+
+
+# --- issue 12: the words each status gives ------------------------------------------------------------
+
+
+def test_a_status_needing_dns_but_without_a_code_says_none_was_reported_and_to_read_again():
+    guidance = guidance_for(client("pending", text=None))
+    assert not guidance.dns_action_needed and guidance.dns_record is None
+    [step] = guidance.next_steps
+    assert 'no verification code for "app.example.com" (status: "pending")' in step and "get_oauth_client" in step
+
+
+def test_an_unknown_status_says_so_and_to_read_again():
+    guidance = guidance_for(client(status=None))
+    assert guidance.status is None and guidance.host == "app.example.com"
+    assert '(status: "unknown")' in guidance.next_steps[0]
+
+
+def test_a_verified_host_is_named_with_its_status():
+    guidance = guidance_for(client("verified"))
+    assert (guidance.host, guidance.status) == ("app.example.com", "verified")
+
+
+def test_without_a_client_uri_the_reported_status_is_kept():
+    guidance = guidance_for(client("pending", uri=None))
+    assert (guidance.host, guidance.status, guidance.dns_record) == (None, "pending", None)
+
+
+@pytest.mark.parametrize("status", ["pending", "in_progress"])
+def test_a_pending_check_gives_the_record_first_and_says_how_to_restart_if_it_fails(status):
+    steps = guidance_for(client(status)).next_steps
+    record = 'add a TXT record on the name "app.example.com" whose value is exactly (without the quotes): '
+    assert steps[0] == f'In the DNS zone of "app.example.com", {record}"{TEXT}"'
+    assert steps[3].startswith("If the check fails or times out, restart it by sending the unchanged client_uri")
+    assert len(steps) == 5 and not any("last verification failed" in s for s in steps)
+
+
+def test_a_failed_check_says_so_first_and_how_to_restart_after_fixing_the_record():
+    steps = guidance_for(client("failed")).next_steps
+    assert steps[0] == "The last verification failed or timed out."
+    assert steps[1].startswith('In the DNS zone of "app.example.com"')
+    assert steps[4].startswith("After the record is in place, restart the check")
+    assert steps[5].startswith("Verification is needed only to make the client public")
+
+
+def test_a_client_uri_cloudflare_returned_malformed_gets_no_dns_record_but_says_to_set_a_valid_one():
+    odd = OAuthClient.model_validate({"client_id": "c1", "visibility": "private", "client_uri": 123})
+    guidance = guidance_for(odd)
+    assert (guidance.host, guidance.dns_action_needed, guidance.dns_record) == (None, False, None)
+    [step] = guidance.next_steps
+    assert "client_uri is not a URL that can be parsed" in step and "update_oauth_client with client_uri" in step
+
+
+def test_a_client_without_a_client_uri_is_not_called_malformed():
+    assert "no client_uri" in guidance_for(client(uri=None)).next_steps[0]
+
+
+def test_a_long_verification_code_is_shown_up_to_2000_characters():
+    exact, longer = "c" * 2000, "c" * 2001
+    assert f'exactly (without the quotes): "{exact}"' in guidance_for(client("pending", text=exact)).next_steps[0]
+    assert f'"{"c" * 1999}…"' in guidance_for(client("pending", text=longer)).next_steps[0]

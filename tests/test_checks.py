@@ -1,0 +1,197 @@
+"""Unit tests of the value rules in checks.py: each refusal comes from the rule that names the problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcp_oauth_clients.checks import (
+    ACCOUNT_ID_PATTERN,
+    CLIENT_ID_PATTERN,
+    MAX_URI_LENGTH,
+    check_identifier,
+    check_origin,
+    check_redirect_uri,
+    check_scope,
+    check_web_url,
+    is_identity_scope,
+    is_loopback,
+)
+
+
+def refusal(check, value: str) -> str:
+    with pytest.raises(ValueError) as caught:
+        check(value)
+    return str(caught.value)
+
+
+# --- identifiers ----------------------------------------------------------------------------------
+
+
+def test_an_account_id_of_32_hex_characters_is_accepted_and_a_short_one_is_refused_with_its_shape():
+    check_identifier("a1B2" * 8, ACCOUNT_ID_PATTERN, "account_id")
+    text = refusal(lambda v: check_identifier(v, ACCOUNT_ID_PATTERN, "account_id"), "a1b2")
+    assert text.startswith("account_id must be 32 hexadecimal characters")
+
+
+def test_a_client_id_refusal_names_the_wider_client_id_shape():
+    check_identifier("client_id-1", CLIENT_ID_PATTERN, "oauth_client_id")
+    text = refusal(lambda v: check_identifier(v, CLIENT_ID_PATTERN, "oauth_client_id"), "../x")
+    assert text.startswith("oauth_client_id must be 1 to 128 letters, digits")
+    assert "'/'" in text
+
+
+# --- what every URI must meet ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("check", [check_web_url, check_redirect_uri, check_origin])
+def test_a_uri_of_exactly_the_limit_is_accepted_and_one_character_more_is_refused_for_its_length(check):
+    at_limit = "https://a.example.com"
+    at_limit += "a" * (MAX_URI_LENGTH - len(at_limit))
+    if check is check_origin:  # an origin has no path, so the host carries the length
+        at_limit = "https://" + "a" * (MAX_URI_LENGTH - len("https://.com")) + ".com"
+    assert len(at_limit) == MAX_URI_LENGTH == 2048
+    check(at_limit)
+    assert f"longer than {MAX_URI_LENGTH} characters" in refusal(check, at_limit + "a")
+
+
+@pytest.mark.parametrize("char", [" ", "\t", "\x00", "\x7f", "<", ">", '"', "\\", "^", "`", "{", "|", "}"])
+def test_whitespace_control_and_unencoded_characters_are_refused_by_the_character_rule(char):
+    assert "percent-encoded" in refusal(check_redirect_uri, f"https://app.example.com/c{char}b")
+
+
+def test_a_malformed_port_is_refused_as_an_invalid_url():
+    text = refusal(check_web_url, "https://example.com:99999/")
+    assert text.startswith("is not a valid URL (") and text.endswith(")")
+
+
+# --- client_uri, logo_uri, policy_uri, tos_uri ----------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["ftp://example.com/", "https:///page", "example.com/page"])
+def test_a_web_url_must_be_absolute_http_with_a_host(value):
+    assert "absolute http:// or https:// URL with a host" in refusal(check_web_url, value)
+
+
+@pytest.mark.parametrize(
+    "value", ["https://user@example.com/", "https://:pw@example.com/", "https://u:pw@example.com/"]
+)
+def test_a_web_url_with_a_user_name_or_password_is_refused_for_its_credentials(value):
+    assert "user name or password" in refusal(check_web_url, value)
+
+
+# --- loopback -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "127.0.0.1", "127.0.0.2", "::1"])
+def test_localhost_and_every_loopback_address_are_loopback(host):
+    assert is_loopback(host) is True
+
+
+@pytest.mark.parametrize("host", ["example.com", "10.0.0.1", "::2", "localhost.example.com"])
+def test_other_hosts_are_not_loopback(host):
+    assert is_loopback(host) is False
+
+
+# --- redirect URIs --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["https://app.example.com/cb", "http://127.0.0.1:8976/cb", "http://127.0.0.2/cb", "http://[::1]:1/cb",
+     "http://localhost:3000/cb", "com.example.app:/cb"],
+)  # fmt: skip
+def test_https_loopback_http_and_reversed_domain_schemes_are_accepted_redirect_uris(value):
+    check_redirect_uri(value)
+
+
+@pytest.mark.parametrize("value", ["app.example.com/cb", "/cb", "1app:/cb"])
+def test_a_redirect_uri_without_a_scheme_is_refused_as_not_absolute(value):
+    assert "must be an absolute URI" in refusal(check_redirect_uri, value)
+
+
+@pytest.mark.parametrize("value", ["https://app.example.com/cb#x", "https://app.example.com/cb#"])
+def test_a_redirect_uri_with_a_fragment_or_a_bare_hash_is_refused_for_the_fragment(value):
+    assert "must not contain a fragment" in refusal(check_redirect_uri, value)
+
+
+@pytest.mark.parametrize("value", ["https://user@app.example.com/cb", "https://:pw@app.example.com/cb"])
+def test_a_redirect_uri_with_a_user_name_or_password_alone_is_refused_for_its_credentials(value):
+    assert "user name or password" in refusal(check_redirect_uri, value)
+
+
+def test_an_https_redirect_uri_without_a_host_is_refused_for_the_missing_host():
+    assert "https URI needs a host" in refusal(check_redirect_uri, "https:///cb")
+
+
+@pytest.mark.parametrize("value", ["http://example.com/cb", "http:///cb", "HTTP://example.com/cb"])
+def test_plain_http_to_a_host_that_is_not_loopback_is_refused_by_the_loopback_rule(value):
+    text = refusal(check_redirect_uri, value)
+    assert text.startswith("plain http only on loopback") and "use https://" in text
+
+
+@pytest.mark.parametrize(
+    "scheme", ["javascript", "data", "file", "vbscript", "about", "blob", "filesystem", "ftp", "ws", "wss"]
+)
+def test_each_forbidden_scheme_is_refused_by_name(scheme):
+    assert f"the {scheme}: scheme can never be a redirect target" in refusal(check_redirect_uri, f"{scheme}:x/y")
+
+
+def test_a_private_use_scheme_without_a_dot_is_refused_as_not_a_reversed_domain():
+    assert "reversed domain name" in refusal(check_redirect_uri, "myapp:/cb")
+
+
+# --- CORS origins ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["https://app.example.com", "http://localhost:3000", "HTTPS://a.example.com:8443"])
+def test_scheme_host_and_port_make_an_accepted_origin(value):
+    check_origin(value)
+
+
+def test_the_wildcard_origin_is_refused_as_a_wildcard():
+    assert "wildcard origins are not accepted" in refusal(check_origin, "*")
+
+
+@pytest.mark.parametrize("value", ["ftp://a.example.com", "app.example.com", "https://"])
+def test_an_origin_must_be_http_or_https_with_a_host(value):
+    assert "must be an origin like" in refusal(check_origin, value)
+
+
+@pytest.mark.parametrize("value", ["https://user@a.example.com", "https://:pw@a.example.com"])
+def test_an_origin_with_a_user_name_or_password_is_refused_for_its_credentials(value):
+    assert "user name or password" in refusal(check_origin, value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["https://a.example.com/", "https://a.example.com/x", "https://a.example.com?x=1", "https://a.example.com?",
+     "https://a.example.com#f", "https://a.example.com#"],
+)  # fmt: skip
+def test_an_origin_with_a_path_query_or_fragment_is_refused_with_the_bare_origin_to_use(value):
+    text = refusal(check_origin, value)
+    assert "origin only" in text and text.endswith("use https://a.example.com")
+
+
+# --- scopes ---------------------------------------------------------------------------------------
+
+
+def test_an_empty_scope_is_refused_as_empty():
+    assert refusal(check_scope, "") == "must not be empty"
+
+
+@pytest.mark.parametrize("value", ["a b", "a\tb", "a\nb"])
+def test_a_scope_with_blanks_is_refused_saying_one_scope_per_entry(value):
+    assert "own list entry" in refusal(check_scope, value)
+
+
+def test_a_colon_delimited_scope_is_refused_with_the_dotted_spelling():
+    assert refusal(check_scope, "account:read").endswith("dot-delimited (perhaps 'account.read')")
+
+
+def test_a_dotted_scope_is_accepted():
+    check_scope("account.read")
+
+
+def test_identity_scopes_are_the_ones_without_a_dot():
+    assert is_identity_scope("profile") is True
+    assert is_identity_scope("account.read") is False
