@@ -133,11 +133,12 @@ def check_scope(value: str) -> None:
     """A scope: non-empty, no blanks, no colons (colon-delimited scopes are refused by Cloudflare)."""
     if not value:
         raise ValueError("must not be empty")
+    # Blanks first: a tab or newline in a scope is scopes pasted as one string, and this says how to send them.
+    if any(ch.isspace() for ch in value):
+        raise ValueError("must not contain spaces; give each scope as its own list entry")
     check_visible(value)
     if "\\" in value:  # never in a scope; also how a stored scope's hidden character reads once escaped
         raise ValueError("must not contain a backslash")
-    if any(ch.isspace() for ch in value):
-        raise ValueError("must not contain spaces; give each scope as its own list entry")
     if ":" in value:
         suggestion = value.replace(":", ".")
         raise ValueError(

@@ -54,9 +54,14 @@ def test_a_uri_of_exactly_the_limit_is_accepted_and_one_character_more_is_refuse
     assert f"longer than {MAX_URI_LENGTH} characters" in refusal(check, at_limit + "a")
 
 
-@pytest.mark.parametrize("char", [" ", "\t", "\x00", "\x7f", "<", ">", '"', "\\", "^", "`", "{", "|", "}"])
-def test_whitespace_control_and_unencoded_characters_are_refused_by_the_character_rule(char):
+@pytest.mark.parametrize("char", [" ", "<", ">", '"', "\\", "^", "`", "{", "|", "}"])
+def test_whitespace_and_unencoded_characters_are_refused_by_the_character_rule(char):
     assert "percent-encoded" in refusal(check_redirect_uri, f"https://app.example.com/c{char}b")
+
+
+@pytest.mark.parametrize("char", ["\t", "\x00", "\x7f", "\u202e", "\u200b"])
+def test_control_bidi_and_invisible_characters_are_refused_by_the_hidden_character_rule(char):
+    assert "control, bidi or invisible characters" in refusal(check_redirect_uri, f"https://app.example.com/c{char}b")
 
 
 def test_a_malformed_port_is_refused_as_an_invalid_url():
