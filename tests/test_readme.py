@@ -3,7 +3,7 @@
 Each shell block is either run here, in a fresh copy of the checkout after the README's own quick start, or
 marked just above it with `<!-- readme-test: MARK -->`, a mark this file knows (a token, a GUI client, a
 container runtime...). A new unmarked block without a runner fails, so no example goes untried.
-Two substitutions are made, both named where they happen: `npx PACKAGE@VERSION` runs the same pinned
+Two substitutions are made, both named where they happen: `npx -y PACKAGE@VERSION` runs the same pinned
 version already installed in .cache/npm-tools (tests download nothing else), and the HTTP example's port
 becomes a free one (other processes on a shared machine may hold 8000).
 """
@@ -100,8 +100,8 @@ def test_readme_flags_exist():
 RUNNERS = {
     "quick start": r"^python3 -m venv \.venv && \.venv/bin/pip install -q \. && ",
     "doctor in the sandbox": r"^\.venv/bin/mcp-oauth-clients doctor --sandbox$",
-    "bundle": r"^npx @anthropic-ai/mcpb@",
-    "inspector cli": r"^npx @modelcontextprotocol/inspector@[^ ]+ --cli ",
+    "bundle": r"^npx -y @anthropic-ai/mcpb@",
+    "inspector cli": r"^npx -y @modelcontextprotocol/inspector@[^ ]+ --cli ",
     "http": r"^\.venv/bin/mcp-oauth-clients .*--transport streamable-http",
 }
 
@@ -131,7 +131,9 @@ def test_the_readme_python_floor_is_the_package_floor():
 
 
 def test_npx_examples_use_the_versions_the_tests_pin():
-    for package, version in re.findall(r"npx (@[\w-]+/[\w-]+)@([\w.]+)", README):
+    # -y: without a terminal, npx cancels instead of asking to install, so an example would not run as written
+    assert re.findall(r"npx (?!-y @)\S+", README) == []
+    for package, version in re.findall(r"npx -y (@[\w-]+/[\w-]+)@([\w.]+)", README):
         assert npm_tools.PACKAGES.get(package) == version, package
 
 
@@ -183,10 +185,10 @@ def test_doctor_example_runs_after_the_quick_start(fresh_copy):
 def pinned_npx(block: str) -> str:
     """`npx @scope/name@version` -> the same pinned version, installed once in .cache/npm-tools."""
     prefix = npm_tools.install()
-    for package, version in re.findall(r"npx (@[\w-]+/[\w-]+)@([\w.]+)", block):
+    for package, version in re.findall(r"npx -y (@[\w-]+/[\w-]+)@([\w.]+)", block):
         assert npm_tools.PACKAGES[package] == version
         binary = {"@anthropic-ai/mcpb": "mcpb", "@modelcontextprotocol/inspector": "mcp-inspector"}[package]
-        block = block.replace(f"npx {package}@{version}", str(prefix / "node_modules" / ".bin" / binary))
+        block = block.replace(f"npx -y {package}@{version}", str(prefix / "node_modules" / ".bin" / binary))
     return block
 
 
