@@ -666,3 +666,17 @@ async def test_a_token_echoed_in_the_content_type_is_redacted_too():
     answer = httpx.Response(400, content=b"x", headers={"content-type": "tok-secret-123/html"})
     text = str(await failure_of(Script(answer)))
     assert "tok-secret-123" not in text and "/html body" in text
+
+
+@pytest.mark.parametrize(
+    ("header", "wait"),
+    [
+        ({"retry-after": "86399"}, 86399),
+        ({"retry-after": "86400"}, 86400),
+        ({"retry-after": "86401"}, 86400),
+        ({"retry-after": "nan"}, 86400),
+        ({"retry-after-ms": "90000000"}, 86400),
+    ],
+)
+def test_a_retry_after_longer_than_a_day_or_unreadable_as_a_number_is_read_as_one_day(header, wait):
+    assert retry_after_seconds(httpx.Headers(header)) == wait

@@ -229,3 +229,55 @@ async def test_unknown_scopes_are_refused_each_with_the_closest_known_ones():
 async def test_an_unreadable_catalogue_leaves_the_check_to_cloudflare_with_a_note():
     note = await ScopeCatalogue().check(Catalogue(TransportFailure("down")), "scopes", ["account.read"])
     assert "Cloudflare will check them itself" in note
+
+
+@anyio
+async def test_the_catalogue_is_kept_for_exactly_ten_minutes_from_when_it_was_read():
+    now = [10_000.0]
+    cloudflare = Catalogue(SCOPES, [{"id": "brand.new"}])
+    catalogue = ScopeCatalogue(clock=lambda: now[0])
+    assert await catalogue.ids(cloudflare) == {"account.read", "zone.read"}
+    now[0] += 599.5
+    assert await catalogue.ids(cloudflare) == {"account.read", "zone.read"}  # still within the ten minutes
+    assert cloudflare.calls == 1
+    now[0] += 0.5  # 600 s after the read: expired
+    assert await catalogue.ids(cloudflare) == {"brand.new"}
+    assert cloudflare.calls == 2
+
+
+def near_misses(count: int) -> tuple[list[dict], list[str]]:
+    """`count` known scopes and, for each, a misspelling that is plainly close to it."""
+    known = [f"service{i}.read" for i in range(count)]
+    return [{"id": s} for s in known], [s.replace(".read", ".raed") for s in known]
+
+
+async def refusal_lines(known: list[dict], scopes: list[str]) -> list[str]:
+    with pytest.raises(InvalidInput) as caught:
+        await ScopeCatalogue().check(Catalogue(known), "scopes", scopes)
+    return caught.value.message.splitlines()[1:]
+
+
+@anyio
+async def test_only_the_first_five_unknown_scopes_get_suggestions_but_every_one_is_listed():
+    known, misspelt = near_misses(6)
+    lines = await refusal_lines(known, misspelt)
+    assert len(lines) == 6
+    assert all("closest: " in line for line in lines[:5])
+    assert "closest" not in lines[5] and repr(misspelt[5]) in lines[5]
+
+
+@anyio
+@pytest.mark.parametrize(("length", "suggested"), [(64, True), (65, False)])
+async def test_an_unknown_scope_longer_than_64_characters_gets_no_suggestion(length, suggested):
+    stored = "x" * (length - 5) + ".read"
+    lines = await refusal_lines([{"id": stored}], [stored.replace(".read", ".raed")])
+    assert len(stored) == length and len(lines) == 1
+    assert ("closest: " + stored in lines[0]) is suggested
+
+
+@anyio
+@pytest.mark.parametrize(("size", "suggested"), [(2000, True), (2001, False)])
+async def test_a_catalogue_of_more_than_2000_scopes_gives_no_suggestions(size, suggested):
+    known = [{"id": "account.read"}] + [{"id": f"filler{i:05d}.write"} for i in range(size - 1)]
+    lines = await refusal_lines(known, ["account.raed"])
+    assert ("closest: account.read" in lines[0]) is suggested

@@ -8,7 +8,7 @@ import pytest
 
 from mcp_oauth_clients import checks
 from mcp_oauth_clients.errors import InvalidInput
-from mcp_oauth_clients.models import UPDATABLE_FIELDS, OAuthClientUpdate, parse_arguments
+from mcp_oauth_clients.models import NULL_REFUSED, UPDATABLE_FIELDS, OAuthClientUpdate, parse_arguments
 
 CLIENT = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4"
 
@@ -473,3 +473,95 @@ def test_a_malformed_state_hash_is_described_by_its_own_pattern_not_an_identifie
         if line.startswith("- expected_state_hash")
     )
     assert "sha256:" in line and "128 letters" not in line
+
+
+# --- bounded refusals and the paths that set a field aside (issue 12) ---------------------------------
+
+
+def problem_lines(arguments: dict, context: dict | None = None) -> list[str]:
+    """The problem lines of a refusal: between the heading and the list of accepted names."""
+    arguments = {"oauth_client_id": CLIENT, **arguments}
+    with pytest.raises(InvalidInput) as caught:
+        parse_arguments(OAuthClientUpdate, arguments, context)
+    return [line for line in caught.value.message.splitlines()[1:] if line.startswith("- ")]
+
+
+def test_five_unknown_arguments_are_each_named_with_no_count_of_others():
+    lines = problem_lines({f"colour{i}": "x" for i in range(5)} | {"client_name": "x"})
+    assert [line.split(":")[0] for line in lines] == [f"- colour{i}" for i in range(5)]
+
+
+def test_beyond_five_unknown_arguments_the_rest_are_counted_not_named():
+    lines = problem_lines({f"colour{i}": "x" for i in range(7)} | {"client_name": "x"})
+    assert [line.split(":")[0] for line in lines[:5]] == [f"- colour{i}" for i in range(5)]
+    assert len(lines) == 6 and "colour5" not in lines[5]
+    assert "2 more unknown arguments" in lines[5] and "7 in all" in lines[5]
+
+
+def test_the_accepted_names_are_listed_only_when_a_name_was_unknown():
+    assert "Accepted:" not in refused(grant_types=[])
+    accepted_lines = [line for line in refused(colour="x", client_name="x").splitlines() if "Accepted:" in line]
+    assert len(accepted_lines) == 1 and accepted_lines[0].startswith("Accepted: ")
+    assert "redirect_uris" in accepted_lines[0]
+
+
+def test_exactly_twenty_problems_are_all_shown_with_no_count():
+    bad = [f"http://example.com/{i}" for i in range(20)]  # plain http to a non-loopback host, twenty times
+    lines = problem_lines({"redirect_uris": bad})
+    assert len(lines) == 20 and all(line.startswith("- redirect_uris[") for line in lines)
+
+
+def test_twenty_one_problems_show_twenty_and_count_the_one_left():
+    bad = [f"http://example.com/{i}" for i in range(21)]
+    lines = problem_lines({"redirect_uris": bad})
+    assert len(lines) == 21 and lines[-1] == "- ... and 1 more problems"
+
+
+@pytest.mark.parametrize(("field", "limit"), [("redirect_uris", 100), ("scopes", 200), ("allowed_cors_origins", 100)])
+def test_a_full_list_at_its_limit_is_accepted_and_one_more_entry_is_refused_counting_them(field, limit):
+    entry = {
+        "redirect_uris": "https://a.example/{}",
+        "scopes": "s{}.read",
+        "allowed_cors_origins": "https://a{}.example",
+    }
+    entries = [entry[field].format(i) for i in range(limit + 1)]
+    assert getattr(accepted(**{field: entries[:limit]}), field) == entries[:limit]
+    lines = problem_lines({field: entries})
+    assert lines == [f"- {field}: List should have at most {limit} items, not {limit + 1}"]
+
+
+def test_a_list_merged_from_stored_entries_may_be_longer_than_a_call_may_send():
+    from mcp_oauth_clients.models import MERGED_LISTS
+
+    merged = [f"https://a.example/{i}" for i in range(150)]
+    update = parse_arguments(OAuthClientUpdate, {"oauth_client_id": CLIENT, "redirect_uris": merged}, MERGED_LISTS)
+    assert update.body() == {"redirect_uris": merged}
+    assert problem_lines({"redirect_uris": merged}, {"merged_lists": False})[0].startswith("- redirect_uris: List")
+
+
+def test_a_json_encoded_value_nested_too_deeply_is_refused_naming_its_field_once_with_the_other_problems():
+    lines = problem_lines({"scopes": "[" * 100_000, "grant_types": []})
+    assert lines[0].startswith("- scopes: ") and "nested too deeply" in lines[0]
+    assert lines[1] == "- grant_types: must not be empty"
+    assert len(lines) == 2  # the scopes field is set aside, not also refused as a string
+
+
+def test_a_json_encoded_value_nested_too_deeply_is_refused_by_the_model_itself():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="scopes: the JSON-encoded value is nested too deeply"):
+        OAuthClientUpdate.model_validate({"oauth_client_id": CLIENT, "scopes": "[" * 100_000})
+
+
+def test_a_null_is_reported_once_alongside_the_other_problems():
+    lines = problem_lines({"client_name": None, "grant_types": []})
+    assert lines == [f"- client_name: {NULL_REFUSED}", "- grant_types: must not be empty"]
+
+
+def test_an_unknown_argument_alone_is_not_also_called_nothing_to_change():
+    lines = problem_lines({"colour": "x"})
+    assert len(lines) == 1 and lines[0].startswith("- colour: unknown argument")
+
+
+def test_a_null_alone_is_not_also_called_nothing_to_change():
+    assert problem_lines({"client_name": None}) == [f"- client_name: {NULL_REFUSED}"]
