@@ -30,7 +30,8 @@ FORBIDDEN_SCHEMES = frozenset(
 )
 MAX_URI_LENGTH = 2048
 
-_UNSAFE_CHARS = re.compile(r"[\s\x00-\x1f\x7f<>\"\\^`{|}]")
+# Control characters are refused earlier, by check_visible (with the character shown), so they are not here.
+_UNSAFE_CHARS = re.compile(r"[\s<>\"\\^`{|}]")
 
 
 def check_identifier(value: str, pattern: str, what: str) -> None:
@@ -58,7 +59,7 @@ def _split(value: str) -> SplitResult:
         raise ValueError(f"is longer than {MAX_URI_LENGTH} characters")
     check_visible(value)
     if _UNSAFE_CHARS.search(value):
-        raise ValueError("contains whitespace, control characters or characters that must be percent-encoded")
+        raise ValueError("contains whitespace or characters that must be percent-encoded")
     try:
         parts = urlsplit(value)
         _ = parts.port  # raises on a malformed port

@@ -54,12 +54,12 @@ def test_a_uri_of_exactly_the_limit_is_accepted_and_one_character_more_is_refuse
     assert f"longer than {MAX_URI_LENGTH} characters" in refusal(check, at_limit + "a")
 
 
-@pytest.mark.parametrize("char", [" ", "<", ">", '"', "\\", "^", "`", "{", "|", "}"])
+@pytest.mark.parametrize("char", [" ", "\u00a0", "\u3000", "<", ">", '"', "\\", "^", "`", "{", "|", "}"])
 def test_whitespace_and_unencoded_characters_are_refused_by_the_character_rule(char):
     assert "percent-encoded" in refusal(check_redirect_uri, f"https://app.example.com/c{char}b")
 
 
-@pytest.mark.parametrize("char", ["\t", "\x00", "\x7f", "\u202e", "\u200b"])
+@pytest.mark.parametrize("char", ["\t", "\n", "\x00", "\x1f", "\x7f", "\u202e", "\u200b"])
 def test_control_bidi_and_invisible_characters_are_refused_by_the_hidden_character_rule(char):
     assert "control, bidi or invisible characters" in refusal(check_redirect_uri, f"https://app.example.com/c{char}b")
 
@@ -184,9 +184,17 @@ def test_an_empty_scope_is_refused_as_empty():
     assert refusal(check_scope, "") == "must not be empty"
 
 
-@pytest.mark.parametrize("value", ["a b", "a\tb", "a\nb"])
+@pytest.mark.parametrize("value", ["a b", "a\tb", "a\nb", "a\u00a0b", "a\u3000b"])
 def test_a_scope_with_blanks_is_refused_saying_one_scope_per_entry(value):
     assert "own list entry" in refusal(check_scope, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("a\x00b", "\\u0000"), ("a\x7fb", "\\u007f"), ("account.read\u200b", "\\u200b")]
+)
+def test_a_scope_with_a_control_or_invisible_character_is_refused_showing_it(value, shown):
+    text = refusal(check_scope, value)
+    assert "invisible characters" in text and shown in text
 
 
 def test_a_colon_delimited_scope_is_refused_with_the_dotted_spelling():
@@ -200,3 +208,30 @@ def test_a_dotted_scope_is_accepted():
 def test_identity_scopes_are_the_ones_without_a_dot():
     assert is_identity_scope("profile") is True
     assert is_identity_scope("account.read") is False
+
+
+# --- hidden characters ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("check", [check_web_url, check_redirect_uri, check_origin], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "hidden", ["\u202e", "\u200b", "\u2028", "\x7f"], ids=["bidi", "zero-width", "line-sep", "del"]
+)
+def test_a_uri_hiding_a_character_is_refused_by_the_hidden_character_rule_showing_it_escaped(check, hidden):
+    text = refusal(check, f"https://app{hidden}.example.com")
+    assert "invisible characters" in text and f"\\u{ord(hidden):04x}" in text
+
+
+def test_a_name_with_a_bidi_override_is_refused_showing_the_character_escaped():
+    from mcp_oauth_clients.checks import check_visible
+
+    check_visible("Acme Portal ä")  # ordinary letters, accents and spaces pass
+    assert "\\u202e" in refusal(check_visible, "Acme\u202eltrop")
+
+
+def test_at_most_five_distinct_hidden_characters_are_shown_in_order():
+    from mcp_oauth_clients.checks import check_visible
+
+    text = refusal(check_visible, "a\u200fb\u200ec\u200dd\u200ce\u200bf\u202eg\u200b")
+    shown = [f"\\u{p:04x}" for p in (0x200B, 0x200C, 0x200D, 0x200E, 0x200F)]
+    assert all(s in text for s in shown) and "\\u202e" not in text
