@@ -680,3 +680,37 @@ async def test_a_token_echoed_in_the_content_type_is_redacted_too():
 )
 def test_a_retry_after_longer_than_a_day_or_unreadable_as_a_number_is_read_as_one_day(header, wait):
     assert retry_after_seconds(httpx.Headers(header)) == wait
+
+
+def answer_of_size(size: int) -> bytes:
+    """A readable client answer padded inside a string to exactly `size` bytes, so a cut leaves it unreadable."""
+    envelope = {"success": True, "errors": [], "messages": [], "result": CLIENT_JSON, "padding": ""}
+    bare = len(json.dumps(envelope).encode())
+    envelope["padding"] = "x" * (size - bare)
+    return json.dumps(envelope).encode()
+
+
+async def test_an_answer_of_exactly_8_mib_is_read_whole():
+    from mcp_oauth_clients.cloudflare_client import MAX_ANSWER_BYTES
+
+    assert MAX_ANSWER_BYTES == 8 * 1024 * 1024
+    exact = answer_of_size(MAX_ANSWER_BYTES)
+    assert len(exact) == MAX_ANSWER_BYTES
+    client, _ = make(Script(httpx.Response(200, content=exact)))
+    assert (await client.get_oauth_client(ACCOUNT, CLIENT)).result["client_name"] == "App"
+
+
+async def test_an_answer_one_byte_over_8_mib_is_cut_and_is_an_error_for_a_read_and_an_unknown_outcome_for_a_write():
+    too_long = answer_of_size(8 * 1024 * 1024 + 1)
+    client, _ = make(Script(httpx.Response(200, content=too_long)))
+    with pytest.raises(CloudflareAPIError, match="not a Cloudflare API envelope"):
+        await client.get_oauth_client(ACCOUNT, CLIENT)
+    client, _ = make(Script(httpx.Response(200, content=too_long)))
+    with pytest.raises(UnknownOutcome):
+        await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"})
+
+
+async def test_an_answer_nested_a_million_deep_is_an_error_not_a_crash():
+    client, _ = make(Script(httpx.Response(200, content=b"[" * 1_000_000)))
+    with pytest.raises(CloudflareAPIError, match="not a Cloudflare API envelope"):
+        await client.get_oauth_client(ACCOUNT, CLIENT)
