@@ -341,19 +341,17 @@ def parse_arguments(model: type[ModelT], arguments: dict[str, Any], context: dic
     """
     problems = _unknown_problems(arguments, model.model_fields)
     data: dict[str, Any] = {}
-    set_aside: set[str] = set()
     for name, value in arguments.items():
         if name not in model.model_fields:
             continue
         if value is None:
             problems.append(f"- {name}: {NULL_REFUSED}")
-            set_aside.add(name)
             continue
         try:
             data[name] = decode_json_list(name, value)
         except ValueError as exc:
             problems.append(f"- {exc}")
-            set_aside.add(name)
+    set_aside = arguments.keys() - data.keys()  # reported above and left out: a required one is not also "missing"
     try:
         params = model.model_validate(data, context=context)
     except ValidationError as exc:

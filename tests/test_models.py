@@ -565,3 +565,10 @@ def test_an_unknown_argument_alone_is_not_also_called_nothing_to_change():
 
 def test_a_null_alone_is_not_also_called_nothing_to_change():
     assert problem_lines({"client_name": None}) == [f"- client_name: {NULL_REFUSED}"]
+
+
+def test_a_null_client_id_is_reported_as_null_once_not_also_as_missing():
+    with pytest.raises(InvalidInput) as caught:
+        parse_arguments(OAuthClientUpdate, {"oauth_client_id": None, "client_name": "x"})
+    lines = [line for line in caught.value.message.splitlines() if line.startswith("- ")]
+    assert lines == [f"- oauth_client_id: {NULL_REFUSED}"]
