@@ -401,15 +401,8 @@ def _unknown_problems(arguments: dict[str, Any], known: Any) -> list[str]:
     return lines
 
 
-def refuse_unknown(arguments: dict[str, Any], known: Any) -> None:
-    """Refuse argument names the tool does not take, suggesting the intended one."""
-    problems = _unknown_problems(arguments, known)
-    if problems:
-        raise InvalidInput(_refusal(problems, arguments, known), next_step=_FIX)
-
-
 def describe_validation_error(
-    exc: ValidationError, *, set_aside: set[str] = frozenset(), meant_more: bool = False
+    exc: ValidationError, *, set_aside: set[str], meant_more: bool
 ) -> list[str]:
     """One line per problem: the field (with list index), the value, what would be accepted.
 

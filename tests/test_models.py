@@ -572,3 +572,42 @@ def test_a_null_client_id_is_reported_as_null_once_not_also_as_missing():
         parse_arguments(OAuthClientUpdate, {"oauth_client_id": None, "client_name": "x"})
     lines = [line for line in caught.value.message.splitlines() if line.startswith("- ")]
     assert lines == [f"- oauth_client_id: {NULL_REFUSED}"]
+
+
+def test_six_unknown_arguments_name_five_and_count_the_sixth():
+    lines = problem_lines({f"colour{i}": "x" for i in range(6)} | {"client_name": "x"})
+    assert len(lines) == 6 and lines[5].startswith("- ... and 1 more unknown arguments (6 in all)")
+
+
+def test_an_unknown_name_is_echoed_clipped_to_80_characters():
+    for name in ("n" * 100, "\u200b" + "n" * 100):
+        line = problem_lines({name: 1, "client_name": "x"})[0]
+        shown = line.removeprefix("- ").removesuffix(": unknown argument")
+        assert len(shown) == 80 and "\u200b" not in shown
+
+
+def test_a_client_name_with_a_bidi_override_is_refused_showing_it():
+    (line,) = problem_lines({"client_name": "Acme\u202eltrop"})
+    assert line.startswith("- client_name: ") and "\\u202e" in line
+
+
+def test_the_model_itself_refuses_a_null_naming_the_field():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=f"client_name: {NULL_REFUSED}"):
+        OAuthClientUpdate.model_validate({"oauth_client_id": CLIENT, "client_name": None})
+
+
+def test_an_unknown_argument_does_not_hide_a_rule_about_the_whole_update():
+    lines = problem_lines({"colour": "x", "add": {"scopes": ["zone.read"]}, "remove": {"scopes": ["zone.read"]}})
+    assert lines[0].startswith("- colour: unknown argument")
+    assert lines[1].startswith("- arguments: scopes: ['zone.read'] is both added and removed")
+
+
+def test_a_long_field_path_and_a_long_duplicate_are_clipped_in_the_refusal():
+    long_key = "k" * 300
+    line = problem_lines({"add": {long_key: ["x"]}})[0]
+    assert line.startswith("- add." + "k" * 116 + ":") and "k" * 117 not in line.split(":")[0]
+    duplicate = "https://app.example.com/" + "p" * 300
+    (line,) = problem_lines({"redirect_uris": [duplicate, duplicate]})
+    assert repr(duplicate)[:120] in line and repr(duplicate)[:121] not in line
