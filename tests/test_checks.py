@@ -233,5 +233,9 @@ def test_at_most_five_distinct_hidden_characters_are_shown_in_order():
     from mcp_oauth_clients.checks import check_visible
 
     text = refusal(check_visible, "a\u200fb\u200ec\u200dd\u200ce\u200bf\u202eg\u200b")
-    shown = [f"\\u{p:04x}" for p in (0x200B, 0x200C, 0x200D, 0x200E, 0x200F)]
-    assert all(s in text for s in shown) and "\\u202e" not in text
+    assert "(\\u200b, \\u200c, \\u200d, \\u200e, \\u200f)" in text and "\\u202e" not in text
+    assert text.endswith("type the text without them")  # the next step: what to do about them
+
+
+def test_a_scope_with_a_backslash_is_refused_by_its_own_rule():
+    assert "backslash" in refusal(check_scope, "account\\read")
