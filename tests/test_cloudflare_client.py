@@ -7,6 +7,7 @@ import json
 import re
 import time
 
+import anyio
 import httpx
 import pytest
 
@@ -714,3 +715,24 @@ async def test_an_answer_nested_a_million_deep_is_an_error_not_a_crash():
     client, _ = make(Script(httpx.Response(200, content=b"[" * 1_000_000)))
     with pytest.raises(CloudflareAPIError, match="not a Cloudflare API envelope"):
         await client.get_oauth_client(ACCOUNT, CLIENT)
+
+
+async def test_an_answer_that_never_completes_within_the_timeout_says_so():
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(5)
+        return ok()
+
+    config = Settings(credentials=Credentials(api_token="tok-secret-123"), base_url=BASE, timeout=0.05)
+    client = CloudflareClient(
+        config, transport=httpx.MockTransport(hang), sleep=lambda s: anyio.sleep(0), jitter=lambda: 0.0
+    )
+    with pytest.raises(TransportFailure, match="no complete answer within the timeout"):
+        await client.get_oauth_client(ACCOUNT, CLIENT)
+
+
+async def test_only_the_first_8_kib_of_an_error_page_is_read_for_its_excerpt():
+    page = " " * 8190 + "ABCDEFG"
+    client, _ = make(Script(httpx.Response(400, text=page, headers={"content-type": "text/html"})))
+    with pytest.raises(CloudflareAPIError) as caught:
+        await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert "AB" in str(caught.value) and "ABC" not in str(caught.value)
