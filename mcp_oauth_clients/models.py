@@ -401,9 +401,7 @@ def _unknown_problems(arguments: dict[str, Any], known: Any) -> list[str]:
     return lines
 
 
-def describe_validation_error(
-    exc: ValidationError, *, set_aside: set[str], meant_more: bool
-) -> list[str]:
+def describe_validation_error(exc: ValidationError, *, set_aside: set[str], meant_more: bool) -> list[str]:
     """One line per problem: the field (with list index), the value, what would be accepted.
 
     Problems of the `set_aside` fields (already reported, then left out) are not repeated, nor is
