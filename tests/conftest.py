@@ -53,3 +53,23 @@ def settings_for(base_url: str, **overrides) -> Settings:
     )
     values.update(overrides)
     return Settings(**values)
+
+
+@pytest.fixture
+def dns():
+    """A real DNS server on 127.0.0.1 serving a test zone (tests/dns_server.py)."""
+    from tests.dns_server import LoopbackDNS
+
+    with LoopbackDNS() as server:
+        yield server
+
+
+@pytest.fixture
+def stdio(fake, dns):
+    """The console script over stdio, pointed at the loopback fake and the loopback DNS server."""
+    from tests.stdio_client import RawClient, fake_env  # here: stdio_client imports this module
+
+    client = RawClient(fake_env(fake, MCP_OAUTH_CLIENTS_DNS_SERVER=dns.address))
+    client.initialize()
+    yield client
+    client.close()

@@ -16,20 +16,6 @@ from tests.stdio_client import RawClient, fake_env
 CODE = demo_client()["client_uri_verification"]["text"]  # the value Cloudflare expects for app.example.com
 
 
-@pytest.fixture
-def dns():
-    with LoopbackDNS() as server:
-        yield server
-
-
-@pytest.fixture
-def stdio(fake, dns):
-    client = RawClient(fake_env(fake, MCP_OAUTH_CLIENTS_DNS_SERVER=dns.address))
-    client.initialize()
-    yield client
-    client.close()
-
-
 def test_listing_finds_the_three_sandbox_clients_by_name_and_visibility(fake, stdio):
     error, text, data = stdio.text("list_oauth_clients", {})
     assert not error
