@@ -78,6 +78,10 @@ class Credentials:
         return [s for s in (self.api_token, self.api_key, self.email) if s]
 
 
+# The account the sandbox serves (the documented example id): its default when none is configured.
+SANDBOX_ACCOUNT_ID = "023e105f4ecef8ad9ca31a8372d0c353"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the server needs to know, read once at start-up."""
@@ -103,6 +107,13 @@ class Settings:
     request_state_keys: tuple[str, ...] = field(default=(), repr=False)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     shown_values: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def default_account(self) -> str | None:
+        """The account a call without account_id goes to: the configured one, else the sandbox's own."""
+        if self.account_id:
+            return self.account_id.lower()
+        return SANDBOX_ACCOUNT_ID if self.sandbox else None
 
     @classmethod
     def load(

@@ -19,7 +19,9 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-DEMO_ACCOUNT_ID = "023e105f4ecef8ad9ca31a8372d0c353"
+from mcp_oauth_clients.config import SANDBOX_ACCOUNT_ID
+
+DEMO_ACCOUNT_ID = SANDBOX_ACCOUNT_ID
 DEMO_CLIENT_ID = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4"  # private, host verification pending
 VERIFIED_CLIENT_ID = "b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5"  # private, host verified: ready to promote
 PUBLIC_CLIENT_ID = "c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6"  # already public

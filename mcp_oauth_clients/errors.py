@@ -7,6 +7,7 @@
      ├── CloudflareAPIError     Cloudflare answered with an error (codes, messages, field pointers)
      │    └── RateLimited       429 with a wait longer than we will hold an assistant for
      ├── TransportFailure       no usable answer, and nothing was written
+     ├── UnreadableAnswer       a success whose body could not be read (a read; a write's is UnknownOutcome)
      └── UnknownOutcome         a write was sent but its answer was lost: read back before retrying
 
 The MCP layer turns each into an `isError` result whose text is `str(failure)`.
@@ -21,37 +22,51 @@ from mcp_oauth_clients.untrusted import quoted
 
 
 class ToolFailure(Exception):
-    """A failure the model can read and act on."""
+    """A failure the model can read and act on.
+
+    `kind` names the failure; `audit_outcome` is what the audit records for a write that ended in it
+    ("refused": nothing was sent, "failed": Cloudflare answered and nothing was written, "unknown": it
+    may have been applied). Both are decided by the class, never parsed from the text.
+    """
 
     kind = "failure"
+    audit_outcome = "failed"
+    request_id: str | None = None
 
     def __init__(self, message: str, *, next_step: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.next_step = next_step
 
-    def __str__(self) -> str:
+    def render(self) -> str:
+        """The text a model reads: what happened, then exactly one next step."""
         if self.next_step:
             return f"{self.message}\nNext step: {self.next_step}"
         return self.message
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class InvalidInput(ToolFailure):
     """The arguments were refused before any request was sent."""
 
     kind = "invalid_input"
+    audit_outcome = "refused"
 
 
 class NotConfigured(ToolFailure):
     """A setting the call needs (credentials, account) is missing; nothing was sent."""
 
     kind = "not_configured"
+    audit_outcome = "refused"
 
 
 class Refused(ToolFailure):
     """A guard rail refused the call; nothing was written."""
 
     kind = "refused"
+    audit_outcome = "refused"
 
 
 @dataclass(frozen=True)
@@ -107,7 +122,7 @@ class CloudflareAPIError(ToolFailure):
         self.summary = summary
         self.request_id = request_id
 
-    def __str__(self) -> str:
+    def render(self) -> str:
         lines = [f"Cloudflare refused the request (HTTP {self.status}). {self.summary}".rstrip()]
         lines += [f"- {e.render()}" for e in self.errors]
         if self.request_id:
@@ -143,11 +158,26 @@ class TransportFailure(ToolFailure):
 
     kind = "transport_failure"
 
+    def __init__(self, message: str, *, next_step: str | None = None, problem: str | None = None) -> None:
+        super().__init__(message, next_step=next_step)
+        self.problem = problem  # the short reason, e.g. "connection failed"
+
+
+class UnreadableAnswer(ToolFailure):
+    """Cloudflare answered success, but the answer could not be read (a read: nothing was written)."""
+
+    kind = "unreadable_answer"
+
+    def __init__(self, message: str, *, next_step: str | None = None, request_id: str | None = None) -> None:
+        super().__init__(message, next_step=next_step)
+        self.request_id = request_id
+
 
 class UnknownOutcome(ToolFailure):
     """A write was sent but its answer was lost: it may or may not have been applied."""
 
     kind = "unknown_outcome"
+    audit_outcome = "unknown"
 
     def __init__(self, detail: str) -> None:
         super().__init__(
