@@ -28,8 +28,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-import platformdirs
-
 from mcp_oauth_clients.errors import Refused
 from mcp_oauth_clients.untrusted import escape, quoted
 
@@ -71,6 +69,8 @@ def default_folder() -> Path:
     `$XDG_DATA_HOME/mcp-oauth-clients/secrets` (default `~/.local/share/...`), on macOS
     `~/Library/Application Support/mcp-oauth-clients/secrets`, on Windows
     `%LOCALAPPDATA%\\mcp-oauth-clients\\secrets`."""
+    import platformdirs  # here, not at the top: only a call that keeps a secret pays for it, not start-up
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "secrets"
 
 
