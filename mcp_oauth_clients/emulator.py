@@ -59,6 +59,9 @@ _SCOPES_ROUTE = re.compile(r"^(?:/client/v4)?/oauth/scopes$")
 _VERIFY_ROUTE = re.compile(r"^(?:/client/v4)?/user/tokens/verify$")
 
 
+_Key = tuple[str, str]  # (account id, client id) as the path names them
+
+
 @dataclass
 class RecordedRequest:
     """What the emulator saw, for tests to assert on (headers included, so tests can check auth)."""
@@ -215,15 +218,16 @@ class CloudflareEmulator:
             if method == "POST":
                 return self._create(account, body)
             return _not_allowed(method)
-        stored = self.clients.get((account, client_id))
+        key = (account, client_id)
+        stored = self.clients.get(key)
         if stored is None:
             return _no_route(path)
         handler = (_ROTATED_HANDLERS if rotated else _CLIENT_HANDLERS).get(method)
         if handler is None:
             return _not_allowed(method)
-        return handler(self, account, stored, body)
+        return handler(self, key, stored, body)
 
-    def _get(self, account: str, stored: dict[str, Any], body: Any) -> Answer:
+    def _get(self, key: _Key, stored: dict[str, Any], body: Any) -> Answer:
         return _success(stored)
 
     def _create(self, account: str, body: Any) -> Answer:
@@ -253,7 +257,7 @@ class CloudflareEmulator:
         self._secrets[(account, client_id)] = [secret]
         return _success({**client, "client_secret": secret})
 
-    def _update(self, account: str, stored: dict[str, Any], body: Any) -> Answer:
+    def _update(self, key: _Key, stored: dict[str, Any], body: Any) -> Answer:
         # Unset optional fields are left out of answers, never null: the published schema types them as
         # plain strings, and Prism (tests/test_schema_judge.py) holds the emulator to that.
         if not isinstance(body, dict):
@@ -287,14 +291,13 @@ class CloudflareEmulator:
         stored.update(merged)
         return _success(stored)
 
-    def _delete(self, account: str, stored: dict[str, Any], body: Any) -> Answer:
+    def _delete(self, key: _Key, stored: dict[str, Any], body: Any) -> Answer:
         """The client and its secrets are gone: a later GET is the same 404 as for an id never seen."""
-        client_id = stored["client_id"]
-        del self.clients[(account, client_id)]
-        self._secrets.pop((account, client_id), None)
-        return _success({"id": client_id})
+        del self.clients[key]
+        self._secrets.pop(key, None)
+        return _success({"id": key[1]})
 
-    def _rotate_secret(self, account: str, stored: dict[str, Any], body: Any) -> Answer:
+    def _rotate_secret(self, key: _Key, stored: dict[str, Any], body: Any) -> Answer:
         """A second secret; the first keeps working until the rotated one is deleted.
 
         Not documented: a rotation while an older secret is still pending. Refused here (400), because
@@ -303,31 +306,32 @@ class CloudflareEmulator:
             message = "A rotated secret is still pending: delete it before rotating again"
             return _failure(400, 1015, message)
         secret = secrets.token_urlsafe(32)
-        self._secrets.setdefault((account, stored["client_id"]), [])[:0] = [secret]
+        self._secrets.setdefault(key, [])[:0] = [secret]
         stored.update(has_rotated_secret=True, updated_at=_now())
         return _success({"client_secret": secret})
 
-    def _delete_rotated_secret(self, account: str, stored: dict[str, Any], body: Any) -> Answer:
+    def _delete_rotated_secret(self, key: _Key, stored: dict[str, Any], body: Any) -> Answer:
         """Only the newest secret keeps working. Not documented: the answer when no rotated secret is
         pending. Here a 400 naming it, as Cloudflare refuses other writes that make no sense."""
         if not stored.get("has_rotated_secret"):
             return _failure(400, 1016, "This client has no rotated secret to delete")
-        issued = self._secrets.get((account, stored["client_id"]))
+        issued = self._secrets.get(key)
         if issued:
             del issued[1:]
         stored.update(has_rotated_secret=False, updated_at=_now())
-        return _success({"id": stored["client_id"]})
+        return _success({"id": key[1]})
 
     def _scope_ids(self) -> set[str]:
         return {s["id"] for s in self.scopes}
 
 
-_CLIENT_HANDLERS: dict[str, Callable[[CloudflareEmulator, str, dict[str, Any], Any], Answer]] = {
+_Handler = Callable[["CloudflareEmulator", "_Key", dict[str, Any], Any], Answer]
+_CLIENT_HANDLERS: dict[str, _Handler] = {
     "GET": CloudflareEmulator._get,
     "PATCH": CloudflareEmulator._update,
     "DELETE": CloudflareEmulator._delete,
 }
-_ROTATED_HANDLERS: dict[str, Callable[[CloudflareEmulator, str, dict[str, Any], Any], Answer]] = {
+_ROTATED_HANDLERS: dict[str, _Handler] = {
     "POST": CloudflareEmulator._rotate_secret,
     "DELETE": CloudflareEmulator._delete_rotated_secret,
 }

@@ -333,3 +333,13 @@ def test_a_fault_that_lands_makes_the_client_and_loses_the_answer_with_its_secre
     made = [c for c in listed if c["client_name"] == NEW["client_name"]]
     assert len(made) == 1 and len(fake.emulator.issued_secrets(ACCOUNT, made[0]["client_id"])) == 1
     assert len(fake.requests) == 2
+
+
+def test_the_path_names_the_client_a_route_acts_on_even_when_its_stored_id_is_odd(emulator):
+    """Tests plant odd clients (a hostile `client_id` field) under a plain key; the routes act on the key."""
+    emulator.clients[(ACCOUNT, "d" * 32)] = {**emulator.clients[(ACCOUNT, DEMO_CLIENT_ID)], "client_id": "x/../y"}
+    one = f"{BASE}/{'d' * 32}"
+    assert call(emulator, "POST", f"{one}/rotate_secret")[0] == 200
+    assert call(emulator, "DELETE", f"{one}/rotate_secret")[1]["result"] == {"id": "d" * 32}
+    assert call(emulator, "DELETE", one)[1]["result"] == {"id": "d" * 32}
+    assert (ACCOUNT, "d" * 32) not in emulator.clients and (ACCOUNT, DEMO_CLIENT_ID) in emulator.clients
