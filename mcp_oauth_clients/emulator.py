@@ -3,6 +3,10 @@
 It follows the documented envelope, errors and rules (see `../shared/reference/`), nothing more:
 where Cloudflare's behaviour is undocumented (the exact error codes of a refused field, for one),
 it answers in the documented envelope shape with a plausible code and says so in `message`.
+Routes: list and create (`/accounts/{a}/oauth_clients`), get, update and delete (`.../{id}`), rotate a
+secret and delete the rotated one (`.../{id}/rotate_secret`), the scope catalogue and token verification.
+A client secret appears only in the answer that issues it: never in a stored client, a recorded request
+or a log (the emulator logs nothing).
 The same `handle()` serves an `httpx.MockTransport` (the sandbox) and a loopback HTTP server
 (the end-to-end tests), so both exercise the real client code above the transport.
 """
@@ -13,13 +17,23 @@ import copy
 import hashlib
 import json
 import re
+import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 from mcp_oauth_clients.config import SANDBOX_ACCOUNT_ID
+from mcp_oauth_clients.emulator_rules import (
+    CREATABLE,
+    UPDATABLE,
+    field_errors,
+    missing_fields,
+    promotion_errors,
+    settle_scopes,
+)
 
 DEMO_ACCOUNT_ID = SANDBOX_ACCOUNT_ID
 DEMO_CLIENT_ID = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4"  # private, host verification pending
@@ -38,31 +52,14 @@ DEFAULT_SCOPES: list[dict[str, Any]] = [
     {"id": "workers_scripts.write", "name": "Workers Scripts Write", "category": "Workers"},
 ]
 
-_ROUTE = re.compile(r"^(?:/client/v4)?/accounts/(?P<account>[^/]+)/oauth_clients(?:/(?P<client>[^/]+))?$")
+_ROUTE = re.compile(
+    r"^(?:/client/v4)?/accounts/(?P<account>[^/]+)/oauth_clients(?:/(?P<client>[^/]+)(?P<rotate>/rotate_secret)?)?$"
+)
 _SCOPES_ROUTE = re.compile(r"^(?:/client/v4)?/oauth/scopes$")
 _VERIFY_ROUTE = re.compile(r"^(?:/client/v4)?/user/tokens/verify$")
-_UPDATABLE = {
-    "allowed_cors_origins": list,
-    "client_name": str,
-    "client_uri": str,
-    "grant_types": list,
-    "logo_uri": str,
-    "optional_scopes": list,
-    "policy_uri": str,
-    "post_logout_redirect_uris": list,
-    "redirect_uris": list,
-    "response_types": list,
-    "scopes": list,
-    "token_endpoint_auth_method": str,
-    "tos_uri": str,
-    "visibility": str,
-}
-_ENUMS = {
-    "grant_types": {"authorization_code", "refresh_token"},
-    "response_types": {"token", "id_token", "code"},
-    "token_endpoint_auth_method": {"none", "client_secret_basic", "client_secret_post"},
-    "visibility": {"public"},
-}
+
+
+_Key = tuple[str, str]  # (account id, client id) as the path names them
 
 
 @dataclass
@@ -146,6 +143,8 @@ class CloudflareEmulator:
         # How many clients one list answer holds. Cloudflare documents no paging parameter for the list,
         # only `result_info`; a test lowers this to see an answer that leaves clients out.
         self.list_page_size = 100
+        # Secrets live apart from the clients, so no answer but the one that issues a secret can hold it.
+        self._secrets: dict[tuple[str, str], list[str]] = {}
         self._lock = threading.Lock()
         if seed:
             for client in seeded_clients():
@@ -155,6 +154,12 @@ class CloudflareEmulator:
         """Stand-in for Cloudflare finding the TXT record."""
         with self._lock:
             self.clients[(account_id, client_id)]["client_uri_verification"]["status"] = "verified"
+
+    def issued_secrets(self, account_id: str, client_id: str) -> tuple[str, ...]:
+        """The secrets this emulator issued for a client that still work, newest first (for tests to find
+        where a secret went; a seeded client's original secret was never issued here)."""
+        with self._lock:
+            return tuple(self._secrets.get((account_id, client_id), ()))
 
     def record(self, method: str, path: str, headers: dict[str, str], body: bytes) -> RecordedRequest:
         """Note a request as seen (also for answers a test scripts instead of the emulator)."""
@@ -201,43 +206,74 @@ class CloudflareEmulator:
         if _VERIFY_ROUTE.match(path) and method == "GET":
             return _success({"id": "emulated-token-id", "status": "active"})
         match = _ROUTE.match(path)
-        if not match:
-            return _failure(404, 7003, f"Could not route to {path}, perhaps your object identifier is invalid?")
-        account, client_id = match["account"], match["client"]
-        if len(account) != 32:
-            return _failure(404, 7003, f"Could not route to {path}, perhaps your object identifier is invalid?")
+        if not match or len(match["account"]) != 32:
+            return _no_route(path)
+        account, client_id, rotated = match["account"], match["client"], match["rotate"] is not None
         if client_id is None:
             if method == "GET":
                 every = [c for (a, _), c in self.clients.items() if a == account]
                 page = every[: self.list_page_size]
                 info = {"count": len(page), "page": 1, "per_page": self.list_page_size, "total_count": len(every)}
                 return _success(page, result_info=info)
-            return _failure(405, 10405, f"Method {method} not allowed in the sandbox")
-        stored = self.clients.get((account, client_id))
+            if method == "POST":
+                return self._create(account, body)
+            return _not_allowed(method)
+        key = (account, client_id)
+        stored = self.clients.get(key)
         if stored is None:
-            return _failure(404, 7003, f"Could not route to {path}, perhaps your object identifier is invalid?")
-        if method == "GET":
-            return _success(stored)
-        if method == "PATCH":
-            return self._update(stored, body)
-        return _failure(405, 10405, f"Method {method} not allowed in the sandbox")
+            return _no_route(path)
+        handler = (_ROTATED_HANDLERS if rotated else _CLIENT_HANDLERS).get(method)
+        if handler is None:
+            return _not_allowed(method)
+        return handler(self, key, stored, body)
 
-    def _update(self, stored: dict[str, Any], body: Any) -> Answer:
+    def _get(self, key: _Key, stored: dict[str, Any], body: Any) -> Answer:
+        return _success(stored)
+
+    def _create(self, account: str, body: Any) -> Answer:
+        """A new client is private; a client URI gets a pending verification and the TXT value that proves it.
+
+        Without a client URI the answer has no `client_uri_verification` (nothing to verify; not documented).
+        `visibility` in the body is ignored like any field the create schema does not name."""
+        if not isinstance(body, dict):
+            return _failure(400, 1001, "Request body must be a JSON object")
+        errors = [*missing_fields(body), *field_errors(body, self._scope_ids(), CREATABLE)]
+        if errors:
+            return _failure_many(400, errors)
+        client_id = secrets.token_hex(16)
+        while (account, client_id) in self.clients:
+            client_id = secrets.token_hex(16)
+        now = _now()
+        client: dict[str, Any] = {"client_id": client_id, "visibility": "private"}
+        client.update(copy.deepcopy({k: v for k, v in body.items() if k in CREATABLE}))
+        if "client_uri" in client:
+            host = _host(client["client_uri"]) or ""
+            client["client_uri_verification"] = {"status": "pending", "text": verification_text(host)}
+        client.update(created_at=now, updated_at=now, has_rotated_secret=False)
+        if problems := settle_scopes(client):
+            return _failure_many(400, problems)
+        self.clients[(account, client_id)] = client
+        secret = secrets.token_urlsafe(32)
+        self._secrets[(account, client_id)] = [secret]
+        return _success({**client, "client_secret": secret})
+
+    def _update(self, key: _Key, stored: dict[str, Any], body: Any) -> Answer:
         # Unset optional fields are left out of answers, never null: the published schema types them as
         # plain strings, and Prism (tests/test_schema_judge.py) holds the emulator to that.
         if not isinstance(body, dict):
             return _failure(400, 1001, "Request body must be a JSON object")
-        errors = list(self._field_errors(body))
-        merged = {**stored, **{k: v for k, v in body.items() if k in _UPDATABLE}}
-        if body.get("visibility") == "public" and stored["visibility"] != "public":
-            errors += self._promotion_errors(merged)
+        errors = list(field_errors(body, self._scope_ids(), UPDATABLE))
+        merged = {**stored, **{k: v for k, v in body.items() if k in UPDATABLE}}
+        promoting = body.get("visibility") == "public" and stored["visibility"] != "public"
+        if promoting:
+            errors += promotion_errors(merged)
         if errors:
             return _failure_many(400, errors)
 
-        old_host = urlsplit(stored.get("client_uri") or "").hostname
+        old_host = _host(stored.get("client_uri") or "")
         verification = stored.get("client_uri_verification") or {}
         if "client_uri" in body:
-            new_host = urlsplit(body["client_uri"]).hostname
+            new_host = _host(body["client_uri"])
             if new_host != old_host:
                 if verification.get("status") == "verified" or stored["visibility"] == "public":
                     return _failure_many(
@@ -246,73 +282,74 @@ class CloudflareEmulator:
                 merged["client_uri_verification"] = {"status": "pending", "text": verification_text(new_host or "")}
             elif verification.get("status") == "failed":
                 merged["client_uri_verification"] = {**verification, "status": "pending"}
-        merged["scopes"] = _protocol_scopes(merged)
-        optional = set(merged.get("optional_scopes") or [])
-        if optional - set(merged["scopes"]):
-            return _failure_many(400, [(1009, "optional_scopes must be a subset of scopes", "/optional_scopes")])
-        if body.get("visibility") == "public" and stored["visibility"] != "public":
+        if problems := settle_scopes(merged):
+            return _failure_many(400, problems)
+        if promoting:
             merged["promoted_at"] = _now()
         merged["updated_at"] = _now()
         stored.clear()
         stored.update(merged)
         return _success(stored)
 
-    def _field_errors(self, body: dict[str, Any]):
-        for name, value in body.items():
-            if name not in _UPDATABLE:
-                continue  # the published schema does not forbid unknown fields
-            kind = _UPDATABLE[name]
-            if not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value)):
-                yield (1002, f"{name} must be a {'list of strings' if kind is list else 'string'}", f"/{name}")
-                continue
-            allowed = _ENUMS.get(name)
-            for i, item in enumerate(value if kind is list else [value]):
-                if allowed and item not in allowed:
-                    yield (
-                        1003,
-                        f"{item!r} is not one of {sorted(allowed)}",
-                        f"/{name}" + (f"/{i}" if kind is list else ""),
-                    )
-        if (
-            "grant_types" in body
-            and isinstance(body["grant_types"], list)
-            and "authorization_code" not in body["grant_types"]
-        ):
-            yield (1005, "authorization_code is required in grant_types", "/grant_types")
-        known = {s["id"] for s in self.scopes}
-        for i, scope in enumerate(body.get("scopes") or []):
-            if not isinstance(scope, str):
-                continue
-            if ":" in scope:
-                yield (1006, f"Colon-delimited scope {scope!r} is not accepted", f"/scopes/{i}")
-            elif "." in scope and scope not in known:
-                yield (1007, f"Unknown scope {scope!r}", f"/scopes/{i}")
-        for i, scope in enumerate(body.get("optional_scopes") or []):
-            if scope in ("openid", "offline", "offline_access"):
-                yield (1008, f"{scope!r} cannot be optional", f"/optional_scopes/{i}")
+    def _delete(self, key: _Key, stored: dict[str, Any], body: Any) -> Answer:
+        """The client and its secrets are gone: a later GET is the same 404 as for an id never seen."""
+        del self.clients[key]
+        self._secrets.pop(key, None)
+        return _success({"id": key[1]})
 
-    @staticmethod
-    def _promotion_errors(client: dict[str, Any]) -> list[tuple[int, str, str]]:
-        errors = []
-        if not (client.get("client_name") or "").strip():
-            errors.append((1010, "Promotion requires a non-empty client name", "/client_name"))
-        if not client.get("logo_uri"):
-            errors.append((1011, "Promotion requires a logo URI", "/logo_uri"))
-        if (client.get("client_uri_verification") or {}).get("status") != "verified":
-            errors.append((1012, "Promotion requires a verified client URI host", "/client_uri"))
-        if not any("." in s for s in client.get("scopes") or []):
-            errors.append((1013, "Promotion requires at least one non-identity scope", "/scopes"))
-        return errors
+    def _rotate_secret(self, key: _Key, stored: dict[str, Any], body: Any) -> Answer:
+        """A second secret; the first keeps working until the rotated one is deleted.
+
+        Not documented: a rotation while an older secret is still pending. Refused here (400), because
+        replacing either secret would break whoever uses it, and a rotation is meant to break nothing."""
+        if stored.get("has_rotated_secret"):
+            message = "A rotated secret is still pending: delete it before rotating again"
+            return _failure(400, 1015, message)
+        secret = secrets.token_urlsafe(32)
+        self._secrets.setdefault(key, [])[:0] = [secret]
+        stored.update(has_rotated_secret=True, updated_at=_now())
+        return _success({"client_secret": secret})
+
+    def _delete_rotated_secret(self, key: _Key, stored: dict[str, Any], body: Any) -> Answer:
+        """Only the newest secret keeps working. Not documented: the answer when no rotated secret is
+        pending. Here a 400 naming it, as Cloudflare refuses other writes that make no sense."""
+        if not stored.get("has_rotated_secret"):
+            return _failure(400, 1016, "This client has no rotated secret to delete")
+        issued = self._secrets.get(key)
+        if issued:
+            del issued[1:]
+        stored.update(has_rotated_secret=False, updated_at=_now())
+        return _success({"id": key[1]})
+
+    def _scope_ids(self) -> set[str]:
+        return {s["id"] for s in self.scopes}
 
 
-def _protocol_scopes(client: dict[str, Any]) -> list[str]:
-    """`offline_access` follows refresh_token in grant_types, `openid` follows id_token in response_types."""
-    scopes = [s for s in client.get("scopes") or [] if s not in ("offline_access", "openid")]
-    if "refresh_token" in (client.get("grant_types") or []):
-        scopes.append("offline_access")
-    if "id_token" in (client.get("response_types") or []):
-        scopes.append("openid")
-    return scopes
+_Handler = Callable[["CloudflareEmulator", "_Key", dict[str, Any], Any], Answer]
+_CLIENT_HANDLERS: dict[str, _Handler] = {
+    "GET": CloudflareEmulator._get,
+    "PATCH": CloudflareEmulator._update,
+    "DELETE": CloudflareEmulator._delete,
+}
+_ROTATED_HANDLERS: dict[str, _Handler] = {
+    "POST": CloudflareEmulator._rotate_secret,
+    "DELETE": CloudflareEmulator._delete_rotated_secret,
+}
+
+
+def _host(uri: str) -> str | None:
+    try:
+        return urlsplit(uri).hostname
+    except ValueError:  # an unclosed IPv6 bracket: no host, not a crash of the emulator
+        return None
+
+
+def _no_route(path: str) -> Answer:
+    return _failure(404, 7003, f"Could not route to {path}, perhaps your object identifier is invalid?")
+
+
+def _not_allowed(method: str) -> Answer:
+    return _failure(405, 10405, f"Method {method} not allowed in the sandbox")
 
 
 def _envelope(success: bool, result: Any, errors: list[dict[str, Any]], **extra: Any) -> bytes:

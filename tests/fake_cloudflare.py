@@ -2,7 +2,9 @@
 
 HTTP/1.1 keep-alive and TCP_NODELAY, so per-call latency is what the code costs (without
 TCP_NODELAY, Nagle's algorithm adds ~40 ms to every answer). Each scripted fault is used once,
-in order, before the emulator answers normally again.
+in order, before the emulator answers normally again. A fault may be kept for one path ending and
+one method, and may land: the emulator serves the request (a create makes its client) and the
+fault replaces the answer, as when Cloudflare acted but the answer never came back.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from mcp_oauth_clients.emulator import CloudflareEmulator
+from mcp_oauth_clients.emulator import CloudflareEmulator, RecordedRequest
 
 TOKEN = "cf-test-token-Zq9XkR2mW7vB4nT1"
 
@@ -34,6 +36,8 @@ class Fault:
     redirect_to: str | None = None
     drip: float = 0.0  # send the headers, then one body byte every `drip` seconds, never finishing
     path_suffix: str = ""  # only for a request whose path ends so (other requests pass it by)
+    method: str = ""  # only for a request of this method, e.g. "POST" for a create but not the list after it
+    lands: bool = False  # the emulator serves the request first (a write happens), then its answer is lost
 
 
 class FakeCloudflare:
@@ -64,15 +68,21 @@ class FakeCloudflare:
                 body = self.rfile.read(length) if length else b""
                 with fake._lock:
                     fake.hits += 1
-                    fault = next((f for f in fake.faults if self.path.endswith(f.path_suffix)), None)
+                    fault = next((f for f in fake.faults if self._meets(f)), None)
                     if fault is not None:
                         fake.faults.remove(fault)
                 if fault is not None:
-                    fake.emulator.record(self.command, self.path, dict(self.headers), body)
+                    if fault.lands:
+                        fake.emulator.handle(self.command, self.path, dict(self.headers), body)
+                    else:
+                        fake.emulator.record(self.command, self.path, dict(self.headers), body)
                     self._fault(fault)
                     return
                 answer = fake.emulator.handle(self.command, self.path, dict(self.headers), body)
                 self._send(answer.status, answer.body, {**answer.headers, "cf-ray": f"fake{fake.hits:04d}-LHR"})
+
+            def _meets(self, fault: Fault) -> bool:
+                return self.path.endswith(fault.path_suffix) and fault.method in ("", self.command)
 
             def _fault(self, fault: Fault) -> None:
                 if fault.delay:
@@ -139,14 +149,13 @@ class FakeCloudflare:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/client/v4"
+        return f"http://127.0.0.1:{self._server.server_port}/client/v4"
 
     @property
-    def requests(self):
+    def requests(self) -> list[RecordedRequest]:
         return self.emulator.requests
 
-    def writes(self) -> list[Any]:
+    def writes(self) -> list[RecordedRequest]:
         return [r for r in self.emulator.requests if r.method != "GET"]
 
     def script(self, *faults: Fault) -> None:
