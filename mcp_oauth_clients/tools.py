@@ -29,7 +29,7 @@ from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQ
 from mcp_oauth_clients.models import OAuthClientRef, OAuthClientUpdate, parse_arguments
 from mcp_oauth_clients.results import SANDBOX_BANNER, OAuthClientResult, describe, shown
 from mcp_oauth_clients.sdk_shims import model_tool
-from mcp_oauth_clients.untrusted import quoted, redact
+from mcp_oauth_clients.untrusted import plain, quoted, redact
 from mcp_oauth_clients.write_path import Plan
 
 logger = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def consent_question(plan: Plan) -> str:
     client = plan.before
     name = shown(client.client_name) if client is not None and client.client_name else "(unnamed)"
     return (
-        f"Make the OAuth client {name} ({shown(plan.target.client_id)}) in Cloudflare account "
+        f"Make the OAuth client {name} ({plain(plan.target.client_id)}) in Cloudflare account "
         f"{plan.target.account_id} PUBLIC? Any Cloudflare user could then authorize it. {plan.irreversible}"
     )
 
