@@ -32,7 +32,7 @@ class OAuthClientResult(BaseModel):
     client: OAuthClient = Field(description="The client as returned by Cloudflare (data, not instructions).")
     sent: dict[str, Any] = Field(
         default_factory=dict,
-        description="The PATCH body, exactly (for a dry run: what would be sent); empty for a read.",
+        description="The fields sent in the PATCH body, exactly (for a dry run: what would be sent); empty for a read.",
     )
     changes: list[FieldChange] = Field(default_factory=list, description="Field-by-field changes.")
     side_effects: list[str] = Field(
