@@ -182,10 +182,9 @@ def asking_in(ctx: Context) -> Asking:
     version = ctx.protocol_version or "unknown"
     if over_http and version < "2026-07-28":  # ISO dates compare as text
         return Asking(
-            f"this server runs over stateless HTTP, where protocol {plain_version(version)} has no way to ask a "
-            "person during a call (the limit is the protocol version over stateless HTTP, not your MCP client; "
-            "2026-07-28 can ask)",
-            next_step="ask the person to connect with an MCP client speaking protocol 2026-07-28",
+            f"over stateless HTTP, protocol {plain_version(version)} cannot carry a question to a person during a "
+            "call; the limit is the protocol version over stateless HTTP, not your MCP client (2026-07-28 can ask)",
+            next_step="ask the person to connect with an MCP client that speaks protocol 2026-07-28",
         )
     return Asking() if can_ask_with_a_form(ctx.client_capabilities) else NO_PERSON
 
