@@ -1,8 +1,15 @@
-"""One JSON line per write attempt, to stderr or an append-only file. Never a secret, never two lines.
+"""The audit log: JSON lines to stderr or an append-only file. Never a secret; one line never splits.
 
-`record` only queues the line: a background thread writes and flushes it, so a slow disk never
-blocks the event loop. The queue is drained when the server's lifespan ends and again at process
-exit, so a line recorded while a call is being cancelled still reaches the file.
+A write leaves two lines with the same `attempt` id (see `write_path`):
+
+    {"event": "write_intent", ...}   written and flushed before the request leaves; if it cannot be
+                                     written, the write is refused with nothing sent (fail closed)
+    {"event": "write_outcome", ...}  after: applied, nothing_to_change, refused, failed or unknown
+
+A write refused before anything could be sent leaves only its outcome line. Other events (a DNS
+lookup) are `note`d. Intent lines are written at once, in a worker thread the call awaits; outcome
+lines and notes are queued to a background thread, so a call being cancelled can still record its
+outcome without awaiting anything. The queue is drained when the server's lifespan ends and at exit.
 """
 
 from __future__ import annotations
@@ -15,40 +22,64 @@ import stat
 import sys
 import threading
 import time
-from typing import Any, TextIO
+import unicodedata
+from typing import Any
+
+import anyio
 
 from mcp_oauth_clients.untrusted import HIDDEN_CATEGORIES, redact
 
 _STOP = object()
+# The longest an intent line may take to reach the file (a FIFO whose reader stalls): then the write is refused.
+INTENT_WAIT = 5.0
+
+
+class AuditUnwritable(Exception):
+    """The intent line could not be written; `reason` says why in a few words (never a secret)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class AuditLog:
-    """Where write attempts are recorded: time, account, client, fields, before/after, outcome, request id."""
+    """Where write attempts (and noted events) are recorded; `path` None means stderr."""
 
     def __init__(self, path: str | None = None, secrets: list[str] | None = None) -> None:
         self.path = path
         self._secrets = list(secrets or [])
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the writer thread's start and stop
+        self._io = threading.Lock()  # one line at a time into the file, whichever thread writes it
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None  # started by the first record
-        self._file: TextIO | None = None  # opened on the first write attempt, kept open, flushed per line
+        self._writer: threading.Thread | None = None  # started by the first queued line
+        self._fd: int | None = None  # opened on the first line, reopened when the file at `path` is not it
+
+    async def intend(self, **entry: Any) -> None:
+        """Write a `write_intent` line now and flush it; raise `AuditUnwritable` when it is not in the file."""
+        line = self.line({"event": "write_intent", **entry})
+        try:
+            with anyio.fail_after(INTENT_WAIT):
+                await anyio.to_thread.run_sync(self._append, line, abandon_on_cancel=True)
+        except TimeoutError:
+            raise AuditUnwritable(f"the audit log took longer than {INTENT_WAIT:.0f} s to take the line") from None
+        except OSError as exc:
+            raise AuditUnwritable(_why(exc)) from None
 
     def record(self, **entry: Any) -> None:
-        """Queue one line; never blocks on I/O and never raises (a write failure is reported on stderr)."""
-        self._queue.put(self.line(entry))
-        with self._lock:
-            if self._writer is None:
-                self._writer = threading.Thread(target=self._write_lines, name="audit-log", daemon=True)
-                self._writer.start()
-                atexit.register(self.close)
+        """Queue a `write_outcome` line; never blocks on I/O and never raises (a failure is said on stderr)."""
+        self._enqueue({"event": "write_outcome", **entry})
+
+    def note(self, event: str, **fields: Any) -> None:
+        """Queue a line for an event other than a write (e.g. a DNS lookup); never blocks, never raises."""
+        self._enqueue({"event": event, **fields})
 
     def line(self, entry: dict[str, Any]) -> str:
-        """The entry as one JSON line: secrets redacted, every character that could break a line escaped.
+        """The entry as one JSON line, timed: secrets redacted, every character that could break a line escaped.
 
         json.dumps(ensure_ascii=False) escapes C0 controls but leaves U+0085, U+2028, U+2029 (and other
         hidden characters) raw: some readers split lines on them, so they are escaped here too.
         """
-        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "event": "write_attempt", **entry}
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **entry}
         text = json.dumps(redact(entry, self._secrets), default=str, ensure_ascii=False)
         return "".join(_escape_for_json(ch) for ch in text) if not text.isprintable() else text
 
@@ -59,28 +90,83 @@ class AuditLog:
         if writer is not None:
             self._queue.put(_STOP)
             writer.join(timeout=10)
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        with self._io:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
-    def _write_lines(self) -> None:
+    def _enqueue(self, entry: dict[str, Any]) -> None:
+        self._queue.put(self.line(entry))
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_queued, name="audit-log", daemon=True)
+                self._writer.start()
+                atexit.register(self.close)
+
+    def _write_queued(self) -> None:
         while (line := self._queue.get()) is not _STOP:
             try:
-                if self.path is None:
-                    _write(sys.stderr, line)
-                else:
-                    if self._file is None:
-                        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives with the process
-                    _write(self._file, line)
+                self._append(line)
             except OSError as exc:
-                print(f"mcp-oauth-clients: cannot write the audit log {self.path}: {exc.strerror}", file=sys.stderr)
+                print(f"mcp-oauth-clients: cannot write the audit log {self.path}: {_why(exc)}", file=sys.stderr)
+
+    def _append(self, line: str) -> None:
+        """Write one whole line and hand it to the kernel (so a SIGKILL after this cannot lose it)."""
+        data = (line + "\n").encode("utf-8")
+        with self._io:
+            if self.path is None:
+                sys.stderr.write(line + "\n")
+                sys.stderr.flush()
+                return
+            fd = self._current_fd()
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            except OSError:
+                os.close(fd)  # a half-written line must not be continued by the next one
+                self._fd = None
+                raise
+
+    def _current_fd(self) -> int:
+        """The descriptor of the file now at `path`: reopened when it was removed or replaced (rotation)."""
+        assert self.path is not None
+        if self._fd is not None:
+            held = os.fstat(self._fd)
+            try:
+                now = os.stat(self.path)
+            except FileNotFoundError:
+                now = None
+            if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+                return self._fd
+            os.close(self._fd)
+            self._fd = None
+        self._fd = _open_for_append(self.path)
+        return self._fd
+
+
+def _open_for_append(path: str) -> int:
+    """Open `path` to append; a FIFO without a reader is an error at once (ENXIO), not a wait."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o600)
+    os.set_blocking(fd, True)  # O_NONBLOCK was for the open only; a slow reader is bounded by INTENT_WAIT
+    return fd
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "its folder does not exist (any more)"
+    import errno
+
+    if exc.errno == errno.ENXIO:
+        return "it is a FIFO with no process reading it"
+    return exc.strerror or type(exc).__name__
 
 
 def cannot_write(path: str) -> str | None:
     """Why the audit log at `path` cannot be appended to, or None; checked without opening anything.
 
-    A FIFO or a device (/dev/stderr, a log shipper's pipe) is accepted as it is: opening one for writing
-    can block until a reader comes, which the writer thread may wait for, but start-up must not.
+    A FIFO or a device (/dev/stderr, a log shipper's pipe) is accepted as it is: whether a reader is
+    there is known only when a line is written, and a write is refused then if none is.
     """
     try:
         mode = os.stat(path).st_mode
@@ -100,11 +186,4 @@ def cannot_write(path: str) -> str | None:
 
 def _escape_for_json(ch: str) -> str:
     """`ch` as JSON-escaped text when it is a hidden or line-breaking character (json.dumps leaves these raw)."""
-    import unicodedata
-
     return json.dumps(ch)[1:-1] if unicodedata.category(ch) in HIDDEN_CATEGORIES else ch
-
-
-def _write(stream: TextIO, line: str) -> None:
-    stream.write(line + "\n")
-    stream.flush()

@@ -1,4 +1,9 @@
-"""What an update does to a client: add/remove applied to stored lists, field-by-field changes, warnings."""
+"""What an update does to a client: add/remove applied to stored lists, field-by-field changes, warnings.
+
+Every write reads the client first, so every change has its stored `before`. A preview's `after` is
+what would be sent; an applied write's `after` is what Cloudflare stored, with the reason when that is
+not what was sent (Cloudflare's own side effects).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,20 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from mcp_oauth_clients.oauth_client import STATE_FIELDS as UPDATABLE
 from mcp_oauth_clients.oauth_client import OAuthClient, host_of
 from mcp_oauth_clients.untrusted import quoted
 
 
 class FieldChange(BaseModel):
-    """One field's change. `before` is null when the client was not read (a scalar-only update)."""
+    """One field's change: the stored value before, and after (sent, or stored once applied)."""
 
     field: str = Field(description="The field that changes.")
-    before: Any = Field(default=None, description="The stored value, when the client was read.")
-    before_read: bool = Field(default=True, description="False when the client was not read, so before is unknown.")
-    after: Any = Field(description="The value sent.")
+    before: Any = Field(default=None, description="The stored value before the change.")
+    after: Any = Field(description="The value sent (a dry run), or the value Cloudflare stored (applied).")
     added: list[str] | None = Field(default=None, description="For lists: entries that appear.")
     removed: list[str] | None = Field(default=None, description="For lists: entries that go.")
+    reason: str | None = Field(default=None, description="Why the stored value differs from what was sent.")
 
 
 def apply_edits(
@@ -45,22 +51,50 @@ def apply_edits(
     return lists, notes
 
 
-def changes(before: OAuthClient | None, body: dict[str, Any]) -> list[FieldChange]:
-    """Each field the body sets that differs from what is stored (every field when nothing was read)."""
+def changes(before: OAuthClient, body: dict[str, Any]) -> list[FieldChange]:
+    """Each field the body sets that differs from what is stored."""
+    return [
+        _change(field, getattr(before, field, None), body[field])
+        for field in sorted(body)
+        if _differs(before, field, body[field])
+    ]
+
+
+def stored_changes(
+    before: OAuthClient, after: OAuthClient, body: dict[str, Any], effects: list[str]
+) -> list[FieldChange]:
+    """What an applied write changed, as Cloudflare stored it: each field sent or changed, before -> stored.
+
+    Where the stored value is not what was sent (or the field was not sent at all), the change says why:
+    Cloudflare's own side effects (`effects`, all on scopes), or that Cloudflare stored it so.
+    """
     out = []
-    for field in sorted(body):
-        after = body[field]
-        old = getattr(before, field, None) if before is not None else None
-        if before is not None and old == after:
+    for field in sorted(set(body) | set(UPDATABLE)):
+        old, new = getattr(before, field, None), getattr(after, field, None)
+        if old == new:
             continue
-        change = FieldChange(field=field, before=old, after=after, before_read=before is not None)
-        if isinstance(after, list) and before is not None:
-            stored, sent = list(old or []), set(after)
-            kept = set(stored)
-            change.added = [e for e in after if e not in kept]
-            change.removed = [e for e in stored if e not in sent]
+        change = _change(field, old, new)
+        if field not in body or body[field] != new:
+            explained = effects if field == "scopes" else []  # every side effect Cloudflare has is on scopes
+            change.reason = " ".join(explained) or "Cloudflare stored this value, not the one sent."
         out.append(change)
     return out
+
+
+def _differs(before: OAuthClient, field: str, value: Any) -> bool:
+    return bool(getattr(before, field, None) != value)
+
+
+def _change(field: str, old: Any, new: Any) -> FieldChange:
+    change = FieldChange(field=field, before=old, after=new)
+    if isinstance(new, list):
+        stored, kept, now = list(old or []), set(old or []), set(new)
+        change.added = [e for e in new if e not in kept]
+        change.removed = [e for e in stored if e not in now]
+    return change
+
+
+PROMOTION_IS_FINAL = "Promotion to public cannot be undone: Cloudflare does not support returning a client to private."
 
 
 def warnings_for(before: OAuthClient | None, body: dict[str, Any], diff: list[FieldChange]) -> list[str]:
@@ -88,7 +122,7 @@ def warnings_for(before: OAuthClient | None, body: dict[str, Any], diff: list[Fi
                 )
             )
     if body.get("visibility") == "public":
-        warnings.append("Promotion to public cannot be undone: Cloudflare does not support demotion to private.")
+        warnings.append(PROMOTION_IS_FINAL)
     return warnings
 
 

@@ -10,6 +10,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import anyio
 
@@ -96,10 +97,37 @@ class Consent(enum.Enum):
     APPROVED = "approved"
     DECLINED = "declined"
     CANCELLED = "cancelled"
-    NOT_ASKED = "not_asked"  # the MCP client cannot ask a person
+    NOT_ASKED = "not_asked"  # no person could be asked (see Asking)
 
 
-def check_promotion_consent(settings: Settings, consent: Consent, confirm_irreversible: bool) -> None:
+@dataclass(frozen=True)
+class Asking:
+    """Whether a person can be asked to approve a change in the MCP client in use, and if not, why.
+
+    `why_not` is a clause naming the limit: the MCP client (no form elicitation), or the protocol
+    version over stateless HTTP (the client may well support elicitation; the transport cannot carry it).
+    """
+
+    why_not: str | None = None
+    next_step: str = "ask the person to use an MCP client that supports elicitation"
+
+    def sentence(self) -> str:
+        """What a preview of an irreversible change says about approval."""
+        if self.why_not is None:
+            return "A person will be asked in your MCP client to approve this before it is sent."
+        return f"{self.why_not[0].upper()}{self.why_not[1:]}: {UNATTENDED}"
+
+
+NO_PERSON = Asking("this MCP client cannot ask a person (it declares no form elicitation)")
+UNATTENDED = (
+    "the change is refused unless an operator started this server with --allow-unattended-promotion and the "
+    "call carries confirm_irreversible: true."
+)
+
+
+def check_promotion_consent(
+    settings: Settings, consent: Consent, confirm_irreversible: bool, asking: Asking = NO_PERSON
+) -> None:
     """A person decides the irreversible: by elicitation, or by the operator's flag plus an explicit confirm."""
     if consent is Consent.APPROVED:
         return
@@ -110,12 +138,12 @@ def check_promotion_consent(settings: Settings, consent: Consent, confirm_irreve
         )
     if settings.allow_unattended_promotion and confirm_irreversible:
         return
+    why_not = asking.why_not or NO_PERSON.why_not
     raise Refused(
-        "Promotion to public cannot be undone, and this MCP client cannot ask a person to approve it. "
-        "Nothing was written.",
-        next_step="ask the person to promote the client themselves in the Cloudflare dashboard, or to use an MCP "
-        "client that supports elicitation. An operator may instead start this server with "
-        "--allow-unattended-promotion, after which a call carrying confirm_irreversible: true is accepted.",
+        f"Promotion to public cannot be undone, and no person can approve it here: {why_not}. Nothing was written.",
+        next_step=f"{asking.next_step}, or to promote the client themselves in the Cloudflare dashboard. An "
+        "operator may instead start this server with --allow-unattended-promotion, after which a call "
+        "carrying confirm_irreversible: true is accepted.",
     )
 
 
@@ -188,6 +216,5 @@ def _scope_ids(result: object) -> frozenset[str] | None:
     if not isinstance(result, list) or not result:
         return None
     ids = [item.get("id") if isinstance(item, dict) else None for item in result]
-    if not all(isinstance(i, str) and i for i in ids):
-        return None
-    return frozenset(ids)
+    named = [i for i in ids if isinstance(i, str) and i]
+    return frozenset(named) if len(named) == len(ids) else None

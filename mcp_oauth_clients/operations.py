@@ -1,8 +1,8 @@
-"""What each tool does, in the domain's words: guard, read when needed, check, write, build the result.
+"""What each tool does, in the domain's words: the reads, and the update as a plan applied on the write path.
 
-The MCP layer (`tools.py`) only parses arguments and turns failures into `isError` results.
-A scalar-only update costs one request; a read comes first only when the change needs it (lists,
-add/remove, a dry run, an expected state hash, a promotion).
+The MCP layer (`tools.py`) parses arguments and renders the results. An update always reads the
+client first (one GET, then the PATCH): every change shows its before, an expected state hash is
+always checked, and the audit's intent line holds the before values.
 """
 
 from __future__ import annotations
@@ -16,16 +16,18 @@ from mcp_oauth_clients import guards
 from mcp_oauth_clients.audit import AuditLog
 from mcp_oauth_clients.cloudflare_client import APIResult, CloudflareClient
 from mcp_oauth_clients.config import Settings
-from mcp_oauth_clients.diff import apply_edits, changes, side_effects, warnings_for
+from mcp_oauth_clients.diff import PROMOTION_IS_FINAL, apply_edits, changes, side_effects, stored_changes, warnings_for
 from mcp_oauth_clients.dns_check import VerificationCheck, assess, look_up, names_to_check, next_step
-from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, CloudflareEmulator
-from mcp_oauth_clients.errors import CloudflareAPIError, InvalidInput, Refused, ToolFailure, UnknownOutcome
-from mcp_oauth_clients.guards import Consent, ScopeCatalogue
+from mcp_oauth_clients.errors import InvalidInput, Refused, UnknownOutcome, UnreadableAnswer
+from mcp_oauth_clients.guards import Asking, Consent, ScopeCatalogue
 from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQuery, client_page, scope_page
-from mcp_oauth_clients.models import LIST_FIELDS, MERGED_LISTS, OAuthClientUpdate, parse_arguments
+from mcp_oauth_clients.models import MERGED_LISTS, OAuthClientUpdate, describe_validation_error
 from mcp_oauth_clients.oauth_client import OAuthClient, state_hash, state_hash_mismatch
 from mcp_oauth_clients.results import OAuthClientResult
 from mcp_oauth_clients.verification import guidance_for
+from mcp_oauth_clients.write_path import Plan, PlannedRequest, Target, WriteAttempt, attempt_write
+
+UPDATE = "update_oauth_client"
 
 
 @dataclass
@@ -34,19 +36,14 @@ class Services:
 
     settings: Settings
     cloudflare: CloudflareClient
-    emulator: CloudflareEmulator | None = None
+    emulator: Any = None  # the sandbox's emulator, if any: typed loosely so the domain never imports the sandbox
     scopes: ScopeCatalogue = field(default_factory=ScopeCatalogue)
     audit: AuditLog = field(default_factory=AuditLog)
 
     def account_for(self, given: str | None) -> str:
-        """The call's account_id, else the configured default; refuse when there is neither or it is not allowed."""
-        if given:
-            account = given.lower()
-        elif self.settings.account_id:
-            account = self.settings.account_id.lower()
-        elif self.settings.sandbox:
-            account = DEMO_ACCOUNT_ID
-        else:
+        """The call's account_id, else the default account; refuse when there is neither or it is not allowed."""
+        account = given.lower() if given else self.settings.default_account
+        if account is None:
             raise InvalidInput(
                 "account_id is required: this server has no default account (CLOUDFLARE_ACCOUNT_ID is not set). "
                 "Nothing was sent.",
@@ -58,100 +55,50 @@ class Services:
 
     async def read(self, account_id: str, client_id: str) -> tuple[OAuthClient, APIResult]:
         answer = await self.cloudflare.get_oauth_client(account_id, client_id)
-        return _client_from(answer), answer
+        return client_from(answer), answer
+
+    def target(self, account_id: str | None, client_id: str | None, action: str = UPDATE) -> Target:
+        return Target(action, account_id, client_id, self.settings.sandbox)
 
 
-def is_promotion(params: OAuthClientUpdate) -> bool:
-    return params.visibility == "public"
+def client_path(account_id: str, client_id: str) -> str:
+    return f"/accounts/{account_id}/oauth_clients/{client_id}"
 
 
-async def update_client(
-    services: Services,
-    params: OAuthClientUpdate,
-    *,
-    preflight: OAuthClient | None = None,
-    consent: Consent = Consent.NOT_ASKED,
-) -> OAuthClientResult:
-    """Apply (or preview) an update; every write attempt leaves exactly one audit line, whatever ends it.
+async def plan_update(
+    services: Services, params: OAuthClientUpdate, account_id: str, current: OAuthClient | None = None
+) -> Plan:
+    """The update `params` asks for, against the client as read now (`current`, or one GET): nothing is sent.
 
-    Once the PATCH has left, anything but a usable answer (our own bug, a cancelled call, a server
-    shutting down) is recorded as outcome "unknown": Cloudflare may have applied it.
+    Refuses (InvalidInput, Refused) what cannot be sent: a promotion mixed with other fields, add/remove
+    on a malformed stored list, a list that add/remove made invalid, a stale expected_state_hash, unknown
+    scopes, a promotion whose requirements are unmet.
     """
-    account_id = services.account_for(params.account_id)
-    audit: dict[str, Any] = {
-        "account_id": account_id,
-        "oauth_client_id": params.oauth_client_id,
-        "sandbox": services.settings.sandbox,
-    }
-    if params.dry_run:
-        return await _update(services, account_id, params, preflight, consent, audit)
-    try:
-        result = await _update(services, account_id, params, preflight, consent, audit)
-    except ToolFailure as failure:
-        audit.pop(_SENT, None)  # a failure of ours says what happened: only UnknownOutcome leaves it open
-        outcome = {"unknown_outcome": "unknown", "refused": "refused", "invalid_input": "refused"}.get(
-            failure.kind, "failed"
-        )
-        services.audit.record(
-            **audit, outcome=outcome, reason=failure.kind, request_id=getattr(failure, "request_id", None)
-        )
-        raise
-    except BaseException as exc:  # our bug, or cancellation (client gone, shutdown): still one line, then re-raise
-        sent = audit.pop(_SENT, False)
-        reason = "internal_error" if isinstance(exc, Exception) else "cancelled"
-        services.audit.record(**audit, outcome="unknown" if sent else "failed", reason=reason, request_id=None)
-        raise
-    audit.pop(_SENT, None)
-    services.audit.record(
-        **audit, outcome="applied" if result.sent else "nothing_to_change", request_id=result.request_id
-    )
-    return result
-
-
-_SENT = "_request_sent"  # set in the audit entry the moment the PATCH leaves; never written to the log
-
-
-async def _update(
-    services: Services,
-    account_id: str,
-    params: OAuthClientUpdate,
-    preflight: OAuthClient | None,
-    consent: Consent,
-    audit: dict[str, Any],
-) -> OAuthClientResult:
-    if not params.dry_run:
-        guards.check_writable(services.settings)
     body = params.body()
-    promotion = is_promotion(params)
-    if promotion and (len(body) > 1 or params.edits()):
+    promotion = params.visibility == "public"
+    if promotion and (len(body) > 1 or params.edits()):  # the one place this rule lives
         raise InvalidInput(
             "Promotion to public must be sent alone. Nothing was sent.",
             next_step='first update the other fields, then call again with only visibility: "public".',
         )
-    needs_read = (
-        params.dry_run
-        or params.expected_state_hash is not None
-        or bool(params.edits())
-        or bool(body.keys() & LIST_FIELDS)
-        or promotion
-    )
-    current: OAuthClient | None = preflight if promotion else None
-    if needs_read and current is None:
+    if current is None:
         current, _ = await services.read(account_id, params.oauth_client_id)
     notes: list[str] = []
-    odd_edited = sorted(current.odd & params.edits().keys()) if current is not None and params.edits() else []
-    if odd_edited:
-        raise InvalidInput(
-            f"add/remove cannot edit {', '.join(odd_edited)}: Cloudflare returned the stored value malformed "
-            "(see odd_fields in get_oauth_client). Nothing was sent.",
-            next_step="send the whole list instead (it replaces the stored value).",
-        )
-    if params.edits() and current is not None:
+    if params.edits():
+        odd_edited = sorted(current.odd & params.edits().keys())
+        if odd_edited:
+            raise InvalidInput(
+                f"add/remove cannot edit {', '.join(odd_edited)}: Cloudflare returned the stored value malformed "
+                "(see odd_fields in get_oauth_client). Nothing was sent.",
+                next_step="send the whole list instead (it replaces the stored value).",
+            )
         lists, notes = apply_edits(current, params.edits("add"), params.edits("remove"))
-        body = {**body, **lists}
-        _recheck(params, body)
-        body = {k: v for k, v in body.items() if k not in lists or v != (getattr(current, k) or [])}
-    if params.expected_state_hash is not None and current is not None:
+        _recheck(params.oauth_client_id, {**body, **lists})
+        body = {**body, **{k: v for k, v in lists.items() if v != (getattr(current, k) or [])}}
+    if promotion and current.visibility == "public":
+        del body["visibility"]
+        notes.append("The client is already public: there is nothing to send and no one to ask.")
+    if params.expected_state_hash is not None:
         # Checked on the final body, add/remove applied: the hash pins what would be sent, not the arguments.
         mismatch = state_hash_mismatch(params.expected_state_hash, account_id, current, body)
         if mismatch:
@@ -162,81 +109,143 @@ async def _update(
             )
     for scope_field in ("scopes", "optional_scopes"):
         if scope_field in body:
-            stored = set(getattr(current, scope_field, None) or []) if current is not None else set()
-            note = await services.scopes.check(
-                services.cloudflare, scope_field, [s for s in body[scope_field] if s not in stored]
-            )
-            if note:
+            stored = set(getattr(current, scope_field) or [])
+            new = [s for s in body[scope_field] if s not in stored]
+            if note := await services.scopes.check(services.cloudflare, scope_field, new):
                 notes.append(note)
-
-    diff = changes(current, body)
-    warnings = warnings_for(current, body, diff)
-    effects = side_effects(current, body)
-    audit.update(
-        fields=sorted(body),
-        changes=[c.model_dump(mode="json", exclude_none=True, exclude={"before_read"}) for c in diff],
-    )
-    if promotion and current is not None:
+    irreversible = None
+    if "visibility" in body:
         guards.check_promotion_ready(current)
-        if not params.dry_run:
-            guards.check_promotion_consent(services.settings, consent, params.confirm_irreversible)
-
-    if params.dry_run or not body:
-        shown_client = current if current is not None else (await services.read(account_id, params.oauth_client_id))[0]
-        return _result(
-            services,
-            account_id,
-            shown_client,
-            None,
-            sent=body,
-            preview=params.dry_run,
-            changes=diff,
-            side_effects=effects,
-            warnings=warnings,
-            notes=notes,
-            state=state_hash(account_id, shown_client, body if params.dry_run else None),
-        )
-
-    # A promotion is never retried automatically: the person approved one attempt.
-    audit[_SENT] = True
-    answer = await services.cloudflare.update_oauth_client(
-        account_id, params.oauth_client_id, body, retry=not promotion
+        irreversible = PROMOTION_IS_FINAL
+    diff = changes(current, body)
+    return Plan(
+        target=services.target(account_id, params.oauth_client_id),
+        before=current,
+        # A promotion is never retried automatically: the person approved one attempt.
+        request=PlannedRequest("PATCH", client_path(account_id, params.oauth_client_id), body, irreversible is None)
+        if body
+        else None,
+        changes=diff,
+        side_effects=side_effects(current, body),
+        warnings=warnings_for(current, body, diff),
+        notes=notes,
+        irreversible=irreversible,
+        state_hash=state_hash(account_id, current, body),
     )
+
+
+def _recheck(client_id: str, body: dict[str, object]) -> None:
+    """Check the lists that add/remove produced exactly like lists the caller sent."""
     try:
-        client = _client_from(answer)
-    except CloudflareAPIError as exc:
-        # The write was accepted but the answer is unusable: say so, never "failed".
-        raise UnknownOutcome(f"Cloudflare accepted it, but its answer could not be read: {exc.summary}") from None
+        OAuthClientUpdate.model_validate({"oauth_client_id": client_id, **body}, context=MERGED_LISTS)
+    except ValidationError as exc:
+        problems = describe_validation_error(exc, set_aside=set(), meant_more=False)
+        raise InvalidInput(
+            "After applying add/remove to the stored lists, the result is refused:\n" + "\n".join(problems),
+            next_step="remove the stored entries named above too (remove), or send the full list.",
+        ) from None
+
+
+async def update_client(
+    services: Services,
+    params: OAuthClientUpdate,
+    *,
+    current: OAuthClient | None = None,
+    consent: Consent = Consent.NOT_ASKED,
+    asking: Asking = guards.NO_PERSON,
+) -> OAuthClientResult:
+    """Preview (dry run) or apply an update; a failure is raised as the `ToolFailure` that ended it.
+
+    `current` is the client as read earlier in this call (the consent question was asked about it);
+    `consent` is what the person said, `asking` whether one could be asked.
+    """
+    if params.dry_run:
+        account_id = services.account_for(params.account_id)
+        return preview(services, await plan_update(services, params, account_id, current), asking)
+    attempt = await apply_update(services, params, current=current, consent=consent, asking=asking)
+    if attempt.failure is not None:
+        raise attempt.failure
+    return written(services, attempt)
+
+
+async def apply_update(
+    services: Services,
+    params: OAuthClientUpdate,
+    *,
+    current: OAuthClient | None = None,
+    consent: Consent = Consent.NOT_ASKED,
+    asking: Asking = guards.NO_PERSON,
+) -> WriteAttempt:
+    """One update attempt on the write path: guards, plan, consent, then audit-first apply."""
+    given_account = params.account_id.lower() if params.account_id else services.settings.default_account
+
+    async def prepare() -> Plan:
+        account_id = services.account_for(params.account_id)
+        guards.check_writable(services.settings)
+        plan = await plan_update(services, params, account_id, current)
+        if plan.irreversible is not None:
+            guards.check_promotion_consent(services.settings, consent, params.confirm_irreversible, asking)
+        return plan
+
+    target = services.target(given_account, params.oauth_client_id)
+    return await attempt_write(services.audit, services.cloudflare, target, prepare, written_client)
+
+
+def written_client(answer: APIResult) -> OAuthClient:
+    """The client a write's answer holds; an answer that cannot be read leaves the outcome unknown."""
+    try:
+        return client_from(answer)
+    except UnreadableAnswer as exc:
+        raise UnknownOutcome(f"Cloudflare accepted it, but its answer could not be read: {exc.message}") from None
+
+
+def preview(services: Services, plan: Plan, asking: Asking) -> OAuthClientResult:
+    """A dry run's result: the plan, with whether a person will be asked when it needs one."""
+    assert plan.before is not None and plan.target.account_id is not None
+    warnings = list(plan.warnings)
+    if plan.irreversible is not None:
+        warnings.append(asking.sentence())
+    return _result(
+        services,
+        plan.target.account_id,
+        plan.before,
+        None,
+        preview=True,
+        sent=plan.body,
+        changes=plan.changes,
+        side_effects=plan.side_effects,
+        warnings=warnings,
+        notes=plan.notes,
+        state=plan.state_hash or "",
+    )
+
+
+def written(services: Services, attempt: WriteAttempt) -> OAuthClientResult:
+    """An applied (or nothing-to-change) attempt's result: the stored client, before -> stored for each field."""
+    plan = attempt.plan
+    assert plan is not None and plan.before is not None and plan.target.account_id is not None
+    account_id = plan.target.account_id
+    client = attempt.after if attempt.after is not None else plan.before
     return _result(
         services,
         account_id,
         client,
-        answer.request_id,
-        sent=body,
-        changes=diff,
-        side_effects=effects,
-        warnings=warnings,
-        notes=notes,
+        attempt.request_id,
+        outcome=attempt.outcome,
+        sent=plan.body,
+        changes=stored_changes(plan.before, client, plan.body, plan.side_effects) if attempt.after else [],
+        side_effects=plan.side_effects,
+        warnings=plan.warnings,
+        notes=plan.notes,
         state=state_hash(account_id, client),
     )
-
-
-def _recheck(params: OAuthClientUpdate, body: dict[str, Any]) -> None:
-    """Check the lists that add/remove produced exactly like lists the caller sent."""
-    try:
-        parse_arguments(OAuthClientUpdate, {"oauth_client_id": params.oauth_client_id, **body}, MERGED_LISTS)
-    except InvalidInput as exc:
-        raise InvalidInput(
-            "After applying add/remove to the stored lists, the result is refused:\n" + exc.message.split("\n", 1)[-1],
-            next_step="remove the stored entries named above too (remove), or send the full list.",
-        ) from None
 
 
 async def get_client(services: Services, account_id: str | None, client_id: str) -> OAuthClientResult:
     """Read one client."""
     account = services.account_for(account_id)
     client, answer = await services.read(account, client_id)
-    return _result(services, account, client, answer.request_id, sent={}, state=state_hash(account, client))
+    return _result(services, account, client, answer.request_id, state=state_hash(account, client))
 
 
 async def list_clients(services: Services, query: ClientQuery) -> ClientList:
@@ -274,7 +283,7 @@ async def check_verification(services: Services, account_id: str | None, client_
     return VerificationCheck(
         sandbox=services.settings.sandbox,
         account_id=account,
-        client_id=client.client_id,
+        client_id=client.client_id or client_id,  # a client stored without an id is the one asked for
         client_uri=client.client_uri,
         verification=guidance,
         resolver=f"{server[0]}:{server[1]}" if server else "system",
@@ -289,19 +298,24 @@ async def check_verification(services: Services, account_id: str | None, client_
 def _expect_list(answer: APIResult, what: str) -> None:
     """A list route must answer a list: anything else is a broken answer, not an empty account."""
     if not isinstance(answer.result, list):
-        raise CloudflareAPIError(
-            200, summary=f"Cloudflare's answer did not hold a list of {what}.", request_id=answer.request_id
+        raise UnreadableAnswer(
+            f"Cloudflare answered success, but its answer did not hold a list of {what}. Nothing was written.",
+            next_step="try again in a minute; if it persists, Cloudflare's API has changed: report it.",
+            request_id=answer.request_id,
         )
 
 
-def _client_from(answer: APIResult) -> OAuthClient:
+def client_from(answer: APIResult) -> OAuthClient:
+    """The OAuth client an answer holds; `UnreadableAnswer` naming the fields when it holds none."""
     try:
         return OAuthClient.model_validate(answer.result)
     except ValidationError as exc:
         fields = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
-        raise CloudflareAPIError(
-            200,
-            summary=f"Cloudflare's answer did not hold a readable OAuth client (problem with: {', '.join(fields)}).",
+        problem = f" (problem with: {', '.join(fields)})" if fields else f" (a JSON {type(answer.result).__name__})"
+        raise UnreadableAnswer(
+            f"Cloudflare answered success, but its answer did not hold a readable OAuth client{problem}. "
+            "Nothing was written.",
+            next_step="try again in a minute; if it persists, Cloudflare's API has changed: report it.",
             request_id=answer.request_id,
         ) from None
 
@@ -313,7 +327,7 @@ def _result(
     request_id: str | None,
     *,
     state: str,
-    **extra: Any,
+    **extra: object,
 ) -> OAuthClientResult:
     return OAuthClientResult(
         sandbox=services.settings.sandbox,
@@ -322,5 +336,5 @@ def _result(
         verification=guidance_for(client),
         request_id=request_id,
         state_hash=state,
-        **extra,
+        **extra,  # type: ignore[arg-type]  # the remaining OAuthClientResult fields, by name
     )

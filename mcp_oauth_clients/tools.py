@@ -1,34 +1,36 @@
-"""The MCP tools: thin wrappers that parse arguments, delegate to `operations`, and map failures.
+"""The MCP tools: one table of (name, params, operation, rendering, annotations) served by one handler.
 
-Every tool body runs the same steps in the same order: validate (the params model), call
-(`operations`), describe (`results`), and on failure return an `isError` result written for the
-model. A promotion adds two resolvers that run before the body: a pre-flight read, then, when the
-client can ask a person, the consent question (the SDK's resolver form works on both protocol eras).
+Every call runs the same steps in the same order: validate (the params model), call (`operations`),
+render (text and structuredContent, both inside the error handling), and on failure return an
+`isError` result whose text the failure renders itself. A write tool's refused arguments are audited.
+A tool that may need a person's approval (a promotion) runs two resolvers first: the plan, then,
+when the MCP client can ask, the question (the SDK's resolver form works on both protocol eras).
 """
 
 from __future__ import annotations
 
-import copy
 import logging
+import re
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
 
 from mcp.server.mcpserver import AcceptedElicitation, Context, DeclinedElicitation, Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import CallToolResult, ClientCapabilities, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from mcp_oauth_clients import operations
+from mcp_oauth_clients import checks, operations, write_path
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.dns_check import VerificationCheck, describe_check
-from mcp_oauth_clients.errors import ToolFailure
-from mcp_oauth_clients.guards import Consent, promotion_requirements
+from mcp_oauth_clients.errors import InvalidInput, ToolFailure
+from mcp_oauth_clients.guards import NO_PERSON, Asking, Consent
 from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQuery, describe_clients, describe_scopes
 from mcp_oauth_clients.models import OAuthClientRef, OAuthClientUpdate, parse_arguments
-from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.results import SANDBOX_BANNER, OAuthClientResult, describe, shown
-from mcp_oauth_clients.untrusted import redact
+from mcp_oauth_clients.sdk_shims import model_tool
+from mcp_oauth_clients.untrusted import plain, quoted, redact
+from mcp_oauth_clients.write_path import Plan
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,11 @@ with what to fix and the next step."""
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
+INTERNAL_ERROR = (
+    "Internal error in mcp-oauth-clients ({name}); the details are in the server's log. If this was an update, "
+    "its outcome is unknown: read the client back (get_oauth_client) before trying again."
+)
+
 
 class PromotionConsent(BaseModel):
     """The one question a person answers before a client goes public."""
@@ -62,118 +69,128 @@ class PromotionConsent(BaseModel):
     make_public: bool = Field(description="Yes, make this OAuth client public. This cannot be undone.")
 
 
-class _RawArguments(ArgModelBase):
-    """Hands the call's arguments to the tool untouched, so one params model alone validates them.
+@dataclass(frozen=True)
+class Resolved:
+    """What ran before the tool body: the plan a person was asked about, their answer, whether one could be asked."""
 
-    The SDK would otherwise build its own argument model from the function signature, which nests a
-    model parameter under its name and silently drops unknown arguments.
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    def model_dump_one_level(self) -> dict[str, Any]:
-        return {"arguments": dict(self.model_extra or {})}
+    plan: Plan | None = None
+    consent: Consent = Consent.NOT_ASKED
+    asking: Asking = NO_PERSON
 
 
-def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
-    """Replace local `$ref`s with their definitions: some MCP clients do not follow references."""
-    defs = schema.get("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                target = copy.deepcopy(defs[node["$ref"].rsplit("/", 1)[-1]])
-                return walk({**target, **{k: v for k, v in node.items() if k != "$ref"}})
-            return {k: walk(v) for k, v in node.items() if k != "$defs"}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    return walk(schema)
+Operation = Callable[[operations.Services, Any, Resolved], Awaitable[BaseModel]]
 
 
-def model_tool(
-    fn: Callable[..., Awaitable[Any]],
-    params_model: type[BaseModel],
-    *,
-    name: str,
-    description: str,
-    annotations: ToolAnnotations,
-) -> Tool:
-    """Register `fn(arguments, ctx, ...)` with `params_model`'s own JSON schema as its flat inputSchema."""
-    tool = Tool.from_function(fn, name=name, title=annotations.title, description=description, annotations=annotations)
-    tool.fn_metadata.arg_model = _RawArguments
-    tool.parameters = inline_refs(params_model.model_json_schema())
-    return tool
+@dataclass(frozen=True)
+class ToolSpec:
+    """One row of the tool table."""
+
+    name: str
+    params: type[BaseModel]
+    output: type[BaseModel]
+    run: Operation
+    render: Callable[[Any, Any], str]  # (result, params) -> the text a model reads
+    annotations: ToolAnnotations
+    description: str
+    writes: bool = False  # its refusals are audited, and it may ask a person
 
 
-INTERNAL_ERROR = (
-    "Internal error in mcp-oauth-clients ({name}); the details are in the server's log. If this was an update, "
-    "its outcome is unknown: read the client back (get_oauth_client) before trying again."
-)
+def _services(ctx: Context) -> operations.Services:
+    return cast(operations.Services, ctx.request_context.lifespan_context)  # what server.py's lifespan yields
 
 
-async def _run(ctx: Context, action: Callable[[], Awaitable[tuple[BaseModel, str]]]) -> CallToolResult:
+async def _handle(spec: ToolSpec, arguments: dict[str, Any], ctx: Context, resolved: Resolved) -> CallToolResult:
+    services = _services(ctx)
     try:
-        result, text = await action()
+        params = parse_arguments(spec.params, arguments)
+    except InvalidInput as failure:
+        if spec.writes and arguments.get("dry_run") is not True:  # a write refused for its arguments
+            write_path.refuse(services.audit, _target_of(services, spec, arguments), failure)
+        return _error(services, failure.render())
+    try:
+        result = await spec.run(services, params, resolved)
+        text = spec.render(result, params)
     except ToolFailure as failure:
         logger.info("tool call ended: %s", failure.kind)
-        return _error(ctx, str(failure))
+        return _error(services, failure.render())
     except Exception as exc:  # a bug of ours: the model gets a safe sentence, the operator the traceback
         logger.exception("tool call crashed")
-        return _error(ctx, INTERNAL_ERROR.format(name=type(exc).__name__))
-    secrets = _services(ctx).settings.secrets()  # redacted by value: whatever echoed one, it never comes back out
-    return CallToolResult(
-        content=[TextContent(type="text", text=redact(text, secrets))],
-        structured_content=redact(result.model_dump(mode="json"), secrets),
-    )
+        return _error(services, INTERNAL_ERROR.format(name=type(exc).__name__))
+    return _answer(services, result, text)
 
 
-def _error(ctx: Context, text: str) -> CallToolResult:
-    settings = _services(ctx).settings
+def _answer(services: operations.Services, result: BaseModel, text: str) -> CallToolResult:
+    """The result as text and structuredContent; data too deep to serialise is left out, and the text says so."""
+    secrets = services.settings.secrets()  # redacted by value: whatever echoed one, it never comes back out
+    try:
+        structured = redact(result.model_dump(mode="json"), secrets)
+    except (ValueError, RecursionError):
+        dropped, result = _without_unknown_fields(result)
+        text += (
+            "\nNote: Cloudflare's answer held unknown fields nested too deeply to pass on; they are left out of "
+            f"structuredContent: {', '.join(quoted(name, 80) for name in dropped[:10])}."
+        )
+        try:
+            structured = redact(result.model_dump(mode="json"), secrets)
+        except (ValueError, RecursionError):
+            logger.exception("result could not be serialised")
+            return _error(services, text + "\nIts structured copy could not be built: the text above is the answer.")
+    return CallToolResult(content=[TextContent(type="text", text=redact(text, secrets))], structured_content=structured)
+
+
+def _without_unknown_fields(result: BaseModel) -> tuple[list[str], BaseModel]:
+    """`result` with the unknown (extra) fields of its nested models removed, and their names."""
+    dropped: list[str] = []
+    update: dict[str, Any] = {}
+    for name in type(result).model_fields:
+        value = getattr(result, name)
+        if isinstance(value, BaseModel) and value.model_extra:
+            dropped += [f"{name}.{extra}" for extra in value.model_extra]
+            kept = {k: v for k, v in value.__dict__.items()}
+            update[name] = type(value).model_construct(_fields_set=value.model_fields_set, **kept)
+    return dropped, result.model_copy(update=update)
+
+
+def _error(services: operations.Services, text: str) -> CallToolResult:
+    settings = services.settings
     if settings.sandbox:  # every sandbox answer says so, failures included
         text = f"{SANDBOX_BANNER}\n{text}"
     return CallToolResult(content=[TextContent(type="text", text=redact(text, settings.secrets()))], is_error=True)
 
 
-def _services(ctx: Context) -> operations.Services:
-    return ctx.request_context.lifespan_context
+def _target_of(services: operations.Services, spec: ToolSpec, arguments: dict[str, Any]) -> write_path.Target:
+    """The account and client a refused call named, where they are well-formed (anything else is left out)."""
 
+    def well_formed(name: str, pattern: str) -> str | None:
+        given = arguments.get(name)
+        return given if isinstance(given, str) and re.fullmatch(pattern, given) else None
 
-async def read_for_promotion(arguments: dict[str, Any], ctx: Context) -> OAuthClient | None:
-    """Pre-flight read for a promotion, shared by the consent question and the tool body; None otherwise.
-
-    Any problem here returns None: the tool body then validates, reads and reports it properly.
-    """
-    if arguments.get("visibility") != "public":
-        return None
-    try:
-        params = parse_arguments(OAuthClientUpdate, arguments)
-        if params.body() != {"visibility": "public"} or params.edits():
-            return None
-        services = _services(ctx)
-        client, _ = await services.read(services.account_for(params.account_id), params.oauth_client_id)
-        return client
-    except Exception:  # noqa: BLE001 - the body reports every failure; a resolver must not crash the call
-        return None
-
-
-async def ask_promotion_consent(
-    arguments: dict[str, Any], ctx: Context, current: Annotated[OAuthClient | None, Resolve(read_for_promotion)]
-) -> Elicit[PromotionConsent] | None:
-    """Ask the person, when the client can ask and the promotion could otherwise go ahead; else None."""
-    if current is None or parse_arguments(OAuthClientUpdate, arguments).dry_run or promotion_requirements(current):
-        return None  # (arguments parsed once already in read_for_promotion, so this cannot raise)
-    if not can_ask_with_a_form(ctx.client_capabilities):
-        return None
-    if _services(ctx).settings.read_only:
-        return None
-    name = shown(current.client_name) if current.client_name else "(unnamed)"
-    return Elicit(
-        f"Make the OAuth client {name} ({shown(current.client_id)}) PUBLIC? Any Cloudflare user could then authorize "
-        f"it. This cannot be undone: Cloudflare does not support returning a client to private.",
-        PromotionConsent,
+    account = well_formed("account_id", checks.ACCOUNT_ID_PATTERN)
+    return services.target(
+        account.lower() if account else services.settings.default_account,
+        well_formed("oauth_client_id", checks.CLIENT_ID_PATTERN),
+        spec.name,
     )
+
+
+# --- a person's approval -----------------------------------------------------------------------------
+
+
+def asking_in(ctx: Context) -> Asking:
+    """Whether a person can be asked during this call: the protocol over stateless HTTP, then the client, decide."""
+    over_http = ctx.request_context.request is not None  # stdio and in-memory calls carry no HTTP request
+    version = ctx.protocol_version or "unknown"
+    if over_http and version < "2026-07-28":  # ISO dates compare as text
+        return Asking(
+            f"over stateless HTTP, protocol {plain_version(version)} cannot carry a question to a person during a "
+            "call; the limit is the protocol version over stateless HTTP, not your MCP client (2026-07-28 can ask)",
+            next_step="ask the person to connect with an MCP client that speaks protocol 2026-07-28",
+        )
+    return Asking() if can_ask_with_a_form(ctx.client_capabilities) else NO_PERSON
+
+
+def plain_version(version: str) -> str:
+    return version if re.fullmatch(r"\d{4}-\d{2}-\d{2}", version) else quoted(version, 40)
 
 
 def can_ask_with_a_form(capabilities: ClientCapabilities | None) -> bool:
@@ -187,105 +204,161 @@ def can_ask_with_a_form(capabilities: ClientCapabilities | None) -> bool:
     return elicitation.form is not None or elicitation.url is None
 
 
-def _consent(outcome: ElicitationResult[PromotionConsent]) -> Consent:
+async def plan_for_consent(arguments: dict[str, Any], ctx: Context) -> Plan | None:
+    """The plan of a promotion, made before the body so the person is asked about it; None otherwise.
+
+    Any problem here returns None: the tool body then plans again and reports it.
+    """
+    if arguments.get("visibility") != "public":
+        return None
+    try:
+        params = parse_arguments(OAuthClientUpdate, arguments)
+        services = _services(ctx)
+        return await operations.plan_update(services, params, services.account_for(params.account_id))
+    except Exception:  # noqa: BLE001 - the body reports every failure; a resolver must not crash the call
+        return None
+
+
+def consent_question(plan: Plan) -> str:
+    """The question names the account, the client (name and id) and what cannot be undone."""
+    client = plan.before
+    name = shown(client.client_name) if client is not None and client.client_name else "(unnamed)"
+    return (
+        f"Make the OAuth client {name} ({plain(plan.target.client_id)}) in Cloudflare account "
+        f"{plan.target.account_id} PUBLIC? Any Cloudflare user could then authorize it. {plan.irreversible}"
+    )
+
+
+async def ask_consent(
+    arguments: dict[str, Any], ctx: Context, plan: Annotated[Plan | None, Resolve(plan_for_consent)]
+) -> Elicit[PromotionConsent] | None:
+    """Ask the person when the plan needs approval, the write could go ahead, and the client can ask; else None."""
+    if plan is None or plan.irreversible is None or arguments.get("dry_run") is True:
+        return None
+    if asking_in(ctx).why_not is not None or _services(ctx).settings.read_only:
+        return None
+    return Elicit(consent_question(plan), PromotionConsent)
+
+
+def _consent(outcome: ElicitationResult[PromotionConsent] | None) -> Consent:
     if isinstance(outcome, AcceptedElicitation):
         if outcome.data is None:
             return Consent.NOT_ASKED
         return Consent.APPROVED if outcome.data.make_public else Consent.DECLINED
+    if outcome is None:
+        return Consent.NOT_ASKED
     return Consent.DECLINED if isinstance(outcome, DeclinedElicitation) else Consent.CANCELLED
 
 
-async def update_oauth_client(
-    arguments: dict[str, Any],
-    ctx: Context,
-    preflight: Annotated[OAuthClient | None, Resolve(read_for_promotion)],
-    consent: Annotated[ElicitationResult[PromotionConsent], Resolve(ask_promotion_consent)],
-) -> Annotated[CallToolResult, OAuthClientResult]:
-    async def action() -> tuple[OAuthClientResult, str]:
-        params = parse_arguments(OAuthClientUpdate, arguments)
-        result = await operations.update_client(_services(ctx), params, preflight=preflight, consent=_consent(consent))
-        return result, describe(result, action="Previewed" if result.preview else "Updated")
-
-    return await _run(ctx, action)
+CONSENT_RESOLVERS = {
+    "plan": Annotated[Plan | None, Resolve(plan_for_consent)],
+    "consent": Annotated[ElicitationResult[PromotionConsent], Resolve(ask_consent)],
+}
 
 
-async def get_oauth_client(arguments: dict[str, Any], ctx: Context) -> Annotated[CallToolResult, OAuthClientResult]:
-    async def action() -> tuple[OAuthClientResult, str]:
-        params = parse_arguments(OAuthClientRef, arguments)
-        result = await operations.get_client(_services(ctx), params.account_id, params.oauth_client_id)
-        return result, describe(result, action="Read")
-
-    return await _run(ctx, action)
+# --- the table ---------------------------------------------------------------------------------------
 
 
-async def list_oauth_clients(arguments: dict[str, Any], ctx: Context) -> Annotated[CallToolResult, ClientList]:
-    async def action() -> tuple[ClientList, str]:
-        query = parse_arguments(ClientQuery, arguments)
-        result = await operations.list_clients(_services(ctx), query)
-        return result, describe_clients(result, query)
-
-    return await _run(ctx, action)
+async def _update(services: operations.Services, params: OAuthClientUpdate, r: Resolved) -> OAuthClientResult:
+    current = r.plan.before if r.plan is not None else None
+    return await operations.update_client(services, params, current=current, consent=r.consent, asking=r.asking)
 
 
-async def list_oauth_scopes(arguments: dict[str, Any], ctx: Context) -> Annotated[CallToolResult, ScopeList]:
-    async def action() -> tuple[ScopeList, str]:
-        query = parse_arguments(ScopeQuery, arguments)
-        result = await operations.list_scopes(_services(ctx), query)
-        return result, describe_scopes(result, query)
-
-    return await _run(ctx, action)
+async def _get(services: operations.Services, params: OAuthClientRef, _: Resolved) -> OAuthClientResult:
+    return await operations.get_client(services, params.account_id, params.oauth_client_id)
 
 
-async def check_verification_record(
-    arguments: dict[str, Any], ctx: Context
-) -> Annotated[CallToolResult, VerificationCheck]:
-    async def action() -> tuple[VerificationCheck, str]:
-        params = parse_arguments(OAuthClientRef, arguments)
-        result = await operations.check_verification(_services(ctx), params.account_id, params.oauth_client_id)
-        return result, describe_check(result)
-
-    return await _run(ctx, action)
+async def _list_clients(services: operations.Services, query: ClientQuery, _: Resolved) -> ClientList:
+    return await operations.list_clients(services, query)
 
 
-def _read_tool(fn: Callable[..., Awaitable[Any]], params: type[BaseModel], name: str, title: str, text: str) -> Tool:
-    return model_tool(fn, params, name=name, description=text, annotations=READ.model_copy(update={"title": title}))
+async def _list_scopes(services: operations.Services, query: ScopeQuery, _: Resolved) -> ScopeList:
+    return await operations.list_scopes(services, query)
 
 
-def build_tools(settings: Settings) -> list[Tool]:
+async def _check(services: operations.Services, params: OAuthClientRef, _: Resolved) -> VerificationCheck:
+    return await operations.check_verification(services, params.account_id, params.oauth_client_id)
+
+
+def _read(title: str) -> ToolAnnotations:
+    return READ.model_copy(update={"title": title})
+
+
+def tool_table(settings: Settings) -> list[ToolSpec]:
     """Every tool the server serves, in the order `tools/list` shows them; read-only mode says so."""
     read_only = settings.read_only
     return [
-        model_tool(
-            update_oauth_client,
+        ToolSpec(
+            "update_oauth_client",
             OAuthClientUpdate,
-            name="update_oauth_client",
-            description=(READ_ONLY_NOTE if read_only else "") + UPDATE_DESCRIPTION,
-            annotations=ToolAnnotations(
+            OAuthClientResult,
+            _update,
+            lambda result, _: describe(result),
+            ToolAnnotations(
                 title="Update a Cloudflare OAuth client" + (" (read-only: previews only)" if read_only else ""),
                 read_only_hint=read_only,
                 destructive_hint=not read_only,
                 idempotent_hint=True,
                 open_world_hint=True,
             ),
+            (READ_ONLY_NOTE if read_only else "") + UPDATE_DESCRIPTION,
+            writes=True,
         ),
-        _read_tool(
-            get_oauth_client, OAuthClientRef, "get_oauth_client", "Read a Cloudflare OAuth client", GET_DESCRIPTION
+        ToolSpec(
+            "get_oauth_client",
+            OAuthClientRef,
+            OAuthClientResult,
+            _get,
+            lambda result, _: describe(result),
+            _read("Read a Cloudflare OAuth client"),
+            GET_DESCRIPTION,
         ),
-        _read_tool(
-            list_oauth_clients,
-            ClientQuery,
+        ToolSpec(
             "list_oauth_clients",
-            "List Cloudflare OAuth clients",
+            ClientQuery,
+            ClientList,
+            _list_clients,
+            describe_clients,
+            _read("List Cloudflare OAuth clients"),
             LIST_CLIENTS_DESCRIPTION,
         ),
-        _read_tool(
-            list_oauth_scopes, ScopeQuery, "list_oauth_scopes", "List Cloudflare OAuth scopes", LIST_SCOPES_DESCRIPTION
+        ToolSpec(
+            "list_oauth_scopes",
+            ScopeQuery,
+            ScopeList,
+            _list_scopes,
+            describe_scopes,
+            _read("List Cloudflare OAuth scopes"),
+            LIST_SCOPES_DESCRIPTION,
         ),
-        _read_tool(
-            check_verification_record,
-            OAuthClientRef,
+        ToolSpec(
             "check_verification_record",
-            "Check a client's DNS verification record",
+            OAuthClientRef,
+            VerificationCheck,
+            _check,
+            lambda result, _: describe_check(result),
+            _read("Check a client's DNS verification record"),
             CHECK_DESCRIPTION,
         ),
     ]
+
+
+def _registered(spec: ToolSpec) -> Tool:
+    async def call(arguments: dict[str, Any], ctx: Context, values: dict[str, Any]) -> CallToolResult:
+        resolved = Resolved(values.get("plan"), _consent(values.get("consent")), asking_in(ctx))
+        return await _handle(spec, arguments, ctx, resolved)
+
+    return model_tool(
+        call,
+        spec.params,
+        spec.output,
+        name=spec.name,
+        description=spec.description,
+        annotations=spec.annotations,
+        resolved=CONSENT_RESOLVERS if spec.writes else None,
+    )
+
+
+def build_tools(settings: Settings) -> list[Tool]:
+    """The table's tools, registered with the SDK."""
+    return [_registered(spec) for spec in tool_table(settings)]

@@ -1,182 +1,235 @@
-"""Every write attempt leaves exactly one audit line, whatever ends it, and the line is one line for any reader.
+"""The audit log: an intent line on file before a write leaves, an outcome line after, and no write without it.
 
-Through the console script (`--audit-log PATH`) against the loopback fake: each outcome path, a call
-cancelled mid-write, a server shut down mid-write, and an audit file that cannot take the line yet.
+In memory (`mcp.Client(server)` and the write path against the emulator), except the one test only a
+process can show: SIGKILL while the PATCH is at Cloudflare still leaves the intent line in the file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import threading
-import time
 
+import anyio
+import httpx
 import pytest
 from mcp import Client
 
 from mcp_oauth_clients import operations
 from mcp_oauth_clients.audit import AuditLog
-from mcp_oauth_clients.emulator import CloudflareEmulator, demo_client, mock_transport
+from mcp_oauth_clients.emulator import Answer, CloudflareEmulator, mock_transport
+from mcp_oauth_clients.models import OAuthClientUpdate
 from mcp_oauth_clients.server import build_server
 from tests.conftest import ACCOUNT, CLIENT, settings_for
-from tests.fake_cloudflare import TOKEN, FakeCloudflare, Fault
+from tests.fake_cloudflare import TOKEN, FakeCloudflare
 from tests.stdio_client import RawClient, fake_env
 
-ENVELOPE = {"success": True, "errors": [], "messages": [], "result": demo_client(CLIENT)}
+BASE = "https://api.example.test/client/v4"
 REFUSAL = {"success": False, "errors": [{"code": 1004, "message": "no"}], "messages": [], "result": None}
 SERVER_ERROR = {"success": False, "errors": [{"code": 1000, "message": "oops"}], "messages": [], "result": None}
 NULL_RESULT = {"success": True, "errors": [], "messages": [], "result": None}
 
 
 def audit_lines(path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def outcomes(path) -> list[str]:
+    return [line["outcome"] for line in audit_lines(path) if line["event"] == "write_outcome"]
 
 
 def rename(name: str = "Audited", **extra) -> dict:
     return {"oauth_client_id": CLIENT, "client_name": name, **extra}
 
 
-def env_for(fake: FakeCloudflare) -> dict[str, str]:
-    return fake_env(fake, MCP_OAUTH_CLIENTS_RETRY_BACKOFF="0.01")
+def scripted(emulator: CloudflareEmulator, answers: list[tuple[int, dict]]):
+    """Each PATCH gets the next scripted answer (then the emulator's own); reads are the emulator's."""
+    original = emulator.handle
+
+    def handle(method, path, headers, body):
+        if method == "PATCH" and answers:
+            status, payload = answers.pop(0)
+            emulator.record(method, path, headers, body)
+            return Answer(status, json.dumps(payload).encode())
+        return original(method, path, headers, body)
+
+    emulator.handle = handle
 
 
-def test_each_outcome_path_leaves_exactly_one_line_and_a_dry_run_none(tmp_path):
+def server_for(emulator: CloudflareEmulator, audit: str, **settings):
+    return build_server(
+        settings_for(BASE, audit_log=audit, retry_backoff=0.0, **settings), transport=mock_transport(emulator)
+    )
+
+
+def patches(emulator: CloudflareEmulator) -> list:
+    return [r for r in emulator.requests if r.method == "PATCH"]
+
+
+@pytest.mark.anyio
+async def test_each_outcome_path_leaves_one_outcome_line_after_an_intent_line_and_a_dry_run_none(tmp_path):
     audit = tmp_path / "audit.jsonl"
-    with FakeCloudflare() as fake:
-        client = RawClient(env_for(fake), args=("--audit-log", str(audit)))
-        try:
-            client.initialize()
-            client.call("update_oauth_client", rename())  # applied
-            fake.script(Fault(400, REFUSAL))
-            client.call("update_oauth_client", rename())  # failed: Cloudflare said no
-            client.call("update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"})  # refused
-            fake.script(*[Fault(500, SERVER_ERROR)] * 3)
-            client.call("update_oauth_client", rename())  # unknown: a server error after the request arrived
-            fake.script(Fault(200, NULL_RESULT))
-            client.call("update_oauth_client", rename())  # unknown: accepted, but the answer cannot be used
-            client.call("update_oauth_client", rename(dry_run=True))  # a preview writes nothing: no line
-        finally:
-            client.close()
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    server = server_for(emulator, str(audit))
+    async with Client(server) as client:
+        await client.call_tool("update_oauth_client", rename())  # applied
+        scripted(emulator, [(400, REFUSAL)])
+        await client.call_tool("update_oauth_client", rename("Refused"))  # failed: Cloudflare said no
+        await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"})  # refused
+        scripted(emulator, [(500, SERVER_ERROR)] * 3)
+        await client.call_tool("update_oauth_client", rename("Lost"))  # unknown: a server error after it arrived
+        scripted(emulator, [(200, NULL_RESULT)])
+        await client.call_tool("update_oauth_client", rename("Unreadable"))  # unknown: accepted, answer unusable
+        await client.call_tool("update_oauth_client", rename(dry_run=True))  # a preview writes nothing: no line
     lines = audit_lines(audit)
-    assert [line["outcome"] for line in lines] == ["applied", "failed", "refused", "unknown", "unknown"]
+    assert [(line["event"], line.get("outcome")) for line in lines] == [
+        ("write_intent", None),
+        ("write_outcome", "applied"),
+        ("write_intent", None),
+        ("write_outcome", "failed"),
+        ("write_outcome", "refused"),  # refused before anything could be sent: no intent
+        ("write_intent", None),
+        ("write_outcome", "unknown"),
+        ("write_intent", None),
+        ("write_outcome", "unknown"),
+    ]
 
 
-def test_a_call_cancelled_mid_write_leaves_one_unknown_line(tmp_path):
-    audit = tmp_path / "audit.jsonl"
-    with FakeCloudflare() as fake:
-        client = RawClient(env_for(fake), args=("--audit-log", str(audit)))
-        try:
-            client.initialize()
-            fake.script(Fault(200, ENVELOPE, delay=3))
-            client.next_id += 1
-            cancelled_id = client.next_id
-            client._send(
-                {
-                    "jsonrpc": "2.0",
-                    "id": cancelled_id,
-                    "method": "tools/call",
-                    "params": {"name": "update_oauth_client", "arguments": rename()},
-                }
-            )
-            wait_for(lambda: fake.hits >= 1)  # the PATCH has left
-            client._send(
-                {
-                    "jsonrpc": "2.0",
-                    "method": "notifications/cancelled",
-                    "params": {"requestId": cancelled_id, "reason": "user"},
-                }
-            )
-            after = client.text("get_oauth_client", {"oauth_client_id": CLIENT})  # the server goes on
-        finally:
-            client.close()
-    assert not after[0]
-    lines = audit_lines(audit)
-    assert [(line["outcome"], line["reason"]) for line in lines] == [("unknown", "cancelled")]
+@pytest.mark.anyio
+async def test_a_write_cancelled_while_the_patch_is_out_is_recorded_as_unknown_cancelled(tmp_path):
+    audit = AuditLog(str(tmp_path / "audit.jsonl"))
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    serve = mock_transport(emulator)
+    at_cloudflare = anyio.Event()
+
+    async def hold_the_patch(request: httpx.Request) -> httpx.Response:
+        if request.method == "PATCH":
+            at_cloudflare.set()
+            await anyio.sleep_forever()
+        return await serve.handle_async_request(request)
+
+    services = services_with(httpx.MockTransport(hold_the_patch), audit)
+    params = OAuthClientUpdate(oauth_client_id=CLIENT, client_name="Cut short")
+    async with anyio.create_task_group() as group:
+        group.start_soon(operations.apply_update, services, params)
+        await at_cloudflare.wait()
+        group.cancel_scope.cancel()
+    audit.close()
+    intent, outcome = audit_lines(tmp_path / "audit.jsonl")
+    assert intent["event"] == "write_intent" and intent["attempt"] == outcome["attempt"]
+    assert (outcome["outcome"], outcome["reason"]) == ("unknown", "cancelled")
 
 
-def test_a_server_shut_down_mid_write_still_writes_its_one_unknown_line(tmp_path):
-    audit = tmp_path / "audit.jsonl"
-    with FakeCloudflare() as fake:
-        client = RawClient(env_for(fake), args=("--audit-log", str(audit)))
-        client.initialize()
-        fake.script(Fault(200, ENVELOPE, delay=3))
-        client.next_id += 1
-        client._send(
-            {
-                "jsonrpc": "2.0",
-                "id": client.next_id,
-                "method": "tools/call",
-                "params": {"name": "update_oauth_client", "arguments": rename()},
-            }
-        )
-        wait_for(lambda: fake.hits >= 1)
-        client.close()  # stdin closes: the MCP client went away mid-write
-    assert [line["outcome"] for line in audit_lines(audit)] == ["unknown"]
+def services_with(transport, audit: AuditLog) -> operations.Services:
+    from mcp_oauth_clients.cloudflare_client import CloudflareClient
+
+    settings = settings_for(BASE)
+    return operations.Services(
+        settings=settings, cloudflare=CloudflareClient(settings, transport=transport), audit=audit
+    )
 
 
 @pytest.mark.anyio
 async def test_our_own_failure_after_the_request_left_is_recorded_as_unknown(tmp_path, monkeypatch):
-    def broken(client):
+    def broken(answer):
         raise RuntimeError("a bug of ours")
 
-    monkeypatch.setattr(operations, "guidance_for", broken)
+    monkeypatch.setattr(operations, "written_client", broken)
     emulator = CloudflareEmulator(tokens={TOKEN})
     audit = tmp_path / "audit.jsonl"
-    server = build_server(
-        settings_for("https://api.example.test/client/v4", audit_log=str(audit)), transport=mock_transport(emulator)
-    )
-    async with Client(server) as client:
+    async with Client(server_for(emulator, str(audit))) as client:
         result = await client.call_tool("update_oauth_client", rename())
     assert result.is_error and "Internal error" in result.content[0].text
-    assert [(r.method, r.body) for r in emulator.requests] == [("PATCH", {"client_name": "Audited"})]
-    assert [(line["outcome"], line["reason"]) for line in audit_lines(audit)] == [("unknown", "internal_error")]
+    assert [(r.method, r.body) for r in patches(emulator)] == [("PATCH", {"client_name": "Audited"})]
+    last = audit_lines(audit)[-1]
+    assert (last["outcome"], last["reason"]) == ("unknown", "internal_error")
 
 
-def test_line_separators_in_a_value_never_split_the_audit_line(tmp_path):
+@pytest.mark.anyio
+async def test_line_separators_in_a_value_never_split_the_audit_line(tmp_path):
     # A caller's name with these characters is refused before anything is sent; Cloudflare's stored one is the
     # value that reaches the audit line (as "before"), so that is where they are planted.
     audit = tmp_path / "audit.jsonl"
     name = "a\u2028b\u2029c\u0085d\x1be"
-    with FakeCloudflare() as fake:
-        fake.emulator.clients[(ACCOUNT, CLIENT)]["client_name"] = name
-        client = RawClient(env_for(fake), args=("--audit-log", str(audit)))
-        try:
-            client.initialize()
-            # with a list edit, so the client is read first and its stored name becomes the "before"
-            client.call("update_oauth_client", rename("Plain", add={"scopes": ["profile"]}))
-        finally:
-            client.close()
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    emulator.clients[(ACCOUNT, CLIENT)]["client_name"] = name
+    async with Client(server_for(emulator, str(audit))) as client:
+        await client.call_tool("update_oauth_client", rename("Plain"))
     text = audit.read_text(encoding="utf-8")
-    assert len(text.splitlines()) == 1  # str.splitlines breaks on U+2028, U+2029 and U+0085
-    before = next(c["before"] for c in json.loads(text)["changes"] if c["field"] == "client_name")
-    assert before == "a\\u2028b\\u2029c\\u0085d\\u001be"  # escaped where it came in, visible, not dropped
+    assert len(text.splitlines()) == 2  # str.splitlines breaks on U+2028, U+2029 and U+0085
+    intent = json.loads(text.splitlines()[0])
+    assert intent["before"]["client_name"] == "a\\u2028b\\u2029c\\u0085d\\u001be"  # escaped where it came in
 
 
-def test_an_audit_log_that_cannot_take_the_line_yet_does_not_stall_other_calls(tmp_path):
+@pytest.mark.anyio
+async def test_an_audit_fifo_without_a_reader_refuses_the_write_at_once_and_reads_still_answer(tmp_path):
     audit = tmp_path / "audit.fifo"
-    os.mkfifo(audit)  # opening it for writing blocks until a reader comes: a disk that hangs
-    answers: list = []
-    with FakeCloudflare() as fake:
-        client = RawClient(env_for(fake), args=("--audit-log", str(audit)))
+    os.mkfifo(audit)  # no process reads it: the intent line cannot be delivered
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    async with Client(server_for(emulator, str(audit))) as client:
+        write = await client.call_tool("update_oauth_client", rename())
+        read = await client.call_tool("get_oauth_client", {"oauth_client_id": CLIENT})
+    text = write.content[0].text
+    assert write.is_error and "FIFO with no process reading it" in text and "nothing was sent" in text
+    assert patches(emulator) == [] and not read.is_error
 
-        def calls() -> None:
-            client.initialize()
-            answers.append(client.text("update_oauth_client", rename()))
-            answers.append(client.text("get_oauth_client", {"oauth_client_id": CLIENT}))
 
-        worker = threading.Thread(target=calls, daemon=True)
-        worker.start()
-        worker.join(timeout=10)  # hang detection only
-        stalled = worker.is_alive()
-        with open(audit, encoding="utf-8") as reader:  # now a reader comes; the line arrives
-            if stalled:
-                client.proc.kill()
-            else:
-                client.proc.stdin.close()
-            line = reader.readline()
-        client.proc.wait(timeout=10)
-    assert not stalled and [a[0] for a in answers] == [False, False]
-    assert json.loads(line)["outcome"] == "applied"
+@pytest.mark.anyio
+async def test_an_audit_fifo_with_a_reader_receives_the_intent_before_the_patch(tmp_path):
+    audit = tmp_path / "audit.fifo"
+    os.mkfifo(audit)
+    received: list[str] = []
+    reading = threading.Event()
+
+    def reader() -> None:
+        with open(audit, encoding="utf-8") as stream:
+            reading.set()
+            received.extend(stream)
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    await anyio.to_thread.run_sync(reading.wait, 10)
+    async with Client(server_for(emulator, str(audit))) as client:
+        result = await client.call_tool("update_oauth_client", rename())
+    await anyio.to_thread.run_sync(thread.join, 10)  # the lifespan closed the log: the reader sees the end
+    assert not result.is_error, result.content[0].text
+    assert [json.loads(line)["event"] for line in received] == ["write_intent", "write_outcome"]
+
+
+@pytest.mark.anyio
+async def test_an_audit_file_that_fails_every_write_means_no_write_is_sent():
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    async with Client(server_for(emulator, "/dev/full")) as client:
+        result = await client.call_tool("update_oauth_client", rename())
+    text = result.content[0].text
+    assert result.is_error and "The audit log cannot record this write" in text and "nothing was sent" in text
+    assert "No space left on device" in text and patches(emulator) == []
+
+
+@pytest.mark.anyio
+async def test_an_audit_folder_removed_after_start_up_means_no_write_is_sent(tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    async with Client(server_for(emulator, str(folder / "audit.jsonl"))) as client:
+        first = await client.call_tool("update_oauth_client", rename("First"))
+        shutil.rmtree(folder)
+        second = await client.call_tool("update_oauth_client", rename("Second"))
+    assert not first.is_error and second.is_error
+    assert "its folder does not exist" in second.content[0].text
+    assert [r.body for r in patches(emulator)] == [{"client_name": "First"}]
+
+
+def test_a_noted_event_is_one_line_with_its_fields_and_no_secret(tmp_path):
+    audit = AuditLog(str(tmp_path / "audit.jsonl"), secrets=[TOKEN])
+    audit.note("dns_lookup", name="_x.example.com", resolver="system", verdict=f"echo {TOKEN}")
+    audit.close()
+    [line] = audit_lines(tmp_path / "audit.jsonl")
+    assert line["event"] == "dns_lookup" and line["name"] == "_x.example.com" and "time" in line
+    assert line["verdict"] == "echo [REDACTED]"
 
 
 def test_audit_line_escapes_every_hidden_character_and_reads_back_unchanged():
@@ -187,8 +240,39 @@ def test_audit_line_escapes_every_hidden_character_and_reads_back_unchanged():
     assert entry["value"] == value and entry["token"] == "echo [REDACTED]"
 
 
-def wait_for(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
+def test_sigkill_while_the_patch_is_at_cloudflare_leaves_the_intent_line_in_the_file(tmp_path):
+    """Only a process shows this: the line must be in the file, not in a buffer, when the request leaves."""
+    audit = tmp_path / "audit.jsonl"
+    patch_arrived, release = threading.Event(), threading.Event()
+    with FakeCloudflare() as fake:
+        original = fake.emulator.handle
+
+        def hold_the_patch(method, path, headers, body):
+            if method == "PATCH":
+                patch_arrived.set()
+                release.wait(30)
+            return original(method, path, headers, body)
+
+        fake.emulator.handle = hold_the_patch
+        client = RawClient(fake_env(fake), args=("--audit-log", str(audit)))
+        try:
+            client.initialize()
+            client.next_id += 1
+            client._send(
+                {
+                    "jsonrpc": "2.0",
+                    "id": client.next_id,
+                    "method": "tools/call",
+                    "params": {"name": "update_oauth_client", "arguments": rename("Killed")},
+                }
+            )
+            assert patch_arrived.wait(30), "the PATCH never reached the fake"
+            client.proc.send_signal(signal.SIGKILL)
+            client.proc.wait(timeout=30)
+        finally:
+            release.set()
+            if client.proc.poll() is None:
+                client.proc.kill()
+    [intent] = audit_lines(audit)
+    assert intent["event"] == "write_intent" and intent["body"] == {"client_name": "Killed"}
+    assert intent["before"] == {"client_name": "Demo OAuth App"} and intent["account_id"] == ACCOUNT

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcp_oauth_clients.diff import apply_edits, changes, side_effects, warnings_for
+from mcp_oauth_clients.diff import apply_edits, changes, side_effects, stored_changes, warnings_for
 from mcp_oauth_clients.oauth_client import OAuthClient
 
 A, B, C = "https://a.example.com/cb", "https://b.example.com/cb", "https://c.example.com/cb"
@@ -49,9 +49,9 @@ def test_only_fields_that_differ_from_what_is_stored_are_changes():
     assert [(c.field, c.before, c.after, c.added, c.removed) for c in diff] == [("redirect_uris", [A], [A, B], [B], [])]
 
 
-def test_each_change_says_whether_the_client_was_read_first():
-    assert [c.before_read for c in changes(stored(), {"client_name": "App"})] == [True]
-    assert [c.before_read for c in changes(None, {"client_name": "App"})] == [False]
+def test_every_change_holds_the_stored_value_as_its_before():
+    [change] = changes(stored(client_name="Old"), {"client_name": "New"})
+    assert (change.before, change.after, change.reason) == ("Old", "New", None)
 
 
 def test_a_list_change_names_what_appears_and_what_goes():
@@ -64,12 +64,40 @@ def test_a_list_with_nothing_stored_reports_every_entry_as_added():
     assert (change.before, change.added, change.removed) == (None, ["x.read"], [])
 
 
-def test_without_a_read_every_field_sent_is_a_change_with_no_before_and_no_list_breakdown():
-    diff = changes(None, {"client_name": "App", "scopes": ["x.read"]})
-    assert [(c.field, c.before, c.after, c.added, c.removed) for c in diff] == [
-        ("client_name", None, "App", None, None),
-        ("scopes", None, ["x.read"], None, None),
-    ]
+# --- stored_changes: what an applied write changed, as Cloudflare stored it ------------------------------
+
+
+def test_an_applied_change_shows_the_stored_value_and_no_reason_when_it_is_what_was_sent():
+    before, after = stored(client_name="Old"), stored(client_name="New")
+    [change] = stored_changes(before, after, {"client_name": "New"}, [])
+    assert (change.field, change.before, change.after, change.reason) == ("client_name", "Old", "New", None)
+
+
+def test_dropping_refresh_token_shows_offline_access_gone_from_scopes_with_cloudflares_side_effect_as_reason():
+    before = stored(grant_types=["authorization_code", "refresh_token"], scopes=["account.read", "offline_access"])
+    body = {"grant_types": ["authorization_code"]}
+    after = stored(grant_types=["authorization_code"], scopes=["account.read"])
+    effects = side_effects(before, body)
+    grants, scopes = stored_changes(before, after, body, effects)
+    assert (grants.field, grants.reason) == ("grant_types", None)
+    assert (scopes.field, scopes.before, scopes.after, scopes.removed) == (
+        "scopes",
+        ["account.read", "offline_access"],
+        ["account.read"],
+        ["offline_access"],
+    )
+    assert scopes.reason == "Cloudflare drops offline_access from scopes (refresh_token is not in grant_types)."
+
+
+def test_a_stored_value_other_than_the_one_sent_says_cloudflare_stored_it_so():
+    [change] = stored_changes(
+        stored(tos_uri=None), stored(tos_uri="https://x.example/T"), {"tos_uri": "https://x.example/t"}, []
+    )
+    assert change.after == "https://x.example/T" and change.reason == "Cloudflare stored this value, not the one sent."
+
+
+def test_a_field_sent_unchanged_is_no_change():
+    assert stored_changes(stored(client_name="Same"), stored(client_name="Same"), {"client_name": "Same"}, []) == []
 
 
 # --- warnings -------------------------------------------------------------------------------------
@@ -133,7 +161,7 @@ def test_a_first_client_uri_or_one_sent_without_a_read_gives_no_host_change_warn
 
 def test_promotion_to_public_warns_that_it_cannot_be_undone():
     [warning] = warnings(stored(), {"visibility": "public"})
-    assert "cannot be undone" in warning and "demotion to private" in warning
+    assert "cannot be undone" in warning and "returning a client to private" in warning
 
 
 # --- what Cloudflare changes on its own -------------------------------------------------------------

@@ -57,3 +57,41 @@ def test_a_client_declaring_form_mode_elicitation_is_asked_over_stdio(fake, decl
         client.close()
     assert not error, text
     assert len(client.elicitations) == 1 and [w.body for w in fake.writes()] == [{"visibility": "public"}]
+
+
+# --- who limits asking: the MCP client, or the protocol version over stateless HTTP (unit) ---------------
+
+
+def context(*, over_http: bool, version: str, elicitation: dict | None):
+    from types import SimpleNamespace
+
+    from mcp.types import ClientCapabilities
+
+    capabilities = ClientCapabilities.model_validate({"elicitation": elicitation} if elicitation is not None else {})
+    return SimpleNamespace(
+        request_context=SimpleNamespace(request=object() if over_http else None),
+        protocol_version=version,
+        client_capabilities=capabilities,
+    )
+
+
+def test_over_stateless_http_on_2025_11_25_the_limit_named_is_the_protocol_version_not_the_client():
+    from mcp_oauth_clients.tools import asking_in
+
+    asking = asking_in(context(over_http=True, version="2025-11-25", elicitation={"form": {}}))
+    assert "protocol 2025-11-25" in asking.why_not and "not your MCP client" in asking.why_not
+    assert "2026-07-28" in asking.next_step
+
+
+def test_over_http_on_2026_07_28_a_client_declaring_forms_is_asked():
+    from mcp_oauth_clients.tools import asking_in
+
+    assert asking_in(context(over_http=True, version="2026-07-28", elicitation={"form": {}})).why_not is None
+
+
+@pytest.mark.parametrize("elicitation", [None, {"url": {}}])
+def test_over_stdio_a_client_without_form_elicitation_is_the_limit_named(elicitation):
+    from mcp_oauth_clients.tools import asking_in
+
+    asking = asking_in(context(over_http=False, version="2025-06-18", elicitation=elicitation))
+    assert asking.why_not.startswith("this MCP client cannot ask a person")

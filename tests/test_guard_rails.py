@@ -173,11 +173,11 @@ async def test_stale_expected_state_hash_is_refused_and_a_fresh_one_applies():
     assert [w.body for w in writes(emulator)] == [{"client_name": "Planned"}]
 
 
-async def test_a_rename_costs_one_api_request():
+async def test_a_rename_costs_one_read_and_one_write():
     server, emulator = setup()
     async with Client(server) as client:
         await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "Renamed"})
-    assert [(r.method, r.body) for r in emulator.requests] == [("PATCH", {"client_name": "Renamed"})]
+    assert [(r.method, r.body) for r in emulator.requests] == [("GET", None), ("PATCH", {"client_name": "Renamed"})]
 
 
 async def test_promotion_with_unmet_requirements_lists_all_with_the_txt_record():
@@ -204,6 +204,7 @@ async def test_elicitation_decline_or_cancel_writes_nothing(mode, action):
     )
     assert result.is_error and "Nothing was written" in result.content[0].text
     assert len(asked) == 1 and "Demo OAuth App" in asked[0] and "cannot be undone" in asked[0]
+    assert f"({CLIENT})" in asked[0] and f"account {ACCOUNT}" in asked[0]  # names the account, client and id
     assert writes(emulator) == []
 
 
@@ -356,11 +357,17 @@ async def test_audit_line_is_written_for_every_write_attempt_and_holds_no_token(
         await client.call_tool("update_oauth_client", {"oauth_client_id": "f" * 32, "client_name": "Missing"})
         await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x", "dry_run": True})
     lines = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [line["outcome"] for line in lines] == ["applied", "failed"]
-    first = lines[0]
-    assert first["account_id"] == ACCOUNT and first["oauth_client_id"] == CLIENT
-    assert first["fields"] == ["client_name"] and first["changes"][0]["after"] == "Audited"
-    assert first["request_id"] is None and "time" in first
+    assert [(line["event"], line.get("outcome")) for line in lines] == [
+        ("write_intent", None),
+        ("write_outcome", "applied"),
+        ("write_outcome", "failed"),  # the read found no such client: nothing was sent, no intent
+    ]
+    intent, applied = lines[0], lines[1]
+    assert intent["attempt"] == applied["attempt"] and intent["account_id"] == ACCOUNT
+    assert intent["oauth_client_id"] == CLIENT and "time" in intent
+    assert intent["body"] == {"client_name": "Audited"} and intent["before"] == {"client_name": "Demo OAuth App"}
+    assert intent["plan_hash"].startswith("sha256:") and intent["request"]["method"] == "PATCH"
+    assert applied["after"] == {"client_name": "Audited"} and applied["request_id"] is None
     assert TOKEN not in log.read_text()
 
 
@@ -368,3 +375,58 @@ async def test_removing_the_last_redirect_uri_warns():
     server, emulator = setup()
     result = await update(server, {"oauth_client_id": CLIENT, "redirect_uris": [], "dry_run": True})
     assert any("last redirect URI" in w for w in result.structured_content["warnings"])
+
+
+def audit_of(log) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+async def test_promoting_a_client_that_is_already_public_sends_nothing_asks_no_one_and_audits_nothing_to_change(
+    tmp_path,
+):
+    emulator = promotable()
+    emulator.clients[(ACCOUNT, CLIENT)]["visibility"] = "public"
+    log = tmp_path / "audit.jsonl"
+    server, _ = setup(emulator, audit_log=str(log))
+    callback, asked = answering("accept")
+    with_person = await update(
+        server, {"oauth_client_id": CLIENT, "visibility": "public"}, elicitation_callback=callback
+    )
+    without_person = await update(server, {"oauth_client_id": CLIENT, "visibility": "public"})
+    for result in (with_person, without_person):
+        text = result.content[0].text
+        assert not result.is_error, text
+        assert "Nothing to change" in text and "already public" in text and "cannot be undone" not in text
+        assert result.structured_content["outcome"] == "nothing_to_change"
+    assert asked == [] and writes(emulator) == []
+    assert [(line["event"], line["outcome"]) for line in audit_of(log)] == [("write_outcome", "nothing_to_change")] * 2
+
+
+async def test_a_promotion_preview_says_a_person_will_be_asked_when_the_client_can_ask():
+    server, emulator = setup(promotable())
+    callback, asked = answering("accept")
+    result = await update(
+        server, {"oauth_client_id": CLIENT, "visibility": "public", "dry_run": True}, elicitation_callback=callback
+    )
+    assert "A person will be asked in your MCP client" in result.content[0].text
+    assert asked == [] and writes(emulator) == []
+
+
+async def test_a_promotion_preview_says_when_this_client_cannot_ask_a_person_and_what_happens_then():
+    server, emulator = setup(promotable())
+    result = await update(server, {"oauth_client_id": CLIENT, "visibility": "public", "dry_run": True})
+    text = result.content[0].text
+    assert "This MCP client cannot ask a person" in text and "--allow-unattended-promotion" in text
+    assert writes(emulator) == []
+
+
+async def test_an_applied_write_shows_the_stored_scopes_as_after_with_cloudflares_side_effect_as_the_reason():
+    server, emulator = setup()
+    result = await update(server, {"oauth_client_id": CLIENT, "grant_types": ["authorization_code"]})
+    text = result.content[0].text
+    assert not result.is_error, text
+    scopes = next(c for c in result.structured_content["changes"] if c["field"] == "scopes")
+    assert scopes["removed"] == ["offline_access"] and "offline_access" not in scopes["after"]
+    assert scopes["reason"] == "Cloudflare drops offline_access from scopes (refresh_token is not in grant_types)."
+    assert "because: Cloudflare drops offline_access" in text
+    assert [w.body for w in writes(emulator)] == [{"grant_types": ["authorization_code"]}]

@@ -1,27 +1,51 @@
-"""A preview's hash binds its change; a read's hash guards a later write (issue 9, point 7).
-
-Over stdio, the console script against the loopback fake.
-"""
+"""A preview's hash binds its change; a read's hash guards a later write. In memory, against the emulator."""
 
 from __future__ import annotations
 
 import re
 
-from mcp_oauth_clients.checks import STATE_HASH_PATTERN
-from mcp_oauth_clients.emulator import demo_client
-from tests.conftest import ACCOUNT, CLIENT
-from tests.stdio_client import RawClient, fake_env
+import pytest
+from mcp import Client
 
+from mcp_oauth_clients.checks import STATE_HASH_PATTERN
+from mcp_oauth_clients.emulator import CloudflareEmulator, demo_client, mock_transport
+from mcp_oauth_clients.server import build_server
+from tests.conftest import ACCOUNT, CLIENT, settings_for
+from tests.fake_cloudflare import TOKEN
+
+pytestmark = pytest.mark.anyio
 OTHER_CLIENT = "b" * 32
 
 
-def test_a_dry_runs_hash_applies_only_the_change_it_previewed_to_the_client_it_read_over_stdio(fake):
+class Fake:
+    """The emulator behind an in-memory server, with the loopback fake's `writes()` view."""
+
+    def __init__(self) -> None:
+        self.emulator = CloudflareEmulator(tokens={TOKEN})
+        self.server = build_server(
+            settings_for("https://api.example.test/client/v4"), transport=mock_transport(self.emulator)
+        )
+
+    def writes(self) -> list:
+        return [r for r in self.emulator.requests if r.method != "GET"]
+
+
+class InMemory:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def text(self, name: str, arguments: dict) -> tuple[bool, str, dict]:
+        result = await self.client.call_tool(name, arguments)
+        return bool(result.is_error), result.content[0].text, result.structured_content or {}
+
+
+async def test_a_dry_runs_hash_applies_only_the_change_it_previewed_to_the_client_it_read():
+    fake = Fake()
     fake.emulator.clients[(ACCOUNT, OTHER_CLIENT)] = demo_client(OTHER_CLIENT, host="other.example.com")
     planned = {"oauth_client_id": CLIENT, "add": {"redirect_uris": ["https://staging.example.com/cb"]}}
-    client = RawClient(fake_env(fake))
-    try:
-        client.initialize()
-        _, _, preview = client.text("update_oauth_client", {**planned, "dry_run": True})
+    async with Client(fake.server) as session:
+        client = InMemory(session)
+        _, _, preview = await client.text("update_oauth_client", {**planned, "dry_run": True})
         plan = preview["state_hash"]
         attempts = {
             "different change": {**planned, "add": {"redirect_uris": ["https://evil.example.com/cb"]}},
@@ -29,13 +53,11 @@ def test_a_dry_runs_hash_applies_only_the_change_it_previewed_to_the_client_it_r
             "other client": {**planned, "oauth_client_id": OTHER_CLIENT},
         }
         refusals = {
-            why: client.text("update_oauth_client", {**arguments, "expected_state_hash": plan})
+            why: await client.text("update_oauth_client", {**arguments, "expected_state_hash": plan})
             for why, arguments in attempts.items()
         }
         writes_after_refusals = len(fake.writes())
-        applied = client.text("update_oauth_client", {**planned, "expected_state_hash": plan})
-    finally:
-        client.close()
+        applied = await client.text("update_oauth_client", {**planned, "expected_state_hash": plan})
     assert re.fullmatch(STATE_HASH_PATTERN, plan) and plan.count(".") == 2
     for why in ("different change", "extra field"):
         error, text, _ = refusals[why]
@@ -48,18 +70,18 @@ def test_a_dry_runs_hash_applies_only_the_change_it_previewed_to_the_client_it_r
     assert [w.body["redirect_uris"][-1] for w in fake.writes()] == ["https://staging.example.com/cb"]
 
 
-def test_a_reads_hash_protects_a_later_write_against_a_stale_read_over_stdio(fake):
-    client = RawClient(fake_env(fake))
-    try:
-        client.initialize()
-        _, _, read = client.text("get_oauth_client", {"oauth_client_id": CLIENT})
+async def test_a_reads_hash_protects_a_later_write_against_a_stale_read():
+    fake = Fake()
+    async with Client(fake.server) as session:
+        client = InMemory(session)
+        _, _, read = await client.text("get_oauth_client", {"oauth_client_id": CLIENT})
         fake.emulator.clients[(ACCOUNT, CLIENT)]["tos_uri"] = "https://changed.example.com/tos"  # someone else edits
-        stale = client.text("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x", **_hash(read)})
+        stale = await client.text("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x", **_hash(read)})
         writes_after_stale = len(fake.writes())
-        _, _, fresh = client.text("get_oauth_client", {"oauth_client_id": CLIENT})
-        applied = client.text("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x", **_hash(fresh)})
-    finally:
-        client.close()
+        _, _, fresh = await client.text("get_oauth_client", {"oauth_client_id": CLIENT})
+        applied = await client.text(
+            "update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x", **_hash(fresh)}
+        )
     assert re.fullmatch(STATE_HASH_PATTERN, read["state_hash"]) and read["state_hash"].count(".") == 1
     error, text, _ = stale
     assert error and "the client changed since the dry run (or read)" in text and writes_after_stale == 0

@@ -63,8 +63,8 @@ async def test_update_sends_exactly_the_given_fields_and_returns_structured_resu
     server, emulator = server_with()
     result = await call(server, "update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "Renamed"})
     assert not result.is_error, result.content
-    [request] = emulator.requests
-    assert request.method == "PATCH"
+    read, request = emulator.requests  # one read before every write
+    assert (read.method, request.method) == ("GET", "PATCH")
     assert request.path == f"/client/v4/accounts/{ACCOUNT}/oauth_clients/{CLIENT}"
     assert request.body == {"client_name": "Renamed"}
     data = result.structured_content
@@ -73,7 +73,7 @@ async def test_update_sends_exactly_the_given_fields_and_returns_structured_resu
     assert data["verification"]["status"] == "pending"
     assert data["verification"]["dns_record"]["type"] == "TXT"
     text = result.content[0].text
-    assert 'client_name: (not read) -> "Renamed"' in text
+    assert 'client_name: "Demo OAuth App" -> "Renamed"' in text  # a rename names what it replaced
     assert "type TXT" not in text and "verification pending (check_verification_record" in text  # one status line
 
 
@@ -203,3 +203,46 @@ async def test_a_bug_of_ours_becomes_a_safe_error_and_the_server_keeps_serving(m
     assert crashed.is_error and "Internal error in mcp-oauth-clients (KeyError)" in text and "read the client" in text
     assert TOKEN not in text and "internal detail" not in text and "Traceback" not in text
     assert not after.is_error
+
+
+async def test_a_client_stored_without_a_client_id_is_shown_as_missing_not_as_none():
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    del emulator.clients[(ACCOUNT, CLIENT)]["client_id"]
+    server, _ = server_with(emulator)
+    result = await call(server, "get_oauth_client", {"oauth_client_id": CLIENT})
+    text = result.content[0].text
+    assert not result.is_error, text
+    assert "Read OAuth client (Cloudflare returned no client_id) in account" in text and '"None"' not in text
+    assert result.structured_content["client"]["client_id"] is None
+
+
+def nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+async def test_a_300_deep_unknown_field_in_a_read_is_left_out_of_structured_content_and_said():
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    emulator.clients[(ACCOUNT, CLIENT)]["deep_thing"] = nested(300)
+    server, _ = server_with(emulator)
+    result = await call(server, "get_oauth_client", {"oauth_client_id": CLIENT})
+    text = result.content[0].text
+    assert not result.is_error, text
+    assert 'left out of structuredContent: "client.deep_thing"' in text
+    assert "deep_thing" not in result.structured_content["client"]
+    assert result.structured_content["client"]["client_name"] == "Demo OAuth App"
+
+
+async def test_an_applied_update_whose_answer_holds_a_300_deep_field_still_reports_the_write(tmp_path):
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    emulator.clients[(ACCOUNT, CLIENT)]["deep_thing"] = nested(300)
+    log = tmp_path / "audit.jsonl"
+    server, _ = server_with(emulator, audit_log=str(log))
+    result = await call(server, "update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "Deep"})
+    text = result.content[0].text
+    assert not result.is_error, text
+    assert text.startswith("Updated OAuth client") and 'client_name: "Demo OAuth App" -> "Deep"' in text
+    assert result.structured_content["client"]["client_name"] == "Deep"
+    assert "Error executing tool" not in text

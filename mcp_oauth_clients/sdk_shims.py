@@ -1,0 +1,87 @@
+"""Glue for what the MCP SDK does not offer, in one place. Checked against mcp 2.3.0.
+
+- A tool whose inputSchema is one params model's own schema, flat, and whose raw arguments reach the
+  tool untouched (`_RawArguments`): the SDK builds its argument model from the function signature,
+  which nests a model parameter under its name and silently drops unknown arguments.
+- `inline_refs`: some MCP clients do not follow `$ref` in a schema.
+- `model_tool`: one handler serves many tools. The SDK reads a tool's parameters, resolvers and output
+  model from the function's signature and type hints, so each tool gets a small function whose
+  signature is built here from real objects (no string annotations to evaluate).
+
+(The server's `_lowlevel_server` use, for passing stdin to the stdio transport, is in `server.py`.)
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, ConfigDict
+
+# (arguments, ctx, the values resolvers filled in by parameter name) -> the result
+ToolCall = Callable[[dict[str, Any], Context, dict[str, Any]], Awaitable[CallToolResult]]
+
+
+class _RawArguments(ArgModelBase):
+    """Hands the call's arguments to the tool untouched, so one params model alone validates them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def model_dump_one_level(self) -> dict[str, Any]:
+        return {"arguments": dict(self.model_extra or {})}
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace local `$ref`s with their definitions: some MCP clients do not follow references."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                target = copy.deepcopy(defs[node["$ref"].rsplit("/", 1)[-1]])
+                return walk({**target, **{k: v for k, v in node.items() if k != "$ref"}})
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
+def model_tool(
+    call: ToolCall,
+    params_model: type[BaseModel],
+    output_model: type[BaseModel],
+    *,
+    name: str,
+    description: str,
+    annotations: ToolAnnotations,
+    resolved: dict[str, Any] | None = None,
+) -> Tool:
+    """A tool served by `call`: `params_model`'s schema as its flat inputSchema, `output_model` as its
+    outputSchema, and `resolved` (parameter name -> `Annotated[T, Resolve(fn)]`) run before each call."""
+    resolved = dict(resolved or {})
+
+    async def tool(arguments: dict[str, Any], ctx: Context, **values: Any) -> CallToolResult:
+        return await call(arguments, ctx, values)
+
+    hints: dict[str, Any] = {"arguments": dict[str, Any], "ctx": Context, **resolved}
+    returns = Annotated[CallToolResult, output_model]
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    tool.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(p, keyword, annotation=hint) for p, hint in hints.items()], return_annotation=returns
+    )
+    tool.__annotations__ = {**hints, "return": returns}
+    tool.__name__ = tool.__qualname__ = name
+    registered = Tool.from_function(
+        tool, name=name, title=annotations.title, description=description, annotations=annotations
+    )
+    registered.fn_metadata.arg_model = _RawArguments
+    registered.parameters = inline_refs(params_model.model_json_schema())
+    return registered
