@@ -97,8 +97,9 @@ def check_vscode_shape(config: dict) -> dict:
         assert set(server) <= {"type", "command", "args", "env", "envFile"}
         for name, value in server.get("env", {}).items():
             if name in CREDENTIALS:
-                (asked,) = re.fullmatch(r"\$\{input:([^}]+)\}", value).groups()
-                assert inputs[asked].get("password") is True, "a credential is asked for as a password"
+                asked = re.fullmatch(r"\$\{input:([^}]+)\}", value)
+                assert asked, f"{name} is asked for, never written into the file"
+                assert inputs[asked[1]].get("password") is True, "a credential is asked for as a password"
     return config["servers"]
 
 
