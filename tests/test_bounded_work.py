@@ -50,6 +50,7 @@ def answers_within(client: RawClient, ids: set[int], seconds: float) -> dict[int
     return answers
 
 
+@pytest.mark.e2e
 def test_a_huge_add_is_refused_while_a_concurrent_read_is_answered_over_stdio(fake):
     client = RawClient(fake_env(fake))
     client.initialize()
@@ -67,6 +68,7 @@ def test_a_huge_add_is_refused_while_a_concurrent_read_is_answered_over_stdio(fa
     assert len(text) < 2000 and fake.writes() == []
 
 
+@pytest.mark.e2e
 def test_a_hundred_thousand_unknown_arguments_get_a_short_error_naming_the_first_few_and_the_count(fake):
     arguments = {"oauth_client_id": CLIENT, "client_name": "x", **{f"bogus_{i}": 1 for i in range(HUGE)}}
     client = RawClient(fake_env(fake))
@@ -80,6 +82,7 @@ def test_a_hundred_thousand_unknown_arguments_get_a_short_error_naming_the_first
     assert fake.requests == []
 
 
+@pytest.mark.e2e
 def test_a_json_encoded_list_nested_absurdly_deep_is_an_input_error_naming_the_field_over_stdio(fake):
     client = RawClient(fake_env(fake))
     try:
@@ -169,6 +172,7 @@ async def test_one_failed_attempt_is_counted_in_the_singular():
     assert "after 1 attempt (" in failed.value.message
 
 
+@pytest.mark.e2e
 def test_an_answer_dripping_forever_ends_at_the_timeout_over_stdio(fake):
     from tests.fake_cloudflare import Fault
 
@@ -191,6 +195,7 @@ def test_an_answer_dripping_forever_ends_at_the_timeout_over_stdio(fake):
     assert answer["isError"] and "no complete answer within the timeout" in text and "after 1 attempt (" in text
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("value", ["inf", "nan", "1e309", "Fri, 31 Dec 9999 23:59:59 GMT"])
 def test_any_retry_after_gets_the_wait_until_answer_over_stdio(fake, value):
     from tests.fake_cloudflare import Fault
@@ -207,6 +212,7 @@ def test_any_retry_after_gets_the_wait_until_answer_over_stdio(fake, value):
     assert len(fake.requests) == 1
 
 
+@pytest.mark.e2e
 def test_a_client_storing_more_entries_than_a_call_may_send_can_still_be_edited_with_add_and_remove(fake):
     from tests.conftest import ACCOUNT
 
@@ -226,6 +232,7 @@ def test_a_client_storing_more_entries_than_a_call_may_send_can_still_be_edited_
     assert full[0] and "redirect_uris: List should have at most 100 items, not 150" in full[1]
 
 
+@pytest.mark.e2e
 def test_a_stored_list_of_a_hundred_thousand_entries_still_gets_a_one_entry_add_answered(fake):
     """Cloudflare's answer is not bounded by our limits: the diff of a huge stored list stays linear."""
     from tests.conftest import ACCOUNT

@@ -50,6 +50,7 @@ async def test_fifty_concurrent_calls_in_memory_give_fifty_uncrossed_results(fak
     assert fake.connections <= 10, f"{fake.connections} connections for {CALLS} calls"
 
 
+@pytest.mark.e2e
 async def test_fifty_concurrent_calls_over_streamable_http(fake):
     ids = seed_clients(fake)
     with http_server(fake_env(fake)) as base:

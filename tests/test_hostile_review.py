@@ -92,6 +92,7 @@ def test_a_50_mb_answer_is_cut_at_the_limit_and_refused_not_buffered(fake, stdio
     assert len(text) < 2000
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "answer",
     [
@@ -131,6 +132,7 @@ PLANTED_SPELLINGS = {
 }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("spelling", PLANTED_SPELLINGS)
 def test_no_spelling_of_a_planted_base_url_sends_the_token_to_another_host(spelling, tmp_path):
     from tests.fake_cloudflare import TOKEN, FakeCloudflare
@@ -167,6 +169,7 @@ def test_add_never_sends_an_invalid_entry_cloudflare_stored_but_refuses_naming_i
     assert "redirect_uris" in text and fake.writes() == []
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("where", ["missing folder", "a directory"])
 def test_an_audit_log_that_cannot_be_written_stops_start_up_so_no_write_goes_unrecorded(fake, tmp_path, where):
     path = {"missing folder": tmp_path / "no" / "audit.jsonl", "a directory": tmp_path}
@@ -176,6 +179,7 @@ def test_an_audit_log_that_cannot_be_written_stops_start_up_so_no_write_goes_unr
     assert fake.writes() == []
 
 
+@pytest.mark.e2e
 def test_doctor_names_an_audit_log_that_cannot_be_written_as_a_problem(fake, tmp_path):
     import subprocess
 
@@ -188,6 +192,7 @@ def test_doctor_names_an_audit_log_that_cannot_be_written_as_a_problem(fake, tmp
     assert done.returncode != 0 and f"the audit log {path} cannot be written" in done.stdout, done.stdout
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("announced", [True, False], ids=["with a length", "chunked"])
 def test_a_huge_http_request_body_is_refused_with_413_and_the_server_keeps_answering(fake, announced):
     import httpx
@@ -210,6 +215,7 @@ def test_a_huge_http_request_body_is_refused_with_413_and_the_server_keeps_answe
         assert rpc(base, "ping", {}).status_code == 200
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("pasted", ["{t}\n", " {t} ", "{t}\r\nX-Injected: 1", "Bearer {t}", "{t}\u00e9"])
 def test_a_token_pasted_with_stray_characters_never_comes_back_out(fake, tmp_path, pasted):
     from tests.fake_cloudflare import TOKEN
@@ -262,6 +268,7 @@ def test_a_stored_scope_whose_hidden_character_came_back_escaped_is_not_sent_bac
     assert fake.writes() == []
 
 
+@pytest.mark.e2e
 def test_an_audit_log_on_stdout_is_refused_over_stdio_as_it_would_corrupt_json_rpc(fake, tmp_path):
     done = run_server(fake_env(fake), tmp_path, "--audit-log", "/dev/stdout")
     assert done.returncode == 2 and done.stdout == "", (done.returncode, done.stdout)
@@ -299,6 +306,7 @@ def test_a_hostile_client_uri_host_is_a_failed_or_skipped_lookup_never_an_intern
     assert hidden(text) == [] and hidden(data) == []
 
 
+@pytest.mark.e2e
 def test_no_spelling_of_the_mcp_path_reaches_the_endpoint_without_the_bearer_token(fake):
     import http.client
     from urllib.parse import urlsplit
@@ -319,6 +327,7 @@ def test_no_spelling_of_the_mcp_path_reaches_the_endpoint_without_the_bearer_tok
         assert status != 200 and b"serverInfo" not in body, (path, status, body[:200])
 
 
+@pytest.mark.e2e
 def test_a_planted_token_does_not_replace_the_key_and_email_the_environment_gives(tmp_path):
     from mcp_oauth_clients.emulator import CloudflareEmulator
     from tests.fake_cloudflare import FakeCloudflare

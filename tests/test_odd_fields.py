@@ -39,6 +39,7 @@ def malformed_client(**extra) -> dict:
     return {**demo_client(CLIENT), **MALFORMED, **extra}
 
 
+@pytest.mark.e2e
 def test_a_client_with_malformed_stored_fields_is_shown_with_each_named_over_stdio():
     stored = malformed_client()
     del stored["client_id"]
@@ -125,6 +126,7 @@ def test_a_field_named_odd_fields_from_cloudflare_is_itself_reported_not_trusted
     assert client.odd_fields[0].value == [{"field": "x", "problem": "fake"}]
 
 
+@pytest.mark.e2e
 def test_a_change_from_one_malformed_value_to_another_makes_a_read_hash_stale_over_stdio():
     with FakeCloudflare() as fake:
         fake.emulator.clients[(ACCOUNT, CLIENT)]["client_name"] = 42

@@ -24,6 +24,7 @@ def envelope(result) -> dict:
     return {"success": True, "errors": [], "messages": [], "result": result}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("result", WRONG_SHAPES, ids=[repr(r) for r in WRONG_SHAPES])
 def test_a_catalogue_of_the_wrong_shape_is_not_cached_and_the_scopes_go_to_cloudflare_over_stdio(fake, result):
     fake.script(Fault(200, envelope(result), path_suffix="/oauth/scopes"))  # the first catalogue read only
