@@ -88,12 +88,12 @@ def outside_selected(markexpr: str, ci: bool) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     selected = outside_selected(config.option.markexpr or "", npm_tools.in_ci())
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
-        listed = E2E_TESTS.get(module, set())
+        listed = E2E_TESTS.get(item.path.stem, set())
         if (
             item.get_closest_marker("outside")
             or PROCESS_FIXTURES & set(getattr(item, "fixturenames", ()))
-            or (listed is None or item.originalname in listed)  # type: ignore[attr-defined]
+            or listed is None
+            or getattr(item, "originalname", item.name) in listed
         ):
             item.add_marker(pytest.mark.e2e)
         if item.get_closest_marker("outside") and not selected:
