@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -140,15 +141,23 @@ class OneServer:
 
     def run_calls(self) -> tuple[list, list[str]]:
         seen = self.audit.stat().st_size if self.audit.exists() else 0
-        calls = [
+        calls: list[tuple[str, dict[str, Any]]] = [
             ("get_oauth_client", {"oauth_client_id": CLIENT}),
             ("update_oauth_client", {"oauth_client_id": CLIENT, "redirect_uris": ["https://ok.example.com/cb"]}),
             ("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x", "dry_run": True}),
         ]
         results = [self.portal.call(self.client.call_tool, name, arguments) for name, arguments in calls]
-        with open(self.audit, "rb") as audit:
-            audit.seek(seen)
-            return results, audit.read().decode("utf-8").splitlines()
+        return results, self.lines_after(seen)
+
+    def lines_after(self, seen: int) -> list[str]:
+        """The audit lines written after byte `seen`. The log writes on its own thread (the server stays up
+        here, so nothing drains it), so wait for a whole line; the bound only stops a hang."""
+        deadline = time.monotonic() + 30
+        while True:
+            added = self.audit.read_bytes()[seen:] if self.audit.exists() else b""
+            if added.endswith(b"\n") or time.monotonic() > deadline:
+                return added.decode("utf-8").splitlines()
+            time.sleep(0.01)
 
     def close(self) -> None:
         self._stack.close()
