@@ -25,7 +25,6 @@ import httpx
 import pytest
 
 from mcp_oauth_clients.cli import _doctor_parser, _parser
-from mcp_oauth_clients.config import VARIABLES
 from mcp_oauth_clients.emulator import DEMO_CLIENT_ID
 from tests import npm_tools
 from tests.conftest import outside_selected
@@ -34,10 +33,11 @@ from tests.test_http import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+# The README first, so its first two blocks stay the quick start and the test command; then every docs/ page.
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SH = re.compile(r"(?:<!-- readme-test: (?P<mark>[a-z-]+) -->\n)?```sh\n(?P<body>.*?)\n```", re.S)
-BLOCKS = [(m["mark"], m["body"]) for m in SH.finditer(README)]
+BLOCKS = [(m["mark"], m["body"]) for page in PAGES for m in SH.finditer(page.read_text())]
 SH_BLOCKS = [body for _, body in BLOCKS]
-JSON_BLOCKS = re.findall(r"```json\n(.*?)\n```", README, re.S)
 
 # Why a block is not run here; each mark names what the example needs that a test machine lacks.
 MARKS = {
@@ -47,6 +47,7 @@ MARKS = {
     "gui-client": "a browser or desktop MCP client",
     "needs-container-runtime": "docker or podman with the base image (tests/test_container.py tries them)",
     "on-demand": "about 20 minutes of both cores (the mutation run): run by hand, never in the suite",
+    "client-cli": "an MCP client's own CLI (Claude Code): tests/test_client_snippets.py runs it with a temporary home",
 }
 
 
@@ -82,16 +83,6 @@ def test_readme_has_invocations_to_check():
     assert len(invocations()) >= 4
 
 
-@pytest.mark.parametrize("block", JSON_BLOCKS)
-def test_every_readme_json_block_parses_and_names_real_variables(block):
-    config = json.loads(block)
-    servers = config.get("mcpServers") or config.get("servers")
-    for server in servers.values():
-        assert server["args"][-1] == "mcp-oauth-clients" or "mcp-oauth-clients" in server["args"]
-        for name in server.get("env", {}):
-            assert name in VARIABLES, name
-
-
 def test_readme_flags_exist():
     options = {a for action in _parser()._actions for a in action.option_strings}
     for flag in set(re.findall(r"`(--[a-z-]+)", README)):
@@ -123,9 +114,10 @@ def test_the_first_two_commands_are_the_quick_start_and_the_test_command():
     assert "pytest" in SH_BLOCKS[1] and BLOCKS[1][0] == "runs-in-ci"
 
 
-def test_prerequisites_come_before_the_first_command():
+def test_the_readme_opens_with_the_product_and_asks_only_for_python_before_the_first_command():
     before = README.split("```sh", 1)[0]
-    assert "Python 3.10" in before and "npm" in before and "440 MB" in before
+    assert "MCP" in before and "Cloudflare" in before and "Python 3.10" in before
+    assert "npm" not in before and "Node.js" not in before  # only the outside checks need them
 
 
 def test_the_readme_python_floor_is_the_package_floor():
