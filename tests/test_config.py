@@ -92,6 +92,38 @@ def test_bad_values_name_the_variable(name, value):
         Settings.load({name: value})
 
 
+@pytest.mark.parametrize("value", ["2.9", "2.0", "two", "1e0"])
+def test_a_retry_count_that_is_not_a_whole_number_stops_start_up_naming_the_variable(value):
+    with pytest.raises(ConfigError, match="MCP_OAUTH_CLIENTS_MAX_RETRIES.*not a whole number"):
+        Settings.load({"MCP_OAUTH_CLIENTS_MAX_RETRIES": value})
+    assert Settings.load({"MCP_OAUTH_CLIENTS_MAX_RETRIES": " 3 "}).max_retries == 3
+
+
+def test_a_refused_number_is_shown_because_a_number_cannot_be_a_secret():
+    with pytest.raises(ConfigError) as refused:
+        Settings.load({"MCP_OAUTH_CLIENTS_TIMEOUT": "900"}, env_file=None)
+    assert str(refused.value).startswith("MCP_OAUTH_CLIENTS_TIMEOUT=900 (from environment) must be between 0.1 and 300")
+
+
+@pytest.mark.parametrize(
+    "value", ["mcp.example.com", "10.0.0.5", "2001:db8::1", "[2001:db8::1]", "localhost", "mcp-1.internal."]
+)
+def test_allowed_hosts_are_host_names_or_ip_addresses(value):
+    assert Settings.load({"MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": f"a.example, {value}"}).http_allowed_hosts == (
+        "a.example",
+        value,
+    )
+
+
+@pytest.mark.parametrize("value", ["https://mcp.example.com", "mcp.example.com/mcp", "a b", "-x.example", "a" * 64])
+def test_an_allowed_host_that_is_not_a_host_name_is_refused_by_position_without_echo(value):
+    with pytest.raises(
+        ConfigError, match="MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS .*entry 2 is not a host name"
+    ) as refused:
+        Settings.load({"MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": f"ok.example,{value}"})
+    assert value not in str(refused.value)
+
+
 # --- the trust model: a .env merely found in the working directory is not the operator's ---
 
 
