@@ -115,7 +115,7 @@ def test_unreachable_cloudflare_is_diagnosed_after_1_attempt_without_tool_text(t
         clean_env(CLOUDFLARE_API_TOKEN=TOKEN, CLOUDFLARE_ACCOUNT_ID=ACCOUNT, CLOUDFLARE_BASE_URL=closed), cwd=tmp_path
     )
     assert done.returncode == 1
-    assert f"could not reach Cloudflare at {closed} after 1 attempt (" in done.stdout
+    assert f"could not reach Cloudflare at {closed} after 1 attempt" in done.stdout
     assert "attempts" not in done.stdout and "Nothing was" not in done.stdout
 
 
