@@ -179,15 +179,23 @@ def refuse_operator_settings(values: Mapping[str, str | None], path: Path) -> No
 
 # The only values a refusal repeats: a number cannot be a secret pasted into the wrong setting.
 SHOWABLE_NUMBER = re.compile(r"[+-]?\d{1,9}(\.\d{1,6})?")
-# A run of characters as API tokens and keys are made of, long enough to be one.
-CREDENTIAL_SHAPED = re.compile(r"[A-Za-z0-9_\-+/=]{32,}")
+# Runs of the characters API tokens and keys are made of, long enough to be one (a path's or a name's
+# parts are shorter, or lack the mix of cases and digits a random token has).
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_\-+=]{32,}")
+_MIXED = (re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"[0-9]"))
+_LONG_HEX = re.compile(r"[0-9a-fA-F]{33,}")  # a Global API key is 37; a 32-hex account id is shown
 SHOWN_LENGTH = 200
 
 
+def looks_like_a_credential(value: str) -> bool:
+    """Whether part of `value` is shaped like a random token (mixed cases and digits) or a long hex key."""
+    return any(all(p.search(run) for p in _MIXED) or _LONG_HEX.fullmatch(run) for run in _TOKEN_RUN.findall(value))
+
+
 def shown_value(value: str) -> str:
-    """A setting's value as doctor shows it: clipped, and withheld when part of it is shaped like a
-    credential (a token pasted into a setting that is not secret must not be printed)."""
-    if CREDENTIAL_SHAPED.search(value):
+    """A setting's value as doctor and the start-up lines show it: clipped, and withheld when part of it is
+    shaped like a credential (a token pasted into a setting that is not secret must not be printed)."""
+    if looks_like_a_credential(value):
         return f"set ({characters(value)}; not shown: shaped like a credential)"
     return value if len(value) <= SHOWN_LENGTH else value[: SHOWN_LENGTH - 1] + "…"
 

@@ -4,6 +4,7 @@ and a port in use, which only a listening server shows."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import resource
@@ -14,12 +15,15 @@ import time
 
 import httpx
 import pytest
+import uvicorn
 from mcp.server.transport_security import TransportSecurityMiddleware
 from starlette.requests import Request
+from uvicorn.server import ServerState
 
+from mcp_oauth_clients import http_transport
 from mcp_oauth_clients.cli import OncePerInterval
 from mcp_oauth_clients.config import Settings
-from mcp_oauth_clients.http_transport import security_for
+from mcp_oauth_clients.http_transport import MAX_CONNECTIONS, REQUEST_TIMEOUT, GuardedH11Protocol, security_for
 from tests.conftest import CLIENT
 from tests.stdio_client import SCRIPT, clean_env
 from tests.test_http import HTTP_TOKEN, rpc, start_http
@@ -148,3 +152,118 @@ def test_during_a_drip_attack_health_checks_and_tool_calls_still_answer_and_stde
     assert answers == [200] * 6
     assert len(stderr.encode()) < 8_000, stderr
     assert stderr.count("Traceback") <= 1  # one line (with its traceback) per kind of failure per interval
+
+
+class FakeTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+        self.written = b""
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+class NeverRun:
+    def add_done_callback(self, callback: object) -> None:
+        pass
+
+
+class FakeLoop:
+    """The two things the protocol asks of its loop: timers (fired by the test) and tasks (never run)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[asyncio.TimerHandle] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_later(self, delay: float, callback, *args) -> asyncio.TimerHandle:
+        handle = asyncio.TimerHandle(self.now + delay, callback, args, self)  # type: ignore[arg-type]
+        self.timers.append(handle)
+        return handle
+
+    def create_task(self, coroutine, **kwargs) -> NeverRun:
+        coroutine.close()
+        return NeverRun()
+
+    def fire_due(self, at: float) -> None:
+        self.now = at
+        for handle in [h for h in self.timers if not h.cancelled() and h.when() <= at]:
+            handle._run()
+
+    def get_debug(self) -> bool:
+        return False
+
+    def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
+        pass
+
+
+def connections(count: int) -> tuple[FakeLoop, list[tuple[GuardedH11Protocol, FakeTransport]]]:
+    """`count` connections to one server, opened one time unit apart."""
+
+    async def app(scope, receive, send) -> None:  # never runs: the fake loop does not run tasks
+        raise AssertionError
+
+    config = uvicorn.Config(app, http=GuardedH11Protocol, log_config=None)
+    config.load()
+    loop, state, opened = FakeLoop(), ServerState(), []
+    for _ in range(count):
+        protocol = GuardedH11Protocol(config=config, server_state=state, app_state={}, _loop=loop)  # type: ignore[arg-type]
+        transport = FakeTransport()
+        protocol.connection_made(transport)
+        opened.append((protocol, transport))
+        loop.now += 1
+    return loop, opened
+
+
+HEAD = b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n"
+
+
+def test_a_request_that_does_not_arrive_whole_in_time_closes_its_connection_and_a_whole_one_does_not():
+    loop, [(slow, slow_transport), (prompt, prompt_transport), (idle, idle_transport)] = connections(3)
+    slow.data_received(HEAD + b"{")  # the body never ends
+    prompt.data_received(HEAD + b"{}")
+    loop.fire_due(REQUEST_TIMEOUT + 10)
+    assert slow_transport.closed and idle_transport.closed
+    assert not prompt_transport.closed  # its request is in: the answer may take as long as it takes
+
+
+def test_past_the_connection_cap_the_connection_waiting_longest_for_its_request_is_closed():
+    loop, opened = connections(MAX_CONNECTIONS)
+    first, busy = opened[0], opened[1]
+    busy[0].data_received(HEAD + b"{}")  # a request in flight is never the one closed
+    for protocol, _ in opened[2:]:
+        protocol.data_received(b"POST")  # half-sent heads are still waiting
+    assert not any(transport.closed for _, transport in opened)
+    newcomer = GuardedH11Protocol(
+        config=first[0].config,
+        server_state=first[0].server_state,
+        app_state={},
+        _loop=loop,  # type: ignore[arg-type]
+    )
+    newcomer.connection_made(FakeTransport())
+    assert first[1].closed and not busy[1].closed and not newcomer.transport.is_closing()
+
+
+def test_the_last_request_a_connection_may_carry_is_answered_with_connection_close(monkeypatch):
+    monkeypatch.setattr(http_transport, "MAX_REQUESTS_PER_CONNECTION", 1)
+    _, [(protocol, _)] = connections(1)
+    protocol.data_received(HEAD + b"{}")
+    assert protocol.cycle.keep_alive is False
