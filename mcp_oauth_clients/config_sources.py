@@ -30,7 +30,7 @@ VARIABLES: dict[str, str] = {
     "MCP_OAUTH_CLIENTS_SANDBOX": "1 to serve the in-memory sandbox instead of Cloudflare (same as --sandbox)",
     "MCP_OAUTH_CLIENTS_TIMEOUT": "seconds to wait for one Cloudflare answer (default 20)",
     "MCP_OAUTH_CLIENTS_CONNECT_TIMEOUT": "seconds to wait for a connection (default 5)",
-    "MCP_OAUTH_CLIENTS_MAX_RETRIES": "retries after a 408/409/429/5xx or a connection error (default 2)",
+    "MCP_OAUTH_CLIENTS_MAX_RETRIES": "retries after a 408/409/429/5xx or a connection error, 0 to 5 (default 2)",
     "MCP_OAUTH_CLIENTS_RETRY_BACKOFF": "first retry delay in seconds, doubling up to 8 (default 0.5, as the "
     "official SDK)",
     "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT": "longest Retry-After (seconds) the server waits out; longer answers "
@@ -47,8 +47,8 @@ VARIABLES: dict[str, str] = {
     "MCP_OAUTH_CLIENTS_HTTP_TOKEN": "bearer token MCP clients must send over streamable HTTP; required, with at "
     f"least {MIN_HTTP_TOKEN_LENGTH} characters, to listen beyond loopback",
     "MCP_OAUTH_CLIENTS_DNS_SERVER": "resolver for check_verification_record, IP or IP:PORT (default: the system's)",
-    "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": "comma-separated Host names accepted over HTTP (DNS-rebinding "
-    "protection), e.g. mcp.example.com",
+    "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": "comma-separated Host names or IP addresses, without a port, accepted "
+    "over HTTP (DNS-rebinding protection), e.g. mcp.example.com",
     "MCP_OAUTH_CLIENTS_REQUEST_STATE_KEY": "secret (32+ characters) shared by every HTTP instance, so a consent "
     "round trip may end on another instance; comma-separated to rotate, the first seals",
 }
