@@ -240,6 +240,7 @@ def test_audit_line_escapes_every_hidden_character_and_reads_back_unchanged():
     assert entry["value"] == value and entry["token"] == "echo [REDACTED]"
 
 
+@pytest.mark.e2e
 def test_sigkill_while_the_patch_is_at_cloudflare_leaves_the_intent_line_in_the_file(tmp_path):
     """Only a process shows this: the line must be in the file, not in a buffer, when the request leaves."""
     audit = tmp_path / "audit.jsonl"

@@ -16,7 +16,7 @@ import pytest
 from mcp import Client
 
 from mcp_oauth_clients.emulator import demo_client
-from mcp_oauth_clients.http import http_app
+from mcp_oauth_clients.http_transport import http_app
 from mcp_oauth_clients.server import build_server
 from tests.conftest import ACCOUNT, CLIENT, settings_for
 from tests.fake_cloudflare import Fault

@@ -156,6 +156,7 @@ async def test_every_doctor_line_goes_through_report(fake, monkeypatch):
     assert text.splitlines() == "\n".join(through_report).splitlines() and code == 1
 
 
+@pytest.mark.e2e
 def test_global_flags_may_come_before_doctor_as_well_as_after_it(tmp_path):
     done = subprocess.run(
         [SCRIPT, "--sandbox", "doctor"], env=clean_env(), cwd=tmp_path, capture_output=True, text=True, timeout=60

@@ -283,6 +283,7 @@ def test_the_loopback_fake_serves_the_whole_lifecycle_and_records_no_secret():
     assert not any(secret in seen for secret in issued)
 
 
+@pytest.mark.outside
 def test_prism_finds_no_violation_in_the_lifecycle_requests_or_answers(tmp_path):
     """Cloudflare's published schema as the judge, as in tests/test_schema_judge.py, for the new routes."""
     from tests.test_schema_judge import VIOLATION_MARKERS, prism_in_front_of

@@ -75,6 +75,7 @@ def test_one_line_per_kind_of_warning_per_interval_and_the_next_says_how_many_we
     )
 
 
+@pytest.mark.e2e
 def test_a_port_in_use_is_one_line_naming_the_port_and_the_server_exits_non_zero():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -134,6 +135,7 @@ def few_descriptors() -> None:
 FILE_LIMIT = 512
 
 
+@pytest.mark.e2e
 def test_during_a_drip_attack_health_checks_and_tool_calls_still_answer_and_stderr_stays_small():
     proc, base = start_http(clean_env(), "--sandbox", preexec_fn=few_descriptors)
     port = int(base.rsplit(":", 1)[1])

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mcp_oauth_clients.cli import _doctor_parser, _parser
+from mcp_oauth_clients.cli import _parser
 from mcp_oauth_clients.emulator import DEMO_CLIENT_ID
 from tests import npm_tools
 from tests.conftest import outside_selected
@@ -73,10 +73,7 @@ def invocations() -> list[list[str]]:
 
 @pytest.mark.parametrize("args", invocations(), ids=lambda a: " ".join(a) or "(none)")
 def test_every_readme_invocation_parses(args):
-    if args and args[0] == "doctor":
-        _doctor_parser().parse_args(args[1:])
-    else:
-        _parser().parse_args(args)
+    _parser().parse_args(args)
 
 
 def test_readme_has_invocations_to_check():

@@ -280,9 +280,9 @@ def test_env_example_puts_operator_only_variables_after_its_marker():
         assert (in_found, in_operator) == (found_dotenv_may_set(name), not found_dotenv_may_set(name)), name
 
 
-def test_readme_trust_table_lists_what_a_found_dotenv_may_and_may_not_set():
-    readme = (ROOT / "README.md").read_text()
-    row = next(line for line in readme.splitlines() if line.startswith("| a `.env` found in the working directory"))
+def test_the_configuration_page_trust_table_lists_what_a_found_dotenv_may_and_may_not_set():
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    row = next(line for line in page.splitlines() if line.startswith("| a `.env` found in the working directory"))
     _, source, may, may_not, _ = row.split("|")
     assert set(re.findall(r"`([A-Z_]+)`", may)) == {n for n in VARIABLES if found_dotenv_may_set(n)}
     assert set(re.findall(r"`([A-Z_]+)`", may_not)) == set(OPERATOR_ONLY)

@@ -150,12 +150,13 @@ class OneServer:
         return results, self.lines_after(seen)
 
     def lines_after(self, seen: int) -> list[str]:
-        """The audit lines written after byte `seen`. The log writes on its own thread (the server stays up
-        here, so nothing drains it), so wait for a whole line; the bound only stops a hang."""
+        """The audit lines written after byte `seen`. The intent line is written before the request, the outcome
+        line on the log's own thread (the server stays up here, so nothing drains it): wait for the outcome
+        line; the bound only stops a hang."""
         deadline = time.monotonic() + 30
         while True:
             added = self.audit.read_bytes()[seen:] if self.audit.exists() else b""
-            if added.endswith(b"\n") or time.monotonic() > deadline:
+            if (added.endswith(b"\n") and b'"write_outcome"' in added) or time.monotonic() > deadline:
                 return added.decode("utf-8").splitlines()
             time.sleep(0.01)
 
@@ -188,9 +189,10 @@ def _hostile_answer_property(client, error, cf_ray, ok):
         assert hidden_in(text, allowed="\n") == [], text
         for value in strings_of(result.structured_content or {}):
             assert hidden_in(value) == [], value
-    assert len(audit_lines) == 1  # the one write attempt, on one line
-    assert hidden_in(audit_lines[0]) == []
-    assert json.loads(audit_lines[0])["outcome"] in ("applied", "failed")
+    # the one write attempt: its intent before the request, its outcome after, each on one line
+    assert [json.loads(line)["event"] for line in audit_lines] == ["write_intent", "write_outcome"]
+    assert all(hidden_in(line) == [] for line in audit_lines)
+    assert json.loads(audit_lines[1])["outcome"] in ("applied", "failed")
 
 
 def test_no_hidden_character_of_any_answer_field_reaches_text_structured_content_or_audit(tmp_path):
@@ -241,8 +243,8 @@ def test_a_hostile_answer_reaches_no_output_of_the_console_script_as_hidden_char
     assert hidden_in(stderr, allowed="\n") == []  # DEBUG logs included
     assert "request id fake\\u001b[2J\\u0085\\u009b-LHR" in stderr  # the HTTP layer's line, escaped
     lines = audit.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 1 and hidden_in(lines[0]) == []
-    assert json.loads(lines[0])["changes"][0]["before"][0].startswith("https://a.example.com/Ignore\\u202e")
+    assert len(lines) == 2 and all(hidden_in(line) == [] for line in lines)  # the intent, then the outcome
+    assert json.loads(lines[0])["before"]["redirect_uris"][0].startswith("https://a.example.com/Ignore\\u202e")
 
 
 def test_every_log_line_escapes_control_characters_and_masks_secrets(capsys):
