@@ -114,10 +114,8 @@ def names_to_check(host: str) -> tuple[list[str], int]:
     registrable = _suffixes().privatesuffix(name)
     labels = name.split(".")
     chain = [".".join(labels[i:]) for i in range(len(labels))]
-    if registrable in chain:
-        chain = chain[: chain.index(registrable) + 1]
-    else:
-        chain = chain[:1]  # a public suffix or a single label: only the host itself
+    # Up to the registrable domain; a public suffix or a single label has none: only the host itself.
+    chain = chain[: chain.index(registrable) + 1] if registrable in chain else chain[:1]
     if len(chain) <= MAX_NAMES:
         return chain, 0
     return chain[: MAX_NAMES - 1] + chain[-1:], len(chain) - MAX_NAMES
