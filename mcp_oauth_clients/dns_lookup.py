@@ -78,8 +78,6 @@ def name_problem(host: str) -> str | None:
     if len(name) > MAX_NAME_CHARS:
         return f"it is {len(name)} characters long; {NAME_RULE}"
     ascii_name = _ascii(name)
-    if ascii_name is None or not ascii_name:
-        return f"it is not a DNS name; {NAME_RULE}"
     if len(ascii_name) > MAX_NAME_CHARS:
         return f"it is {len(ascii_name)} characters long; {NAME_RULE}"
     longest = max(len(label) for label in ascii_name.split("."))
@@ -90,14 +88,12 @@ def name_problem(host: str) -> str | None:
     return None
 
 
-def _ascii(name: str) -> str | None:
-    """The name as DNS carries it (lowercase, xn-- labels for non-ASCII ones), or None when it has no such form."""
-    if name.isascii():
-        return name.lower()
-    try:
-        return ".".join(label.encode("idna").decode("ascii") for label in name.lower().split("."))
-    except UnicodeError:
-        return None
+def _ascii(name: str) -> str:
+    """The name as DNS carries it: lowercase, a non-ASCII label in its xn-- (punycode) form."""
+    return ".".join(
+        label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+        for label in name.lower().split(".")
+    )
 
 
 @functools.cache
@@ -110,7 +106,7 @@ def _suffixes():  # type: ignore[no-untyped-def]  # publicsuffixlist ships no ty
 def names_to_check(host: str) -> tuple[list[str], int]:
     """(names to ask, how many parent names were left out): the host, then each parent domain down to the
     registrable one, at most MAX_NAMES of them. `host` must have passed `name_problem`."""
-    name = _ascii(host.removesuffix(".")) or host
+    name = _ascii(host.removesuffix("."))
     registrable = _suffixes().privatesuffix(name)
     labels = name.split(".")
     chain = [".".join(labels[i:]) for i in range(len(labels))]
