@@ -9,7 +9,7 @@ Every string taken from Cloudflare's answer is bounded here, so the guidance fit
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, overload
 
 from pydantic import BaseModel, Field
 
@@ -19,8 +19,8 @@ from mcp_oauth_clients.untrusted import quoted
 
 NEEDS_DNS = frozenset({"pending", "in_progress", "failed"})
 TXT_PREFIX = "cloudflare_oauth_client_publisher="
-# Cloudflare's value is the prefix and a short code (under 100 characters). A longer one is a broken or
-# hostile answer: shown cut, never given as a record to copy. A status longer than any real one is cut too.
+# Cloudflare's value is the prefix and a short code (under 100 characters): a longer one is a broken or
+# hostile answer, cut (and marked …) here so no answer carries it whole. A status longer than any real one too.
 MAX_VALUE_CHARS = 2000
 MAX_STATUS_CHARS = 128
 
@@ -88,17 +88,6 @@ def guidance_for(client: OAuthClient) -> VerificationGuidance:
         )
     if status == "verified":
         return VerificationGuidance(host=host, status=status, dns_action_needed=False)
-    if text is not None and len(text) > MAX_VALUE_CHARS:
-        return VerificationGuidance(
-            host=host,
-            status=status,
-            dns_action_needed=False,
-            next_steps=[
-                f"Cloudflare's verification value for {quoted(host)} is {len(text)} characters long, longer than "
-                f"any real one ({MAX_VALUE_CHARS} at most here): it is not given as a record to copy. It begins "
-                f"{quoted(text, 80)}. Read the client again later (get_oauth_client), or in the Cloudflare dashboard."
-            ],
-        )
     if status not in NEEDS_DNS or not text:
         return VerificationGuidance(
             host=host,
@@ -132,11 +121,15 @@ def guidance_for(client: OAuthClient) -> VerificationGuidance:
         host=host,
         status=status,
         dns_action_needed=True,
-        dns_record=DNSRecord(name=host, value=text),
+        dns_record=DNSRecord(name=host, value=clip(text, MAX_VALUE_CHARS)),
         next_steps=steps,
     )
 
 
+@overload
+def clip(text: str, limit: int) -> str: ...
+@overload
+def clip(text: None, limit: int) -> None: ...
 def clip(text: str | None, limit: int) -> str | None:
     """`text` cut to `limit` characters, the cut marked with "…" (None stays None)."""
     if text is None or len(text) <= limit:

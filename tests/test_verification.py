@@ -142,15 +142,12 @@ def test_a_client_without_a_client_uri_is_not_called_malformed():
     assert "no client_uri" in guidance_for(client(uri=None)).next_steps[0]
 
 
-def test_a_verification_value_up_to_2000_characters_is_given_whole_and_a_longer_one_is_no_record_to_copy():
+def test_a_verification_value_is_given_whole_up_to_2000_characters_and_cut_with_a_mark_beyond():
     exact, longer = "c" * 2000, "c" * 2001
     whole = guidance_for(client("pending", text=exact))
     assert f'exactly (without the quotes): "{exact}"' in whole.next_steps[0] and whole.dns_record.value == exact
     cut = guidance_for(client("pending", text=longer))
-    assert cut.dns_record is None and not cut.dns_action_needed
-    [step] = cut.next_steps
-    assert "is 2001 characters long, longer than any real one (2000 at most here)" in step
-    assert f'It begins "{"c" * 79}…"' in step and len(step) < 400
+    assert f'"{"c" * 1999}…"' in cut.next_steps[0] and cut.dns_record.value == "c" * 1999 + "…"
 
 
 # --- issue 16: a host DNS cannot hold gets no record; every string from Cloudflare is bounded ---------------
