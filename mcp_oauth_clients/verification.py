@@ -2,20 +2,27 @@
 
 Everything said here comes from Cloudflare's guide "Create an OAuth client". The guide does not
 name the exact DNS name of the record: we give the host and say the record goes on that name in
-its DNS zone, and no more.
+its DNS zone, and no more. A host that breaks DNS's own limits (`dns_lookup.NAME_RULE`) gets no
+record: no zone could hold one, so the guidance says why and to set a valid client_uri instead.
+Every string taken from Cloudflare's answer is bounded here, so the guidance fits any answer budget.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, overload
 
 from pydantic import BaseModel, Field
 
+from mcp_oauth_clients.dns_lookup import MAX_NAME_CHARS, name_problem
 from mcp_oauth_clients.oauth_client import OAuthClient, host_of
 from mcp_oauth_clients.untrusted import quoted
 
 NEEDS_DNS = frozenset({"pending", "in_progress", "failed"})
 TXT_PREFIX = "cloudflare_oauth_client_publisher="
+# Cloudflare's value is the prefix and a short code (under 100 characters): a longer one is a broken or
+# hostile answer, cut (and marked …) here so no answer carries it whole. A status longer than any real one too.
+MAX_VALUE_CHARS = 2000
+MAX_STATUS_CHARS = 128
 
 
 class DNSRecord(BaseModel):
@@ -30,6 +37,9 @@ class VerificationGuidance(BaseModel):
     """Where the client URI host stands, and the DNS work left, if any."""
 
     host: str | None = Field(description="Host of client_uri, the one Cloudflare verifies.")
+    host_problem: str | None = Field(
+        default=None, description="Why the host cannot be verified: it breaks DNS's own limits (it is never looked up)."
+    )
     status: str | None = Field(description="pending, in_progress, verified, failed, or null when unknown.")
     dns_action_needed: bool = Field(description="True when a person must add or fix the TXT record.")
     dns_record: DNSRecord | None = Field(default=None, description="The TXT record to add, when one is needed.")
@@ -40,7 +50,7 @@ def guidance_for(client: OAuthClient) -> VerificationGuidance:
     """Turn the returned client into DNS instructions (none when the host is verified)."""
     host = host_of(client.client_uri)
     verification = client.client_uri_verification
-    status = verification.status if verification else None
+    status = clip(verification.status, MAX_STATUS_CHARS) if verification else None
     text = verification.text if verification else None
 
     if host is None and "client_uri" in client.odd:
@@ -63,6 +73,19 @@ def guidance_for(client: OAuthClient) -> VerificationGuidance:
                 "it can be made public; private clients do not need it."
             ],
         )
+    problem = name_problem(host)
+    if problem is not None:
+        return VerificationGuidance(
+            host=clip(host, MAX_NAME_CHARS),
+            host_problem=problem,
+            status=status,
+            dns_action_needed=False,
+            next_steps=[
+                f"The client URI host {quoted(host, 80)} is not a name DNS can hold ({problem}), so Cloudflare "
+                "cannot verify it and no record is looked up. Set a client_uri whose host is a DNS name "
+                "(update_oauth_client with client_uri) before it can be made public."
+            ],
+        )
     if status == "verified":
         return VerificationGuidance(host=host, status=status, dns_action_needed=False)
     if status not in NEEDS_DNS or not text:
@@ -78,7 +101,7 @@ def guidance_for(client: OAuthClient) -> VerificationGuidance:
 
     steps = [
         f"In the DNS zone of {quoted(host)}, add a TXT record on the name {quoted(host)} whose value is exactly "
-        f"(without the quotes): {quoted(text, 2000)}",
+        f"(without the quotes): {quoted(text, MAX_VALUE_CHARS)}",
         f"Copy the whole value, including the {TXT_PREFIX} prefix.",
         "Cloudflare polls DNS for this record until it is found or the check times out after two days.",
     ]
@@ -98,6 +121,17 @@ def guidance_for(client: OAuthClient) -> VerificationGuidance:
         host=host,
         status=status,
         dns_action_needed=True,
-        dns_record=DNSRecord(name=host, value=text),
+        dns_record=DNSRecord(name=host, value=clip(text, MAX_VALUE_CHARS)),
         next_steps=steps,
     )
+
+
+@overload
+def clip(text: str, limit: int) -> str: ...
+@overload
+def clip(text: None, limit: int) -> None: ...
+def clip(text: str | None, limit: int) -> str | None:
+    """`text` cut to `limit` characters, the cut marked with "…" (None stays None)."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"

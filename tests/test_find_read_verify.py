@@ -183,7 +183,7 @@ def test_the_exact_record_on_the_host_is_found_and_the_next_step_is_to_wait(chec
     dns.zone.zone["app.example.com"] = [["v=spf1 -all"], [CODE]]
     text, data = check(stdio)
     assert data["finding"] == "found" and data["found_on"] == "app.example.com"
-    assert "Found: the exact record is on app.example.com." in text
+    assert 'Found: the exact record is on "app.example.com".' in text
     assert "Cloudflare polls for the record for up to two days" in text
     assert "does not name the record's exact DNS name" in text
     assert data["resolver"] == dns.address and "app.example.com" in dns.zone.queries
@@ -197,7 +197,7 @@ def test_the_record_on_the_registrable_parent_domain_is_found_too(checker):
         ("app.example.com", "nxdomain"),
         ("example.com", "txt"),
     ]
-    assert data["found_on"] == "example.com" and "DNS app.example.com: no such name (NXDOMAIN)." in text
+    assert data["found_on"] == "example.com" and 'DNS "app.example.com": no such name (NXDOMAIN).' in text
     assert "com" not in dns.zone.queries  # never past the registrable domain
 
 
@@ -216,7 +216,7 @@ def test_a_near_miss_is_found_but_wrong_with_what_to_fix(checker):
         dns.zone.zone["app.example.com"] = [record]
         text, data = check(stdio)
         assert data["finding"] == "wrong" and fix in data["fix"], (record, data)
-        assert f"Found but wrong, on app.example.com: {data['fix']}." in text
+        assert f'Found but wrong, on "app.example.com": {data["fix"]}.' in text
         assert f'value "{CODE}"' in text and "A person fixes the record as said above" in text
 
 
@@ -226,7 +226,7 @@ def test_no_such_name_and_a_name_without_txt_read_differently(checker):
     assert data["finding"] == "not_found" and "no such name (NXDOMAIN)" in text
     dns.zone.zone["app.example.com"] = []
     text, data = check(stdio)
-    assert "DNS app.example.com: the name exists but has no TXT record." in text
+    assert 'DNS "app.example.com": the name exists but has no TXT record.' in text
     assert "A person adds the record above" in text
 
 
@@ -286,12 +286,12 @@ def test_a_list_answer_that_is_not_a_list_is_an_error_not_an_empty_account(fake,
 
 
 def test_names_checked_run_from_the_host_up_to_the_registrable_domain_only():
-    from mcp_oauth_clients.dns_check import names_to_check
+    from mcp_oauth_clients.dns_lookup import names_to_check
 
-    assert names_to_check("a.b.example.co.uk") == ["a.b.example.co.uk", "b.example.co.uk", "example.co.uk"]
-    assert names_to_check("example.com") == ["example.com"]
-    assert names_to_check("my-app.pages.dev") == ["my-app.pages.dev"]  # a private suffix counts too
-    assert names_to_check("192.0.2.7") == ["192.0.2.7"]
+    assert names_to_check("a.b.example.co.uk") == (["a.b.example.co.uk", "b.example.co.uk", "example.co.uk"], 0)
+    assert names_to_check("example.com") == (["example.com"], 0)
+    assert names_to_check("my-app.pages.dev") == (["my-app.pages.dev"], 0)  # a private suffix counts too
+    assert names_to_check("App.Example.COM.") == (["app.example.com", "example.com"], 0)
 
 
 def test_the_dns_server_setting_takes_an_ip_with_an_optional_port_and_refuses_a_name(tmp_path):
