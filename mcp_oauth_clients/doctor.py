@@ -161,7 +161,9 @@ def _show_settings(settings: Settings, report: Report) -> None:
         else:
             report.line(f"  {name:<45} {settings.shown_values.get(name, '')} (from {source})")
     if settings.sandbox:
-        report.line(f"  {'API':<45} the sandbox: an in-memory emulation of Cloudflare; nothing is sent anywhere")
+        report.line(
+            f"  {'API':<45} the sandbox: an in-memory emulation of Cloudflare and of DNS; nothing is sent anywhere"
+        )
     else:
         report.line(f"  {'API base':<45} {settings.base_url}")
 

@@ -12,12 +12,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mcp_oauth_clients import guards
+from mcp_oauth_clients import dns_check, guards
 from mcp_oauth_clients.audit import AuditLog
 from mcp_oauth_clients.cloudflare_client import APIResult, CloudflareClient
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.diff import PROMOTION_IS_FINAL, apply_edits, changes, side_effects, stored_changes, warnings_for
-from mcp_oauth_clients.dns_check import VerificationCheck, assess, look_up, names_to_check, next_step
+from mcp_oauth_clients.dns_check import VerificationCheck
+from mcp_oauth_clients.dns_lookup import NoResolver, TXTResolver
 from mcp_oauth_clients.errors import InvalidInput, Refused, UnknownOutcome, UnreadableAnswer
 from mcp_oauth_clients.guards import Asking, Consent, ScopeCatalogue
 from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQuery, client_page, scope_page
@@ -39,6 +40,8 @@ class Services:
     emulator: Any = None  # the sandbox's emulator, if any: typed loosely so the domain never imports the sandbox
     scopes: ScopeCatalogue = field(default_factory=ScopeCatalogue)
     audit: AuditLog = field(default_factory=AuditLog)
+    # Who answers the DNS check, chosen by the lifespan: the sandbox's zone or the system's resolver.
+    dns: TXTResolver = field(default_factory=NoResolver)
 
     def account_for(self, given: str | None) -> str:
         """The call's account_id, else the default account; refuse when there is neither or it is not allowed."""
@@ -266,32 +269,17 @@ async def list_scopes(services: Services, query: ScopeQuery) -> ScopeList:
     return scope_page(answer.result, query, services.settings.sandbox)
 
 
-# A person waits on the answer: DNS gets at most this long per lookup, however long Cloudflare may take.
-DNS_TIMEOUT = 5.0
-
-
 async def check_verification(services: Services, account_id: str | None, client_id: str) -> VerificationCheck:
-    """Cloudflare's verification status, plus what DNS shows for the record it expects."""
+    """Cloudflare's verification status, plus what DNS (the sandbox's zone, in the sandbox) shows for the record."""
     account = services.account_for(account_id)
     client, _ = await services.read(account, client_id)
-    guidance = guidance_for(client)
-    server = services.settings.dns_server
-    lookups = []
-    if guidance.dns_record is not None and guidance.host:
-        lookups = await look_up(names_to_check(guidance.host), server, min(services.settings.timeout, DNS_TIMEOUT))
-    finding, found_on, fix = assess(client, lookups)
-    return VerificationCheck(
-        sandbox=services.settings.sandbox,
+    return await dns_check.check_verification(
+        client,
         account_id=account,
-        client_id=client.client_id or client_id,  # a client stored without an id is the one asked for
-        client_uri=client.client_uri,
-        verification=guidance,
-        resolver=f"{server[0]}:{server[1]}" if server else "system",
-        lookups=lookups,
-        finding=finding,
-        found_on=found_on,
-        fix=fix,
-        next_step=next_step(client, finding),
+        oauth_client_id=client_id,
+        sandbox=services.settings.sandbox,
+        resolver=services.dns,
+        audit=services.audit,
     )
 
 

@@ -18,8 +18,10 @@ from mcp_oauth_clients import __version__
 from mcp_oauth_clients.audit import AuditLog
 from mcp_oauth_clients.cloudflare_client import CloudflareClient
 from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.dns_lookup import SystemResolver
 from mcp_oauth_clients.emulator import CloudflareEmulator, mock_transport
 from mcp_oauth_clients.operations import Services
+from mcp_oauth_clients.sandbox_zone import SandboxZone
 from mcp_oauth_clients.tools import build_tools
 
 if TYPE_CHECKING:
@@ -42,8 +44,10 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
         )
         cloudflare = CloudflareClient(settings, transport=chosen)
         audit = AuditLog(settings.audit_log, settings.secrets())
+        # The sandbox promises nothing leaves the machine: its DNS check is answered by its own zone.
+        dns = SandboxZone() if settings.sandbox else SystemResolver.from_settings(settings)
         try:
-            yield Services(settings=settings, cloudflare=cloudflare, emulator=emulator, audit=audit)
+            yield Services(settings=settings, cloudflare=cloudflare, emulator=emulator, audit=audit, dns=dns)
         finally:
             with anyio.CancelScope(shield=True):  # lines recorded by cancelled calls are written before we go
                 await anyio.to_thread.run_sync(audit.close)

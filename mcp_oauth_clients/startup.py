@@ -53,8 +53,9 @@ def announce(settings: Settings, address: str) -> None:
 def _cloudflare_line(settings: Settings) -> str:
     if settings.sandbox:
         return (
-            "Cloudflare: the in-memory sandbox (no account or token; nothing leaves this machine). Its state lasts "
-            "as long as this process: a restart starts again from the demo clients below."
+            "Cloudflare: the in-memory sandbox (no account or token; nothing leaves this machine: the DNS check "
+            "answers from the sandbox's own zone and asks no resolver). Its state lasts as long as this process: "
+            "a restart starts again from the demo clients below."
         )
     account = (
         f"default account {settings.account_id}"

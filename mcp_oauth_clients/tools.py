@@ -22,7 +22,8 @@ from pydantic import BaseModel, Field
 
 from mcp_oauth_clients import checks, operations, write_path
 from mcp_oauth_clients.config import Settings
-from mcp_oauth_clients.dns_check import VerificationCheck, describe_check
+from mcp_oauth_clients.dns_check import VerificationCheck
+from mcp_oauth_clients.dns_check_text import describe_check
 from mcp_oauth_clients.errors import InvalidInput, ToolFailure
 from mcp_oauth_clients.guards import NO_PERSON, Asking, Consent
 from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQuery, describe_clients, describe_scopes

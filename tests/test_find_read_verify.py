@@ -126,7 +126,8 @@ def test_an_update_shows_before_and_after_in_one_form_and_cloudflares_side_effec
         "update_oauth_client",
         {"oauth_client_id": DEMO_CLIENT_ID, "response_types": ["code", "id_token"]},
     )
-    assert "Side effect: Cloudflare adds openid to scopes (id_token is in response_types)." in applied
+    # applied: the stored scopes are the after, and Cloudflare's own change is given as the reason
+    assert "because: Cloudflare adds openid to scopes (id_token is in response_types)." in applied
     assert "openid" in data["client"]["scopes"] and f"state_hash {data['state_hash']}" in applied
     assert "verification pending (check_verification_record" in applied and "type TXT" not in applied
     _, moved, _ = stdio.text(
