@@ -6,13 +6,14 @@ can succeed; the refusal is bounded whatever the call holds, and says that nothi
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from mcp_oauth_clients import checks
 from mcp_oauth_clients.errors import InvalidInput
-from mcp_oauth_clients.models import ToolParams, decode_json_list
+from mcp_oauth_clients.models import LIST_FIELDS, ToolParams
 from mcp_oauth_clients.suggestions import closest
 
 ParamsT = TypeVar("ParamsT", bound=ToolParams)
@@ -59,6 +60,26 @@ def parse_arguments(model: type[ParamsT], arguments: dict[str, Any], context: di
         if not problems:
             return params
     raise InvalidInput(_refusal(problems, arguments, model.model_fields), next_step=_FIX)
+
+
+JSON_ENCODED_OK = LIST_FIELDS | {"add", "remove"}
+
+
+def decode_json_list(name: str, value: Any) -> Any:
+    """Decode a list field (or add/remove) that a client sent JSON-encoded inside a string.
+
+    Some clients (Claude Desktop among them) send arrays that way. A string holding a JSON array or
+    object is decoded; any other string stays a string and is refused, never split.
+    """
+    if name not in JSON_ENCODED_OK or not isinstance(value, str) or not value.lstrip().startswith(("[", "{")):
+        return value
+    try:
+        decoded = json.loads(value)
+    except RecursionError:  # json raises this, not ValueError, on absurdly deep nesting
+        raise ValueError(f"{name}: the JSON-encoded value is nested too deeply; send a flat list") from None
+    except ValueError:
+        return value
+    return decoded if isinstance(decoded, list | dict) else value
 
 
 def _refusal(problems: list[str], arguments: dict[str, Any], known: Any) -> str:

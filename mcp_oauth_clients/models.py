@@ -7,12 +7,11 @@ needs only its own value; `OAuthClientUpdate` declares them optional, and a crea
 same types (the ones Cloudflare requires without a default). Field names and descriptions mirror
 Cloudflare's API reference for `/accounts/{account_id}/oauth_clients`.
 
-Parsing a call's raw arguments, and the refusal text, live in `arguments`.
+Parsing a call's raw arguments (JSON-encoded lists among them), and the refusal text, live in `arguments`.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -240,26 +239,6 @@ def lean_schema(schema: dict[str, Any]) -> None:
             del prop["default"]
 
 
-JSON_ENCODED_OK = LIST_FIELDS | {"add", "remove"}
-
-
-def decode_json_list(name: str, value: Any) -> Any:
-    """Decode a list field (or add/remove) that a client sent JSON-encoded inside a string.
-
-    Some clients (Claude Desktop among them) send arrays that way. A string holding a JSON array or
-    object is decoded; any other string stays a string and is refused, never split.
-    """
-    if name not in JSON_ENCODED_OK or not isinstance(value, str) or not value.lstrip().startswith(("[", "{")):
-        return value
-    try:
-        decoded = json.loads(value)
-    except RecursionError:  # json raises this, not ValueError, on absurdly deep nesting
-        raise ValueError(f"{name}: the JSON-encoded value is nested too deeply; send a flat list") from None
-    except ValueError:
-        return value
-    return decoded if isinstance(decoded, list | dict) else value
-
-
 class ToolParams(BaseModel):
     """What every tool's params model shares: no unknown names, the lean schema, one meaning for null.
 
@@ -274,16 +253,13 @@ class ToolParams(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _nulls_and_json_lists(cls, data: Any) -> Any:
+    def _nulls(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        taken = {}
         for name, value in data.items():
             if value is None and cls.null_refused:
                 raise ValueError(f"{name}: {cls.null_refused}")
-            if value is not None:
-                taken[name] = decode_json_list(name, value)
-        return taken
+        return {name: value for name, value in data.items() if value is not None}
 
 
 # --- the tools' params ----------------------------------------------------------------------------------------

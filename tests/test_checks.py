@@ -152,7 +152,19 @@ def test_localhost_and_every_loopback_address_are_loopback_with_or_without_brack
 
 
 @pytest.mark.parametrize(
-    "host", ["example.com", "10.0.0.1", "::2", "[::2]", "localhost.example.com", "[127.0.0.1", "[[::1]]", "[localhost]"]
+    "host",
+    [
+        "example.com",
+        "10.0.0.1",
+        "::2",
+        "[::2]",
+        "localhost.example.com",
+        "[127.0.0.1",
+        "[::1x",
+        "x::1]",
+        "[[::1]]",
+        "[localhost]",
+    ],
 )
 def test_other_hosts_are_not_loopback(host):
     assert is_loopback(host) is False
