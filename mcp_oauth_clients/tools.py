@@ -21,12 +21,13 @@ from mcp.types import CallToolResult, ClientCapabilities, TextContent, ToolAnnot
 from pydantic import BaseModel, Field
 
 from mcp_oauth_clients import checks, operations, write_path
+from mcp_oauth_clients.arguments import parse_arguments
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.dns_check import VerificationCheck, describe_check
 from mcp_oauth_clients.errors import InvalidInput, ToolFailure
 from mcp_oauth_clients.guards import NO_PERSON, Asking, Consent
 from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQuery, describe_clients, describe_scopes
-from mcp_oauth_clients.models import OAuthClientRef, OAuthClientUpdate, parse_arguments
+from mcp_oauth_clients.models import OAuthClientRef, OAuthClientUpdate
 from mcp_oauth_clients.results import SANDBOX_BANNER, OAuthClientResult, describe, shown
 from mcp_oauth_clients.sdk_shims import model_tool
 from mcp_oauth_clients.untrusted import plain, quoted, redact
