@@ -100,8 +100,11 @@ def consent_resolvers(question: Question) -> dict[str, Any]:
     """
 
     async def plan_for_consent(arguments: dict[str, Any], ctx: Context) -> Plan | None:
+        services = _services(ctx)
+        if services.settings.read_only and arguments.get("dry_run") is not True:
+            return None  # the body refuses the write before any request; no read is owed to it
         try:
-            return await question.plan(_services(ctx), arguments)
+            return await question.plan(services, arguments)
         except Exception:  # noqa: BLE001 - the body reports every failure; a resolver must not crash the call
             return None
 
