@@ -16,7 +16,7 @@ from __future__ import annotations
 from mcp_oauth_clients import guards
 from mcp_oauth_clients.cloudflare_client import APIResult
 from mcp_oauth_clients.diff import side_effects
-from mcp_oauth_clients.errors import Refused, ToolFailure
+from mcp_oauth_clients.errors import CloudflareAPIError, Refused, ToolFailure
 from mcp_oauth_clients.lifecycle_models import ClientAction, OAuthClientCreate
 from mcp_oauth_clients.lifecycle_results import (
     DELETE_ROTATED_TOOL,
@@ -103,7 +103,7 @@ async def create_client(services: Services, params: OAuthClientCreate, *, over_h
         )
     finally:
         catch.discard()
-    if attempt.outcome == "unknown":
+    if attempt.outcome == "unknown" or _unreadable_success(attempt.failure):
         raise await _lost_create(services, attempt, params.client_name, catch.file)
     client = _applied(attempt)
     account = attempt.target.account_id or ""
@@ -150,6 +150,12 @@ async def _lost_create(
         f"is there and its secret is not in a file, call {ROTATE_TOOL} on it.",
         secret=kept,
     )
+
+
+def _unreadable_success(failure: ToolFailure | None) -> bool:
+    """A 2xx whose body could not be read: the secret may be in it, and the failure's text quotes the body,
+    so it is reported from what is found now, never in its own words."""
+    return isinstance(failure, CloudflareAPIError) and 200 <= failure.status < 300
 
 
 def _applied(attempt: WriteAttempt) -> OAuthClient:
@@ -213,7 +219,7 @@ async def rotate_secret(services: Services, params: ClientAction, *, over_http: 
         attempt = await attempt_write(services.audit, services.cloudflare, target, prepare, read)
     finally:
         catch.discard()
-    if attempt.outcome == "unknown":
+    if attempt.outcome == "unknown" or _unreadable_success(attempt.failure):
         raise await _lost_rotation(services, attempt, catch.file)
     if attempt.failure is not None:
         raise attempt.failure

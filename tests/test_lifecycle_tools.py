@@ -227,6 +227,24 @@ async def test_a_create_answered_502_is_not_retried_and_says_whether_a_client_of
     assert json.loads(audit.read_text().splitlines()[-1])["outcome"] == "unknown"
 
 
+async def test_a_create_answered_2xx_with_an_unreadable_body_never_quotes_that_body(secrets_dir):
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    leaked = "sekret-in-a-broken-answer-0123456789"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            emulator.record(request.method, request.url.path, dict(request.headers), request.content)
+            return httpx.Response(200, text=f'{{"success": true, "result": {{"client_secret": "{leaked}"')
+        answer = emulator.handle(request.method, request.url.path, dict(request.headers), request.content)
+        return httpx.Response(answer.status, content=answer.body, headers=answer.headers)
+
+    server, _ = setup(emulator, httpx.MockTransport(handler))
+    async with Client(server) as client:
+        result = await client.call_tool("create_oauth_client", NEW)
+    assert result.is_error and "list_oauth_clients" in result.content[0].text
+    assert leaked not in result.content[0].text
+
+
 async def test_a_secret_that_cannot_be_written_after_the_create_is_reported_lost_with_rotation_as_the_way_out(
     secrets_dir, monkeypatch
 ):
