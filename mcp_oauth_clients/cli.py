@@ -3,41 +3,76 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
 import signal
 import sys
+import time
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 from mcp_oauth_clients import __version__
-from mcp_oauth_clients.config import FLAGS, VARIABLES, ConfigError, Settings, found_dotenv_may_set
+from mcp_oauth_clients.config import FLAGS, VARIABLES, ConfigError, Settings, found_dotenv_may_set, shown_value
 from mcp_oauth_clients.untrusted import clean, redact
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    """The settings flags, shared by the server and `doctor` so that doctor checks what the server would run."""
+def _common(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """The flags shared by the server and `doctor`, so that doctor checks what the server would run. They may
+    come before `doctor` or after it; after it, a flag not given leaves the one before it alone (no defaults)."""
+
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
     parser.add_argument(
-        "--sandbox", action="store_true", help="use an in-memory emulation of Cloudflare (no account or token needed)"
+        "--sandbox",
+        action="store_true",
+        default=default(False),
+        help="use an in-memory emulation of Cloudflare (no account or token needed)",
     )
     parser.add_argument(
         "--env-file",
         metavar="PATH",
+        default=default(None),
         help="read settings from this file instead of ./.env; it may set every variable (the environment still wins)",
     )
-    parser.add_argument("--read-only", action="store_true", help="refuse every write; reads and dry runs still work")
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=default(False),
+        help="refuse every write; reads and dry runs still work",
+    )
     parser.add_argument(
         "--allowed-accounts",
         metavar="IDS",
+        default=default(None),
         help="comma-separated account ids this server may touch",
     )
     parser.add_argument(
         "--allow-unattended-promotion",
         action="store_true",
+        default=default(False),
         help="let a client that cannot ask a person promote a client to public, only when the "
         "call carries confirm_irreversible: true",
     )
-    parser.add_argument("--audit-log", metavar="PATH", help="append the JSON-lines audit log here (default: stderr)")
+    parser.add_argument(
+        "--audit-log",
+        metavar="PATH",
+        default=default(None),
+        help="append the JSON-lines audit log here (default: stderr)",
+    )
+    parser.add_argument(
+        "--transport",
+        choices=("stdio", "streamable-http"),
+        default=default("stdio"),
+        help="default: stdio",
+    )
+    parser.add_argument("--host", default=default("127.0.0.1"), help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=default(8000), help="HTTP port (default 8000); the endpoint is /mcp"
+    )
 
 
 def _variables_help() -> str:
@@ -67,20 +102,16 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(parser)
-    parser.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio", help="default: stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000); the endpoint is /mcp")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    return parser
-
-
-def _doctor_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mcp-oauth-clients doctor",
+    commands = parser.add_subparsers(dest="command", metavar="doctor")
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the set-up",
         description="Check what the server would run with these settings and flags: the settings, the token and "
-        "its access to the default account; exit non-zero on any problem. Never prints a secret.",
+        "its access to the default account, and with --transport streamable-http the HTTP bind (token, allowed "
+        "hosts, port); exit non-zero on any problem. Never prints a secret.",
     )
-    _common(parser)
+    _common(doctor, defaults=False)
     return parser
 
 
@@ -96,6 +127,35 @@ class RedactSecrets(logging.Filter):
         if record.exc_info:  # a traceback's text can quote values too (it keeps its line breaks)
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
             record.exc_info = None
+        return True
+
+
+class OncePerInterval(logging.Filter):
+    """At most one warning or error of each kind (logger and message template) per interval: a client that
+    makes the server fail the same way a thousand times a second cannot flood stderr. The next line of a
+    kind that passes says how many like it were left out."""
+
+    def __init__(self, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self.clock = clock
+        self._last: dict[tuple[str, object], float] = {}
+        self._left_out: dict[tuple[str, object], int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        kind, now = (record.name, record.msg), self.clock()
+        last = self._last.get(kind)
+        if last is not None and now - last < self.interval:
+            self._left_out[kind] = self._left_out.get(kind, 0) + 1
+            return False
+        if len(self._last) > 1000:  # kinds are few; a message that varies by request is not a kind worth keeping
+            self._last.clear()
+        self._last[kind] = now
+        if left_out := self._left_out.pop(kind, 0):
+            record.msg = f"{record.getMessage()} ({left_out} more like it in the last {self.interval:g} s left out)"
+            record.args = None
         return True
 
 
@@ -120,6 +180,7 @@ def configure_logging(level: str, secrets: list[str], log_format: str = "text") 
     """All logging to stderr (stdout is JSON-RPC), with secrets masked; text for people, JSON lines for shippers."""
     redact = RedactSecrets(secrets)
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(OncePerInterval())  # before redaction, which fills the message in
     handler.setFormatter(
         JsonLines() if log_format == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
@@ -156,9 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     SIGINT (Ctrl-C) and SIGTERM stop either transport at once, without a traceback; the exit code is the
     shell's convention for a process ended by that signal: 130 for SIGINT, 143 for SIGTERM.
     """
-    argv = sys.argv[1:] if argv is None else argv
-    doctor = bool(argv) and argv[0] == "doctor"
-    args = (_doctor_parser() if doctor else _parser()).parse_args(argv[1:] if doctor else argv)
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    doctor = args.command == "doctor"
     try:
         settings = _load(args)
     except ConfigError as exc:
@@ -174,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from mcp_oauth_clients.doctor import run_doctor
 
-        return anyio.run(run_doctor, settings)
+        listen = (args.host, args.port) if args.transport == "streamable-http" else None
+        return anyio.run(functools.partial(run_doctor, settings, listen=listen))
 
     if settings.audit_log:
         from mcp_oauth_clients.audit import cannot_write
@@ -184,8 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         if problem is None and args.transport == "stdio" and _is_stdout(settings.audit_log):
             problem = "it is this process's stdout, which carries JSON-RPC over stdio; use stderr (the default)"
         if problem:
+            path, problem = shown_value(settings.audit_log), shown_value(problem)
             print(
-                f"mcp-oauth-clients: the audit log {settings.audit_log} cannot be written ({problem}); "
+                f"mcp-oauth-clients: the audit log {path} cannot be written ({problem}); "
                 "no write could be recorded, so the server does not start. Fix the path (--audit-log).",
                 file=sys.stderr,
             )
@@ -198,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
 
     server = build_server(settings)
     if args.transport == "streamable-http":
-        from mcp_oauth_clients.http import serve
+        from mcp_oauth_clients.http_transport import serve
 
         try:
             stopped_by = serve(server, settings, args.host, args.port)
@@ -206,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"mcp-oauth-clients: {exc}", file=sys.stderr)
             return 2
     else:
-        from mcp_oauth_clients.server import serve_stdio
+        from mcp_oauth_clients.stdio_transport import serve_stdio
 
         stopped_by = serve_stdio(server, settings)
     return 128 + stopped_by if stopped_by else 0

@@ -16,18 +16,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from mcp_oauth_clients.checks import ACCOUNT_ID_PATTERN
+from mcp_oauth_clients.checks import ACCOUNT_ID_PATTERN, is_loopback
 from mcp_oauth_clients.config_sources import (
     CREDENTIAL_VARIABLES,
     DEFAULT_BASE_URL,
     FLAGS,
     FOUND_DOTENV,
+    MIN_HTTP_TOKEN_LENGTH,
     SECRET_VARIABLES,
     VARIABLES,
     ConfigError,
+    characters,
     found_dotenv_may_set,
+    read_choice,
     read_env_file,
+    read_flag,
+    read_integer,
+    read_number,
+    refusal,
     refuse_operator_settings,
+    shown_value,
+    source_of,
 )
 
 # Re-exported: the rest of the package reads configuration from this one module.
@@ -35,12 +44,15 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "FLAGS",
     "FOUND_DOTENV",
+    "MIN_HTTP_TOKEN_LENGTH",
     "SECRET_VARIABLES",
     "VARIABLES",
     "ConfigError",
     "Credentials",
     "Settings",
+    "check_http_bind",
     "found_dotenv_may_set",
+    "shown_value",
 ]
 
 
@@ -152,26 +164,26 @@ class Settings:
             ),
             base_url=_base_url(merged, sources),
             account_id=_account_id(merged, sources),
-            sandbox=_flag(merged, "MCP_OAUTH_CLIENTS_SANDBOX"),
-            timeout=_number(merged, "MCP_OAUTH_CLIENTS_TIMEOUT", 20.0, low=0.1, high=300),
-            connect_timeout=_number(merged, "MCP_OAUTH_CLIENTS_CONNECT_TIMEOUT", 5.0, low=0.1, high=60),
-            max_retries=int(_number(merged, "MCP_OAUTH_CLIENTS_MAX_RETRIES", 2, low=0, high=5)),
-            max_retry_wait=_number(merged, "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT", 5.0, low=0, high=60),
-            retry_backoff=_number(merged, "MCP_OAUTH_CLIENTS_RETRY_BACKOFF", 0.5, low=0.01, high=8),
-            log_level=_choice(merged, "MCP_OAUTH_CLIENTS_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "WARNING"),
-            log_format=_choice(merged, "MCP_OAUTH_CLIENTS_LOG_FORMAT", ("TEXT", "JSON"), "TEXT").lower(),
-            read_only=_flag(merged, "MCP_OAUTH_CLIENTS_READ_ONLY"),
+            sandbox=read_flag(merged, sources, "MCP_OAUTH_CLIENTS_SANDBOX"),
+            timeout=read_number(merged, sources, "MCP_OAUTH_CLIENTS_TIMEOUT", 20.0, low=0.1, high=300),
+            connect_timeout=read_number(merged, sources, "MCP_OAUTH_CLIENTS_CONNECT_TIMEOUT", 5.0, low=0.1, high=60),
+            max_retries=read_integer(merged, sources, "MCP_OAUTH_CLIENTS_MAX_RETRIES", 2, low=0, high=5),
+            max_retry_wait=read_number(merged, sources, "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT", 5.0, low=0, high=60),
+            retry_backoff=read_number(merged, sources, "MCP_OAUTH_CLIENTS_RETRY_BACKOFF", 0.5, low=0.01, high=8),
+            log_level=read_choice(
+                merged, sources, "MCP_OAUTH_CLIENTS_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "WARNING"
+            ),
+            log_format=read_choice(merged, sources, "MCP_OAUTH_CLIENTS_LOG_FORMAT", ("TEXT", "JSON"), "TEXT").lower(),
+            read_only=read_flag(merged, sources, "MCP_OAUTH_CLIENTS_READ_ONLY"),
             allowed_accounts=_allowed_accounts(merged, sources),
-            allow_unattended_promotion=_flag(merged, "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION"),
+            allow_unattended_promotion=read_flag(merged, sources, "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION"),
             audit_log=merged.get("MCP_OAUTH_CLIENTS_AUDIT_LOG") or None,
             http_token=merged.get("MCP_OAUTH_CLIENTS_HTTP_TOKEN") or None,
-            http_allowed_hosts=tuple(
-                h.strip() for h in merged.get("MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()
-            ),
-            dns_server=_dns_server(merged.get("MCP_OAUTH_CLIENTS_DNS_SERVER", "")),
+            http_allowed_hosts=_allowed_hosts(merged, sources),
+            dns_server=_dns_server(merged, sources),
             request_state_keys=_request_state_keys(merged),
             sources=sources,
-            shown_values={k: v for k, v in merged.items() if k not in SECRET_VARIABLES},
+            shown_values={k: shown_value(v) for k, v in merged.items() if k not in SECRET_VARIABLES},
         )
 
     def secrets(self) -> list[str]:
@@ -202,7 +214,7 @@ def _base_url(values: Mapping[str, str], sources: Mapping[str, str]) -> str:
         raise ConfigError(f"{where} has a malformed port", fix) from None
     if parts.query or parts.fragment or not parts.hostname:
         raise ConfigError(f"{where} must be scheme, host and path only (no query or fragment)", fix)
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(
             f"{where} uses plain http to {parts.hostname}: the token would cross the network unencrypted. http "
             "is accepted only for a loopback address (127.0.0.0/8, ::1, localhost)",
@@ -212,15 +224,6 @@ def _base_url(values: Mapping[str, str], sources: Mapping[str, str]) -> str:
 
 
 _UNSAFE_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f\\]")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _account_id(values: Mapping[str, str], sources: Mapping[str, str]) -> str | None:
@@ -257,17 +260,15 @@ _ACCOUNT_FIX = "copy the account id from the Cloudflare dashboard URL (dash.clou
 
 def _shape(value: str) -> str:
     """What is wrong with an id, without repeating it."""
-    count = f"{len(value)} character{'s' if len(value) != 1 else ''}"
     if len(value) == 32:
-        return f"{count}, not all hexadecimal"
-    return count
+        return f"{characters(value)}, not all hexadecimal"
+    return characters(value)
 
 
-def _dns_server(raw: str) -> tuple[str, int] | None:
+def _dns_server(values: Mapping[str, str], sources: Mapping[str, str]) -> tuple[str, int] | None:
     """`IP`, `IP:PORT` or `[IPv6]:PORT`; a name is refused (resolving it would need a resolver)."""
-    import ipaddress
-
-    raw = raw.strip()
+    name = "MCP_OAUTH_CLIENTS_DNS_SERVER"
+    raw = values.get(name, "").strip()
     if not raw:
         return None
     host, port = raw, "53"
@@ -282,8 +283,35 @@ def _dns_server(raw: str) -> tuple[str, int] | None:
     except ValueError:
         number = 0
     if not 0 < number < 65536:
-        raise ConfigError(f"MCP_OAUTH_CLIENTS_DNS_SERVER={raw!r}: use an IP address, IP:PORT or [IPv6]:PORT")
+        raise refusal(values, sources, name, "is not an IP address, IP:PORT or [IPv6]:PORT")
     return host, number
+
+
+def _allowed_hosts(values: Mapping[str, str], sources: Mapping[str, str]) -> tuple[str, ...]:
+    """Host names or IP addresses (an IPv6 one with or without brackets), without a port: the HTTP
+    Host header's name part, which DNS-rebinding protection compares with each entry."""
+    name = "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS"
+    entries = [h.strip() for h in values.get(name, "").split(",") if h.strip()]
+    for number, entry in enumerate(entries, start=1):
+        if not (_is_ip(entry.removeprefix("[").removesuffix("]")) or _HOST_NAME.fullmatch(entry)):
+            raise ConfigError(
+                f"{name} (from {source_of(sources, name)}): entry {number} is not a host name or an IP address "
+                f"({characters(entry)}, not shown), with no port, scheme or path",
+                "list the names clients use to reach the server, e.g. mcp.example.com",
+            )
+    return tuple(entries)
+
+
+# A DNS host name: labels of letters, digits and hyphens, at most 63 characters each, 253 in all.
+_HOST_NAME = re.compile(r"(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _request_state_keys(values: Mapping[str, str]) -> tuple[str, ...]:
@@ -294,30 +322,34 @@ def _request_state_keys(values: Mapping[str, str]) -> tuple[str, ...]:
     return keys
 
 
-def _flag(values: Mapping[str, str], name: str) -> bool:
-    raw = values.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise ConfigError(f"{name}={raw!r}: use 1 or 0")
+def is_loopback_bind(host: str) -> bool:
+    """Whether an HTTP bind address (an IPv6 one with or without brackets) is reachable only from this machine."""
+    return is_loopback(host.removeprefix("[").removesuffix("]"))
 
 
-def _choice(values: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
-    raw = (values.get(name) or default).strip().upper()
-    if raw not in allowed:
-        raise ConfigError(f"{name}={values.get(name)!r}: use one of {', '.join(allowed)}")
-    return raw
-
-
-def _number(values: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
-    raw = values.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        number = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number") from None
-    if not low <= number <= high:
-        raise ConfigError(f"{name}={raw!r} must be between {low:g} and {high:g}")
-    return number
+def check_http_bind(settings: Settings, host: str) -> None:
+    """Refuse to serve HTTP beyond loopback without a long bearer token, or on every address without the
+    Host names clients use (the server and doctor both ask this)."""
+    if is_loopback_bind(host):
+        return
+    name = "MCP_OAUTH_CLIENTS_HTTP_TOKEN"
+    if not settings.http_token:
+        raise ConfigError(
+            f"refusing to listen on {host} without {name}: anyone who can reach this address could change your "
+            "OAuth clients with this server's Cloudflare token",
+            f"set {name} to a long random value (MCP clients send it as 'Authorization: Bearer ...'), or bind to "
+            "127.0.0.1",
+        )
+    if len(settings.http_token) < MIN_HTTP_TOKEN_LENGTH:
+        raise ConfigError(
+            f"refusing to listen on {host}: {name} has {characters(settings.http_token)}, fewer than "
+            f"{MIN_HTTP_TOKEN_LENGTH}, so it could be guessed",
+            "set it to a long random value, e.g. the output of: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
+    if host in ("0.0.0.0", "::") and not settings.http_allowed_hosts:
+        raise ConfigError(
+            f"listening on {host} needs MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS (the Host names clients use), so that "
+            "DNS-rebinding protection knows which Host headers to accept",
+            "set it to the names clients use, e.g. mcp.example.com",
+        )

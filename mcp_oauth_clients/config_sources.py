@@ -3,17 +3,22 @@
 Trust: the environment, the flags and a file the operator names with `--env-file` are the operator's.
 A `.env` merely found in the working directory is not: MCP clients start servers in the user's project
 folder, where whoever wrote the project can leave one. `FOUND_DOTENV` says what such a file may set.
-`config.Settings.load` merges the sources; this module says what each may hold.
+`config.Settings.load` merges the sources; this module says what each may hold, and reads the plain
+values (flags, choices, numbers) with refusals that never repeat what could be a secret pasted into the
+wrong setting.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
+# Beyond loopback the bearer token is all that stands between the network and writes.
+MIN_HTTP_TOKEN_LENGTH = 32
 
 # Every variable the server reads, with the line `--help` and `.env.example` show for it.
 VARIABLES: dict[str, str] = {
@@ -25,7 +30,7 @@ VARIABLES: dict[str, str] = {
     "MCP_OAUTH_CLIENTS_SANDBOX": "1 to serve the in-memory sandbox instead of Cloudflare (same as --sandbox)",
     "MCP_OAUTH_CLIENTS_TIMEOUT": "seconds to wait for one Cloudflare answer (default 20)",
     "MCP_OAUTH_CLIENTS_CONNECT_TIMEOUT": "seconds to wait for a connection (default 5)",
-    "MCP_OAUTH_CLIENTS_MAX_RETRIES": "retries after a 408/409/429/5xx or a connection error (default 2)",
+    "MCP_OAUTH_CLIENTS_MAX_RETRIES": "retries after a 408/409/429/5xx or a connection error, 0 to 5 (default 2)",
     "MCP_OAUTH_CLIENTS_RETRY_BACKOFF": "first retry delay in seconds, doubling up to 8 (default 0.5, as the "
     "official SDK)",
     "MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT": "longest Retry-After (seconds) the server waits out; longer answers "
@@ -40,10 +45,10 @@ VARIABLES: dict[str, str] = {
     "public, only with confirm_irreversible: true (same as --allow-unattended-promotion)",
     "MCP_OAUTH_CLIENTS_AUDIT_LOG": "file to append the JSON-lines audit log to (default: stderr; same as --audit-log)",
     "MCP_OAUTH_CLIENTS_HTTP_TOKEN": "bearer token MCP clients must send over streamable HTTP; required, with at "
-    "least 32 characters, to listen beyond loopback",
+    f"least {MIN_HTTP_TOKEN_LENGTH} characters, to listen beyond loopback",
     "MCP_OAUTH_CLIENTS_DNS_SERVER": "resolver for check_verification_record, IP or IP:PORT (default: the system's)",
-    "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": "comma-separated Host names accepted over HTTP (DNS-rebinding "
-    "protection), e.g. mcp.example.com",
+    "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": "comma-separated Host names or IP addresses, without a port, accepted "
+    "over HTTP (DNS-rebinding protection), e.g. mcp.example.com",
     "MCP_OAUTH_CLIENTS_REQUEST_STATE_KEY": "secret (32+ characters) shared by every HTTP instance, so a consent "
     "round trip may end on another instance; comma-separated to rotate, the first seals",
 }
@@ -120,7 +125,7 @@ class ConfigError(ValueError):
 def read_env_file(env_file: str | os.PathLike[str] | None) -> tuple[dict[str, str | None], Path | None]:
     """The file's values, read literally (never `${VAR}`-expanded), and its path; ({}, None) when there is none."""
     named = env_file is not None
-    path = Path(env_file) if named else Path.cwd() / ".env"
+    path = Path(env_file) if env_file is not None else Path.cwd() / ".env"
     label = f"--env-file {path}" if named else f"{path} (found in the working directory)"
     if not path.exists():
         if named:
@@ -168,3 +173,93 @@ def refuse_operator_settings(values: Mapping[str, str | None], path: Path) -> No
         + (f", with the flag {' / '.join(flags)}" if flags else "")
         + f", or in a file you name with --env-file PATH (if you wrote this file yourself: --env-file {path})",
     )
+
+
+# --- reading one value, and refusing it without repeating what could be a secret ---
+
+# The only values a refusal repeats: a number cannot be a secret pasted into the wrong setting.
+SHOWABLE_NUMBER = re.compile(r"[+-]?\d{1,9}(\.\d{1,6})?")
+# Runs of the characters API tokens and keys are made of, long enough to be one (a path's or a name's
+# parts are shorter, or lack the mix of cases and digits a random token has).
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_\-+=]{32,}")
+_MIXED = (re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"[0-9]"))
+_LONG_HEX = re.compile(r"[0-9a-fA-F]{33,}")  # a Global API key is 37; a 32-hex account id is shown
+SHOWN_LENGTH = 200
+
+
+def looks_like_a_credential(value: str) -> bool:
+    """Whether part of `value` is shaped like a random token (mixed cases and digits) or a long hex key."""
+    return any(all(p.search(run) for p in _MIXED) or _LONG_HEX.fullmatch(run) for run in _TOKEN_RUN.findall(value))
+
+
+def shown_value(value: str) -> str:
+    """A setting's value as doctor and the start-up lines show it: clipped, and withheld when part of it is
+    shaped like a credential (a token pasted into a setting that is not secret must not be printed)."""
+    if looks_like_a_credential(value):
+        return f"set ({characters(value)}; not shown: shaped like a credential)"
+    return value if len(value) <= SHOWN_LENGTH else value[: SHOWN_LENGTH - 1] + "…"
+
+
+def refusal(values: Mapping[str, str], sources: Mapping[str, str], name: str, rule: str) -> ConfigError:
+    """The refusal of a setting: its name, where it came from and the rule it breaks. Its value is
+    repeated only when it is a short number; anything else could be a secret pasted into the wrong
+    setting, so only its length is said."""
+    raw = values.get(name, "").strip()
+    if SHOWABLE_NUMBER.fullmatch(raw):
+        return ConfigError(f"{name}={raw} (from {source_of(sources, name)}) {rule}")
+    return ConfigError(f"{name} (from {source_of(sources, name)}) {rule}; its value is not shown ({characters(raw)})")
+
+
+def source_of(sources: Mapping[str, str], name: str) -> str:
+    return sources.get(name, "settings")
+
+
+def characters(value: str) -> str:
+    return f"{len(value)} character{'s' if len(value) != 1 else ''}"
+
+
+def read_flag(values: Mapping[str, str], sources: Mapping[str, str], name: str) -> bool:
+    raw = values.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise refusal(values, sources, name, "is not 1 or 0 (also accepted: true/false, yes/no, on/off)")
+
+
+def read_choice(
+    values: Mapping[str, str], sources: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str
+) -> str:
+    raw = (values.get(name) or default).strip().upper()
+    if raw not in allowed:
+        raise refusal(values, sources, name, f"is not one of {', '.join(allowed)}")
+    return raw
+
+
+def read_number(
+    values: Mapping[str, str], sources: Mapping[str, str], name: str, default: float, *, low: float, high: float
+) -> float:
+    raw = values.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        number = float(raw)
+    except ValueError:
+        raise refusal(values, sources, name, f"is not a number: use one between {low:g} and {high:g}") from None
+    if not low <= number <= high:  # also refuses nan
+        raise refusal(values, sources, name, f"must be between {low:g} and {high:g}")
+    return number
+
+
+def read_integer(
+    values: Mapping[str, str], sources: Mapping[str, str], name: str, default: int, *, low: int, high: int
+) -> int:
+    """A count: a whole number within bounds (2.9 is refused, not rounded down to 2)."""
+    raw = (values.get(name) or "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"[+-]?\d{1,9}", raw):
+        raise refusal(values, sources, name, f"is not a whole number: use one from {low} to {high}")
+    if not low <= int(raw) <= high:
+        raise refusal(values, sources, name, f"must be a whole number from {low} to {high}")
+    return int(raw)

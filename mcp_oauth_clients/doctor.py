@@ -4,21 +4,30 @@ It takes the same flags and obeys the same rules as the server: it says which se
 where from (never a secret), refuses what the server would refuse (unusable settings, a default
 account outside the allow-list) before sending anything, verifies the token with Cloudflare, checks
 that the token can read the default account's OAuth clients, and, unless the server is read-only,
-probes write access without changing anything. It names a missing permission plainly and exits
-non-zero on any problem.
+probes write access without changing anything. Given `--transport streamable-http`, it checks the
+HTTP deployment too: the bind address against the bearer token and allowed hosts, and the port. It
+names a missing permission plainly and exits non-zero on any problem. Failures are described from
+their structured fields (class, status, codes, retry time, problem), never from their text.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import TextIO
 
 from mcp_oauth_clients.audit import cannot_write
 from mcp_oauth_clients.cloudflare_client import CloudflareClient
-from mcp_oauth_clients.config import SECRET_VARIABLES, VARIABLES, ConfigError, Settings
-from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, CloudflareEmulator, mock_transport
-from mcp_oauth_clients.errors import CloudflareAPIError, ToolFailure, TransportFailure
+from mcp_oauth_clients.config import (
+    MIN_HTTP_TOKEN_LENGTH,
+    SECRET_VARIABLES,
+    VARIABLES,
+    ConfigError,
+    Settings,
+    check_http_bind,
+    shown_value,
+)
+from mcp_oauth_clients.emulator import CloudflareEmulator, mock_transport
+from mcp_oauth_clients.errors import CloudflareAPIError, RateLimited, ToolFailure, TransportFailure
 from mcp_oauth_clients.untrusted import redact
 
 # An id no client has: a PATCH to it reaches Cloudflare's permission check and then "not found",
@@ -38,8 +47,6 @@ SET_TOKEN = (
     "(and mcp-oauth-clients doctor --sandbox)."
 )
 _CHECK_NETWORK = "check the network, a proxy (HTTPS_PROXY) or CLOUDFLARE_BASE_URL"
-# Sentences written for a tool result; a diagnosis that writes nothing leaves them out.
-_TOOL_TEXT = re.compile(r"\s*Nothing was (?:written|sent)\.")
 
 
 class Report:
@@ -76,12 +83,13 @@ def report_unusable_settings(error: ConfigError, out: TextIO | None = None) -> i
     return _finish(report)
 
 
-async def run_doctor(settings: Settings, out: TextIO = sys.stdout) -> int:
-    """Check the set-up; return the exit code (0 when every check passed)."""
+async def run_doctor(settings: Settings, out: TextIO = sys.stdout, *, listen: tuple[str, int] | None = None) -> int:
+    """Check the set-up, and the HTTP bind at `listen` (host, port) when given; return the exit code (0 when
+    every check passed)."""
     report = Report(out, settings.secrets())
     _show_settings(settings, report)
     report.line("Checks:")
-    account = _default_account(settings)
+    account = settings.default_account
     if account and settings.allowed_accounts and account not in settings.allowed_accounts:
         report.problem(
             f"the default account {account} is not in MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS: the server refuses every "
@@ -92,16 +100,19 @@ async def run_doctor(settings: Settings, out: TextIO = sys.stdout) -> int:
         return _finish(report)
     if settings.audit_log and (unwritable := cannot_write(settings.audit_log)):
         report.problem(
-            f"the audit log {settings.audit_log} cannot be written ({unwritable}): the server refuses to start",
+            f"the audit log {shown_value(settings.audit_log)} cannot be written ({shown_value(unwritable)}): "
+            "the server refuses to start",
             "fix the path (--audit-log or MCP_OAUTH_CLIENTS_AUDIT_LOG)",
         )
-    if settings.http_token and len(settings.http_token) < 32:
+    if listen is not None:
+        _check_http(settings, *listen, report)
+    elif settings.http_token and len(settings.http_token) < MIN_HTTP_TOKEN_LENGTH:
         report.note(
             f"MCP_OAUTH_CLIENTS_HTTP_TOKEN has {len(settings.http_token)} characters: the server refuses to listen "
-            "beyond loopback with fewer than 32"
+            f"beyond loopback with fewer than {MIN_HTTP_TOKEN_LENGTH}"
         )
-    if settings.sandbox:
-        await _check_sandbox(settings, account or DEMO_ACCOUNT_ID, report)
+    if settings.sandbox and account is not None:
+        await _check_sandbox(settings, account, report)
         return _finish(report)
     if not settings.credentials.configured:
         report.problem("no Cloudflare credentials: CLOUDFLARE_API_TOKEN is not set", CREATE_TOKEN + "\n" + SET_TOKEN)
@@ -116,11 +127,27 @@ async def run_doctor(settings: Settings, out: TextIO = sys.stdout) -> int:
     return _finish(report)
 
 
-def _default_account(settings: Settings) -> str | None:
-    """The account a call without `account_id` goes to, as the server resolves it."""
-    if settings.account_id:
-        return settings.account_id.lower()
-    return DEMO_ACCOUNT_ID if settings.sandbox else None
+def _check_http(settings: Settings, host: str, port: int, report: Report) -> None:
+    """What `--transport streamable-http` would refuse at start-up: the bind without a long enough token or the
+    Host names to accept, and a port that cannot be bound (tried, then released)."""
+    from mcp_oauth_clients.http_transport import host_pattern, listen  # the HTTP stack, only when asked
+
+    try:
+        check_http_bind(settings, host)
+    except ConfigError as refused:
+        report.problem(refused.problem, refused.fix or "correct the setting named above")
+    else:
+        bearer = "required" if settings.http_token else "not required (loopback only)"
+        hosts = ", ".join(shown_value(h) for h in settings.http_allowed_hosts) or "loopback names only"
+        report.ok(f"HTTP on {host_pattern(host)}: bearer token {bearer}; Host names accepted: {hosts}")
+    try:
+        sockets = listen(host, port)
+    except ConfigError as refused:
+        report.problem(refused.problem, refused.fix or "choose another port with --port")
+        return
+    for sock in sockets:
+        sock.close()
+    report.ok(f"port {port} on {host_pattern(host)} is free to listen on")
 
 
 def _show_settings(settings: Settings, report: Report) -> None:
@@ -145,7 +172,7 @@ async def _check_sandbox(settings: Settings, account: str, report: Report) -> No
     try:
         answer = await cloudflare.request("GET", f"/accounts/{account}/oauth_clients", retry=False)
     except ToolFailure as failure:
-        report.problem(f"the sandbox could not list account {account}: {_plain(failure.message)}", "report a bug")
+        report.problem(f"the sandbox could not list account {account}: {_describe(failure)}", "report a bug")
         return
     finally:
         await cloudflare.aclose()
@@ -172,8 +199,11 @@ async def _check_token(settings: Settings, cloudflare: CloudflareClient, report:
         else:
             report.note(f"could not verify the token (HTTP {exc.status}); continuing with the account check")
         return
-    except ToolFailure as failure:
+    except TransportFailure as failure:
         report.problem(_unreachable(settings, failure), _CHECK_NETWORK)
+        return
+    except ToolFailure as failure:
+        report.problem(f"could not verify the token: {_describe(failure)}", "try again later")
         return
     status = answer.result.get("status") if isinstance(answer.result, dict) else None
     if status == "active":
@@ -205,13 +235,13 @@ async def _check_account(settings: Settings, account: str | None, cloudflare: Cl
                 "check that CLOUDFLARE_ACCOUNT_ID is the id in the Cloudflare dashboard URL of the right account",
             )
         else:
-            report.problem(f"listing OAuth clients failed: {_plain(exc.summary or _codes(exc))}", "try again later")
+            report.problem(f"listing OAuth clients failed: {_describe(exc)}", "try again later")
+        return
+    except TransportFailure as failure:
+        report.problem(_unreachable(settings, failure), _CHECK_NETWORK)
         return
     except ToolFailure as failure:
-        if isinstance(failure, TransportFailure):
-            report.problem(_unreachable(settings, failure), _CHECK_NETWORK)
-        else:
-            report.problem(f"listing OAuth clients failed: {_plain(failure.message)}", "try again later")
+        report.problem(f"listing OAuth clients failed: {_describe(failure)}", "try again later")
         return
     count = len(answer.result) if isinstance(answer.result, list) else 0
     report.ok(f'"OAuth Client Read": the token can list the {_count(count, "OAuth client")} of account {account}')
@@ -245,18 +275,33 @@ async def _probe_write(account: str, cloudflare: CloudflareClient, report: Repor
         else:
             report.note(f"write access could not be probed (HTTP {exc.status})")
     except ToolFailure as failure:
-        report.note(f"write access could not be probed: {_plain(failure.message)}")
+        report.note(f"write access could not be probed: {_describe(failure)}")
 
 
-def _unreachable(settings: Settings, failure: ToolFailure) -> str:
+def _unreachable(settings: Settings, failure: TransportFailure) -> str:
     """Doctor's own sentence for a failed connection: it always makes exactly one attempt per check."""
-    reason = re.findall(r"\(([^()]+)\)", failure.message)
-    return f"could not reach Cloudflare at {settings.base_url} after 1 attempt" + (f" ({reason[-1]})" if reason else "")
+    reason = f" ({failure.problem})" if failure.problem else ""
+    return f"could not reach Cloudflare at {settings.base_url} after 1 attempt{reason}"
 
 
-def _plain(text: str) -> str:
-    """Text from the shared client layer, without the sentences meant for a tool result."""
-    return _TOOL_TEXT.sub("", text).strip()
+# Doctor's words for the failures that carry nothing more than their kind.
+_KINDS = {
+    "unreadable_answer": "Cloudflare answered success, but the answer could not be read",
+    "unknown_outcome": "the request was sent, but no answer came back",
+    "not_configured": "a setting the call needs is missing",
+}
+
+
+def _describe(failure: ToolFailure) -> str:
+    """A failure in doctor's words, built from its structured fields, never from its text."""
+    if isinstance(failure, RateLimited):
+        wait = f" for {failure.retry_after:.0f} s" if failure.retry_after is not None else ""
+        return f"Cloudflare is rate limiting this token: it asks to wait{wait} ({_codes(failure)})"
+    if isinstance(failure, CloudflareAPIError):
+        return _codes(failure)
+    if isinstance(failure, TransportFailure):
+        return "no usable answer from Cloudflare" + (f" ({failure.problem})" if failure.problem else "")
+    return _KINDS.get(failure.kind, f"the call failed ({failure.kind})")
 
 
 def _count(number: int, noun: str) -> str:
@@ -264,8 +309,8 @@ def _count(number: int, noun: str) -> str:
 
 
 def _codes(exc: CloudflareAPIError) -> str:
-    parts = [f"[{e.code}] {e.message}" if e.code is not None else e.message for e in exc.errors]
-    return "; ".join(parts) or f"HTTP {exc.status}"
+    """The status and Cloudflare's messages, each quoted as data."""
+    return "; ".join([f"HTTP {exc.status}", *(e.render() for e in exc.errors)])
 
 
 def _finish(report: Report) -> int:

@@ -1,15 +1,11 @@
-"""Wires the MCP server: the tools, the lifespan that owns the one Cloudflare HTTP client, and serving over stdio."""
+"""Wires the MCP server: the tools and the lifespan that owns the one Cloudflare HTTP client.
+
+The transports are beside it: `stdio_transport` and `http_transport`.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
-import logging
-import os
-import signal
-import stat
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -17,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.request_state import RequestStateSecurity
-from mcp.server.stdio import stdio_server
 
 from mcp_oauth_clients import __version__
 from mcp_oauth_clients.audit import AuditLog
@@ -25,7 +20,6 @@ from mcp_oauth_clients.cloudflare_client import CloudflareClient
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.emulator import CloudflareEmulator, mock_transport
 from mcp_oauth_clients.operations import Services
-from mcp_oauth_clients.startup import announce
 from mcp_oauth_clients.tools import build_tools
 
 if TYPE_CHECKING:
@@ -55,7 +49,7 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
                 await anyio.to_thread.run_sync(audit.close)
                 await cloudflare.aclose()
 
-    return MCPServer(
+    server = MCPServer(
         "mcp-oauth-clients",
         version=__version__,
         instructions=INSTRUCTIONS,
@@ -67,95 +61,33 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
         request_state_security=RequestStateSecurity(keys=list(settings.request_state_keys))
         if settings.request_state_keys
         else None,
+        subscriptions=False,  # the tool list never changes: nothing to listen for, so no listChanged promised
     )
+    _serve_tools_only(server)
+    return server
 
 
-logger = logging.getLogger(__name__)
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# The longest JSON-RPC line read from stdin; the SDK's own reader has no limit, asyncio's default is 64 KiB.
-MAX_LINE = 16 * 1024 * 1024
+# Methods MCPServer always registers, for prompts and resources this server does not have.
+_UNSERVED_METHODS = (
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+)
 
 
-def serve_stdio(server: MCPServer[Services], settings: Settings) -> int | None:
-    """Serve MCP on stdin/stdout until the client closes stdin (returns None) or SIGINT/SIGTERM arrives
-    (returns the signal). A signal cancels the calls in flight: a write cut short is audited as unknown."""
-    announce(settings, "stdio")
-    if sys.platform == "win32":  # no loop signal handlers or pipe readers there: the SDK's own loop
-        try:
-            anyio.run(server.run_stdio_async)
-        except KeyboardInterrupt:
-            return signal.SIGINT
-        return None
-    return anyio.run(_serve_stdio, server)
+def _serve_tools_only(server: MCPServer[Services]) -> None:
+    """Unregister the prompt and resource methods, so that they are not advertised.
 
-
-async def _serve_stdio(server: MCPServer[Services]) -> int | None:
-    received: list[int] = []
-    stdin = await _stdin_on_event_loop()
-    try:
-        with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
-            async with anyio.create_task_group() as group:
-
-                async def stop_on_signal() -> None:
-                    async for signum in signals:
-                        received.append(signum)
-                        group.cancel_scope.cancel()
-                        return
-
-                group.start_soon(stop_on_signal)
-                lowlevel = server._lowlevel_server  # the SDK's run_stdio_async() offers no way to pass stdin
-                async with stdio_server(stdin=stdin) as (read_stream, write_stream):  # type: ignore[arg-type]
-                    await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
-                group.cancel_scope.cancel()
-    finally:
-        if stdin is not None:
-            stdin.close()
-    return received[0] if received else None
-
-
-class _StdinLines:
-    """stdin read on the event loop. The SDK reads it in a worker thread, and a thread blocked in readline()
-    cannot be cancelled: Ctrl-C then waited for the next line, and the process for Enter."""
-
-    def __init__(self, reader: asyncio.StreamReader, transport: asyncio.ReadTransport) -> None:
-        self._reader = reader
-        self._transport = transport
-
-    def __aiter__(self) -> _StdinLines:
-        return self
-
-    async def __anext__(self) -> str:
-        try:
-            line = await self._reader.readline()
-        except ValueError:  # longer than MAX_LINE: dropped, and the client gets a parse error, not a crash
-            logger.warning("dropped a JSON-RPC line longer than %d bytes", MAX_LINE)
-            return "\n"
-        if not line:
-            raise StopAsyncIteration
-        return line.decode("utf-8", errors="replace")
-
-    def close(self) -> None:
-        self._transport.close()
-        # The descriptor was shared with fd 0 (and perhaps a terminal): leave it blocking, as it was found.
-        with contextlib.suppress(OSError):
-            os.set_blocking(0, True)
-
-
-async def _stdin_on_event_loop() -> _StdinLines | None:
-    """A reader of fd 0 on the event loop when it is a pipe, socket or terminal; otherwise None (the SDK's own
-    reader), since a regular file or /dev/null never blocks and cannot be polled."""
-    try:
-        mode = os.fstat(0).st_mode
-    except OSError:
-        return None
-    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(0)):
-        return None
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=MAX_LINE)
-    pipe = os.fdopen(os.dup(0), "rb", buffering=0)
-    try:
-        transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
-    except (ValueError, OSError):
-        pipe.close()
-        return None
-    return _StdinLines(reader, transport)
+    The low-level server advertises a capability for every method it serves, and MCPServer serves the
+    prompt and resource methods whether or not it has any: a client would be told of prompts and
+    resources, then list none. The SDK has no public way to unregister a method (checked against
+    mcp 2.3.0), hence the low-level server's handler table. A client that asks anyway is answered
+    "method not found", as the protocol says for a capability not advertised.
+    """
+    handlers = server._lowlevel_server._request_handlers
+    for method in _UNSERVED_METHODS:
+        handlers.pop(method, None)

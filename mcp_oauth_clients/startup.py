@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from mcp_oauth_clients import __version__
-from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.config import Settings, shown_value
 from mcp_oauth_clients.emulator import CloudflareEmulator
 
 # Its own logger, emitted at INFO whatever MCP_OAUTH_CLIENTS_LOG_LEVEL says (see cli.configure_logging).
@@ -35,7 +35,7 @@ def startup_lines(settings: Settings, address: str) -> list[str]:
             "(stateless; GET /healthz for health checks). Stop with Ctrl-C."
         ]
         bearer = "required" if settings.http_token else "not required (loopback only)"
-        hosts = ", ".join(settings.http_allowed_hosts) or "loopback names only"
+        hosts = ", ".join(shown_value(h) for h in settings.http_allowed_hosts) or "loopback names only"
         lines.append(f"HTTP: bearer token {bearer}; Host names accepted: {hosts}")
     lines.append(_cloudflare_line(settings))
     lines.append(_guard_rails_line(settings))
@@ -72,7 +72,8 @@ def _guard_rails_line(settings: Settings) -> str:
     promotion = "refused (a person decides)"
     if settings.allow_unattended_promotion:
         promotion = "allowed with confirm_irreversible: true"
+    audit = shown_value(settings.audit_log) if settings.audit_log else "stderr"
     return (
         f"guard rails: read-only {'on' if settings.read_only else 'off'}; allowed accounts: {accounts}; "
-        f"unattended promotion: {promotion}; audit log: {settings.audit_log or 'stderr'}"
+        f"unattended promotion: {promotion}; audit log: {audit}"
     )

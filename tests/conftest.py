@@ -1,32 +1,147 @@
-"""Shared fixtures: the anyio backend, the loopback fake, settings pointing at it."""
+"""Shared fixtures (the anyio backend, the loopback fake and DNS server, settings pointing at them, the server
+in memory or as the console script) and the two markers that sort the suite into tiers:
+
+- `e2e`: the test starts a process (the console script, Prism, npm tools, git...). `pytest -m "not e2e"` is
+  the fast tier. A test that starts a process without the mark fails, so the tier cannot drift.
+- `outside`: the test needs the npm tools (`python3 -m tests.npm_tools` installs them) or installs
+  packages itself. Selected by `-m outside` or run under `CI=true`; otherwise skipped with the reason, so a
+  plain `pytest` installs nothing.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import threading
+import re
+import subprocess
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import anyio.from_thread
 import pytest
+from mcp import Client
 
 from mcp_oauth_clients.config import Credentials, Settings
 from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, DEMO_CLIENT_ID
+from tests import npm_tools
 from tests.fake_cloudflare import TOKEN, FakeCloudflare
 
 ACCOUNT = DEMO_ACCOUNT_ID
 CLIENT = DEMO_CLIENT_ID
 
+# Fixtures that start a process (so a test using one is e2e), and whose process may start before the test's
+# own guard is in place (a module-scoped fixture).
+PROCESS_FIXTURES = {"stdio", "fresh_copy", "judged"}
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Start installing the pinned npm tools at once, in the background, so tests rarely wait for them."""
-    if hasattr(config, "workerinput"):
-        return  # an xdist worker: the controller (or the first test that needs them) installs
+# Tests in files whose owners have not marked them yet, found by the guard below: a module name alone means
+# every test in it starts a process. Each owner may move the mark into the file (`pytestmark`) and drop it here.
+E2E_TESTS: dict[str, set[str] | None] = {
+    "test_audit": {
+        "test_each_outcome_path_leaves_exactly_one_line_and_a_dry_run_none",
+        "test_a_call_cancelled_mid_write_leaves_one_unknown_line",
+        "test_a_server_shut_down_mid_write_still_writes_its_one_unknown_line",
+        "test_line_separators_in_a_value_never_split_the_audit_line",
+        "test_an_audit_log_that_cannot_take_the_line_yet_does_not_stall_other_calls",
+    },
+    "test_container": {"test_the_image_builds_starts_and_reports_healthy"},
+    "test_doctor": {
+        "test_default_account_outside_the_allow_list_is_a_problem_and_nothing_is_sent",
+        "test_doctor_command_exits_non_zero_on_a_problem_and_zero_in_the_sandbox",
+        "test_doctor_counts_in_correct_grammar",
+        "test_read_only_doctor_sends_no_write_probe_and_says_why",
+        "test_sandbox_doctor_speaks_of_the_sandbox_never_of_a_token",
+        "test_unreachable_cloudflare_is_diagnosed_after_1_attempt_without_tool_text",
+        "test_without_a_token_doctor_shows_the_three_ways_to_set_it_and_the_sandbox",
+    },
+    "test_elicitation_modes": None,
+    "test_every_bad_field": None,
+    "test_find_read_verify": {
+        "test_a_resolver_that_never_answers_is_a_failed_lookup_within_the_timeout",
+    },
+    "test_guard_rails_stdio": None,
+    "test_http": None,
+    "test_http_instances": None,
+    "test_lifecycle": {
+        "test_a_signal_during_a_write_stops_the_server_and_the_audit_log_keeps_the_attempt",
+        "test_a_stdin_line_beyond_the_limit_is_dropped_and_the_server_keeps_serving",
+        "test_ctrl_c_at_a_terminal_stops_the_stdio_server_the_first_time",
+        "test_get_on_the_mcp_endpoint_answers_405_at_once_instead_of_holding_a_stream",
+        "test_get_on_the_mcp_endpoint_still_needs_the_bearer_token_first",
+        "test_http_server_stops_at_once_on_a_signal_without_a_traceback",
+        "test_http_start_up_lines_give_the_address_on_stderr_and_nothing_on_stdout",
+        "test_json_log_format_writes_one_json_object_per_stderr_line_and_never_the_token",
+        "test_log_level_error_silences_the_start_up_lines",
+        "test_start_up_lines_state_the_guard_rails_in_force_and_never_the_token",
+        "test_stdio_server_stops_at_once_on_a_signal_without_a_traceback",
+        "test_stdio_start_up_lines_go_to_stderr_and_stdout_carries_only_json_rpc",
+    },
+    "test_preview_hash": None,
+    "test_stdio_e2e": None,
+    "test_trust_config": {
+        "test_planted_dotenv_cannot_send_the_token_to_another_host",
+        "test_planted_dotenv_setting_an_operator_only_variable_stops_start_up",
+        "test_planted_dotenv_is_refused_by_doctor_too",
+        "test_dotenv_found_in_the_working_directory_may_set_credentials_account_and_harmless_settings",
+        "test_env_file_the_operator_names_may_set_operator_only_variables",
+        "test_no_variable_is_ever_expanded_in_a_found_dotenv",
+        "test_no_variable_is_ever_expanded_in_a_named_env_file",
+        "test_base_url_must_be_https_or_loopback_http_without_userinfo",
+        "test_malformed_default_account_stops_start_up_and_doctor_calls_it_malformed",
+        "test_malformed_allowed_account_stops_start_up",
+        "test_non_utf8_env_file_is_a_configuration_error_naming_the_file",
+        "test_unreadable_env_file_is_a_configuration_error_naming_the_file",
+        "test_env_file_that_is_a_directory_is_a_configuration_error",
+        "test_dotenv_found_as_a_link_to_a_device_is_refused_not_read",
+        "test_short_http_token_is_refused_for_a_non_loopback_bind",
+        "test_help_groups_variables_as_the_trust_table_does",
+    },
+}
 
-    def install_quietly() -> None:
-        from tests.npm_tools import install
+OUTSIDE_SKIP = (
+    "outside check: needs the npm tools or installs packages; run "
+    f"`{npm_tools.INSTALL_COMMAND}` then `pytest -m outside` (CI=true runs them)"
+)
 
-        with contextlib.suppress(Exception, pytest.skip.Exception):  # resurfaces in the tests that need the tools
-            install()
 
-    threading.Thread(target=install_quietly, daemon=True).start()
+def outside_selected(markexpr: str, ci: bool) -> bool:
+    """Whether the outside checks run: under CI always, else only when `-m` asks for them."""
+    return ci or re.search(r"(?<!not )\boutside\b", markexpr) is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    selected = outside_selected(config.option.markexpr or "", npm_tools.in_ci())
+    for item in items:
+        listed = E2E_TESTS.get(item.path.stem, set())
+        if (
+            item.get_closest_marker("outside")
+            or PROCESS_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or listed is None
+            or getattr(item, "originalname", item.name) in listed
+        ):
+            item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("outside") and not selected:
+            item.add_marker(pytest.mark.skip(reason=OUTSIDE_SKIP))
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_in_e2e(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keep the `e2e` mark true: an unmarked test that starts a process fails at that point, and a marked
+    one that starts none is named in a warning (it belongs in the fast tier)."""
+    marked = request.node.get_closest_marker("e2e") is not None
+    started: list[str] = []
+    original: Callable[..., None] = subprocess.Popen.__init__
+
+    def counted(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+        if not marked:
+            raise AssertionError(f"this test starts a process ({args!r:.80}) but is not marked e2e")
+        started.append(repr(args))
+        original(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", counted)
+    yield
+    outside = request.node.get_closest_marker("outside") is not None  # needs the tools, maybe no process
+    if marked and not outside and not started and not PROCESS_FIXTURES & set(request.fixturenames):
+        warnings.warn(f"{request.node.nodeid} is marked e2e but started no process", pytest.PytestWarning, 2)
 
 
 @pytest.fixture
@@ -35,14 +150,14 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def fake():
+def fake() -> Iterator[FakeCloudflare]:
     with FakeCloudflare() as server:
         yield server
 
 
-def settings_for(base_url: str, **overrides) -> Settings:
+def settings_for(base_url: str, **overrides: Any) -> Settings:
     """Settings as the environment would give them, pointed at a fake, with short timeouts."""
-    values = dict(
+    values: dict[str, Any] = dict(
         credentials=Credentials(api_token=TOKEN),
         base_url=base_url,
         account_id=ACCOUNT,
@@ -62,6 +177,47 @@ def dns():
 
     with LoopbackDNS() as server:
         yield server
+
+
+class MemoryClient:
+    """The server in this process behind `mcp.Client`, with the stdio client's synchronous `call` and `text`,
+    so a test of our logic needs no process. Settings come from the same variables the script would read."""
+
+    def __init__(self, environ: dict[str, str], on_elicit: Callable[..., Any] | None = None) -> None:
+        from mcp_oauth_clients.server import build_server
+
+        self.settings = Settings.load(environ)
+        self._stack = contextlib.ExitStack()
+        self.portal = self._stack.enter_context(anyio.from_thread.start_blocking_portal())
+        client = Client(build_server(self.settings), elicitation_callback=on_elicit)
+        try:
+            self.client = self._stack.enter_context(self.portal.wrap_async_context_manager(client))
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def call(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The tool's result as the JSON a client reads (`content`, `isError`, `structuredContent`)."""
+        result = self.portal.call(self.client.call_tool, name, arguments)
+        return result.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    def text(self, name: str, arguments: dict[str, Any]) -> tuple[bool, str, dict[str, Any] | None]:
+        """Call a tool; return (is_error, text, structuredContent)."""
+        result = self.call(name, arguments)
+        return bool(result.get("isError")), result["content"][0]["text"], result.get("structuredContent")
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture
+def served(fake, dns) -> Iterator[MemoryClient]:
+    """The server in memory, pointed at the loopback fake and DNS server as `stdio` is: for tests of logic."""
+    from tests.stdio_client import fake_env  # here: stdio_client imports this module
+
+    client = MemoryClient(fake_env(fake, MCP_OAUTH_CLIENTS_DNS_SERVER=dns.address))
+    yield client
+    client.close()
 
 
 @pytest.fixture

@@ -55,6 +55,8 @@ class RawClient:
             cwd=cwd,
             text=True,
         )
+        assert self.proc.stdin and self.proc.stdout and self.proc.stderr  # all three are pipes
+        self.stdin, self.stdout, self.stderr = self.proc.stdin, self.proc.stdout, self.proc.stderr
         self.next_id = 0
         self.stdout_lines: list[str] = []
 
@@ -62,8 +64,8 @@ class RawClient:
         self.next_id += 1
         self._send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params or {}})
         while True:
-            line = self.proc.stdout.readline()
-            assert line, f"server closed stdout; stderr: {self.proc.stderr.read()[-2000:]}"
+            line = self.stdout.readline()
+            assert line, f"server closed stdout; stderr: {self.stderr.read()[-2000:]}"
             self.stdout_lines.append(line)
             message = json.loads(line)  # every stdout line must be JSON
             assert message["jsonrpc"] == "2.0"
@@ -80,8 +82,8 @@ class RawClient:
         self._send({"jsonrpc": "2.0", "method": method})
 
     def _send(self, message: dict) -> None:
-        self.proc.stdin.write(json.dumps(message) + "\n")
-        self.proc.stdin.flush()
+        self.stdin.write(json.dumps(message) + "\n")
+        self.stdin.flush()
 
     def initialize(self) -> dict:
         answer = self.request(
@@ -104,9 +106,9 @@ class RawClient:
         return bool(result.get("isError")), result["content"][0]["text"], result.get("structuredContent")
 
     def close(self) -> str:
-        self.proc.stdin.close()
-        rest = self.proc.stdout.read()
+        self.stdin.close()
+        rest = self.stdout.read()
         self.stdout_lines.extend(rest.splitlines(keepends=True))
-        stderr = self.proc.stderr.read()
+        stderr = self.stderr.read()
         self.proc.wait(timeout=10)
         return stderr

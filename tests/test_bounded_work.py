@@ -1,7 +1,8 @@
 """One call cannot stall the server: bounded lists, bounded errors, linear checks (issue 9, point 4).
 
-End to end through the console script over stdio against the loopback fake, plus unit tests of the
-pieces. Time bounds here only detect a hang; they are generous on purpose.
+The server in memory against the loopback fake, plus unit tests of the pieces; through the console script
+over stdio only where the process is the point (a huge request beside a read on one stdin, an answer that
+drips forever). Time bounds here only detect a hang; they are generous on purpose.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mcp_oauth_clients.arguments import MAX_PROBLEMS_SHOWN, parse_arguments
 from mcp_oauth_clients.cloudflare_client import MAX_RETRY_AFTER, retry_after_seconds
 from mcp_oauth_clients.errors import InvalidInput
 from mcp_oauth_clients.models import MAX_ITEMS, OAuthClientUpdate
-from tests.conftest import CLIENT
+from tests.conftest import CLIENT, MemoryClient
 from tests.stdio_client import RawClient, fake_env
 
 HUGE = 100_000
@@ -51,6 +52,7 @@ def answers_within(client: RawClient, ids: set[int], seconds: float) -> dict[int
     return answers
 
 
+@pytest.mark.e2e
 def test_a_huge_add_is_refused_while_a_concurrent_read_is_answered_over_stdio(fake):
     client = RawClient(fake_env(fake))
     client.initialize()
@@ -70,9 +72,8 @@ def test_a_huge_add_is_refused_while_a_concurrent_read_is_answered_over_stdio(fa
 
 def test_a_hundred_thousand_unknown_arguments_get_a_short_error_naming_the_first_few_and_the_count(fake):
     arguments = {"oauth_client_id": CLIENT, "client_name": "x", **{f"bogus_{i}": 1 for i in range(HUGE)}}
-    client = RawClient(fake_env(fake))
+    client = MemoryClient(fake_env(fake))
     try:
-        client.initialize()
         error, text, _ = client.text("update_oauth_client", arguments)
     finally:
         client.close()
@@ -81,10 +82,9 @@ def test_a_hundred_thousand_unknown_arguments_get_a_short_error_naming_the_first
     assert fake.requests == []
 
 
-def test_a_json_encoded_list_nested_absurdly_deep_is_an_input_error_naming_the_field_over_stdio(fake):
-    client = RawClient(fake_env(fake))
+def test_a_json_encoded_list_nested_absurdly_deep_is_an_input_error_naming_the_field(fake):
+    client = MemoryClient(fake_env(fake))
     try:
-        client.initialize()
         deep = "[" * 100_000 + "]" * 100_000
         error, text, _ = client.text("update_oauth_client", {"oauth_client_id": CLIENT, "scopes": deep})
     finally:
@@ -170,6 +170,7 @@ async def test_one_failed_attempt_is_counted_in_the_singular():
     assert "after 1 attempt (" in failed.value.message
 
 
+@pytest.mark.e2e
 def test_an_answer_dripping_forever_ends_at_the_timeout_over_stdio(fake):
     from tests.fake_cloudflare import Fault
 
@@ -193,14 +194,13 @@ def test_an_answer_dripping_forever_ends_at_the_timeout_over_stdio(fake):
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "1e309", "Fri, 31 Dec 9999 23:59:59 GMT"])
-def test_any_retry_after_gets_the_wait_until_answer_over_stdio(fake, value):
+def test_any_retry_after_gets_the_wait_until_answer(fake, value):
     from tests.fake_cloudflare import Fault
     from tests.fault_cases import RATE
 
     fake.script(Fault(429, RATE, {"retry-after": value}))
-    client = RawClient(fake_env(fake))
+    client = MemoryClient(fake_env(fake))
     try:
-        client.initialize()
         error, text, _ = client.text("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x"})
     finally:
         client.close()
@@ -213,9 +213,8 @@ def test_a_client_storing_more_entries_than_a_call_may_send_can_still_be_edited_
 
     stored = huge_redirects(MAX_ITEMS["redirect_uris"] + 50)
     fake.emulator.clients[(ACCOUNT, CLIENT)]["redirect_uris"] = list(stored)
-    client = RawClient(fake_env(fake))
+    client = MemoryClient(fake_env(fake))
     try:
-        client.initialize()
         removed = client.text(
             "update_oauth_client", {"oauth_client_id": CLIENT, "remove": {"redirect_uris": [stored[0]]}}
         )
@@ -233,25 +232,14 @@ def test_a_stored_list_of_a_hundred_thousand_entries_still_gets_a_one_entry_add_
 
     stored = huge_redirects()
     fake.emulator.clients[(ACCOUNT, CLIENT)]["redirect_uris"] = list(stored)
-    client = RawClient(fake_env(fake))
+    client = MemoryClient(fake_env(fake))
     try:
-        client.initialize()
-        client._send(
-            {
-                "jsonrpc": "2.0",
-                "id": 99,
-                "method": "tools/call",
-                "params": {
-                    "name": "update_oauth_client",
-                    "arguments": {
-                        "oauth_client_id": CLIENT,
-                        "dry_run": True,
-                        "add": {"redirect_uris": ["https://new.example.com/cb"]},
-                    },
-                },
-            }
-        )
-        result = answers_within(client, {99}, 60)[99]
+        arguments = {
+            "oauth_client_id": CLIENT,
+            "dry_run": True,
+            "add": {"redirect_uris": ["https://new.example.com/cb"]},
+        }
+        result = client.call("update_oauth_client", arguments)
     finally:
         client.close()
     text = result["content"][0]["text"]

@@ -1,8 +1,14 @@
-"""Concurrency and cancellation: 50 calls at once give 50 right answers; a cancelled call leaves nothing behind."""
+"""Concurrency and cancellation: 50 calls at once give 50 right answers over a bounded connection pool; a
+cancelled call leaves nothing behind. In memory (`mcp.Client(server)`, and the HTTP app over
+`httpx.ASGITransport`), against the loopback fake, so only the client's real pool stands between the calls
+and the fake's sockets. Timeouts are generous: a loaded machine makes the calls slower, never different."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import httpx
@@ -10,14 +16,16 @@ import pytest
 from mcp import Client
 
 from mcp_oauth_clients.emulator import demo_client
+from mcp_oauth_clients.http import http_app
 from mcp_oauth_clients.server import build_server
 from tests.conftest import ACCOUNT, CLIENT, settings_for
 from tests.fake_cloudflare import Fault
-from tests.stdio_client import fake_env
-from tests.test_http import HEADERS, INIT, http_server
+from tests.test_http import HEADERS, INIT
 
 pytestmark = pytest.mark.anyio
 CALLS = 50
+DEFAULT_LIMITS = httpx.Limits()  # what httpx uses when no limits are given
+PATIENT = dict(timeout=60.0, connect_timeout=60.0)  # no attempt may time out and reconnect on a busy machine
 
 
 def seed_clients(fake) -> list[str]:
@@ -27,10 +35,32 @@ def seed_clients(fake) -> list[str]:
     return ids
 
 
-async def test_fifty_concurrent_calls_in_memory_give_fifty_uncrossed_results(fake):
+@pytest.fixture
+def pool_limits(monkeypatch) -> list[httpx.Limits]:
+    """The limits the server's Cloudflare client gives its connection pool, as it passes them to httpx."""
+    seen: list[httpx.Limits] = []
+
+    class Recorded(httpx.AsyncClient):
+        def __init__(self, *args: Any, limits: httpx.Limits = DEFAULT_LIMITS, **kwargs: Any) -> None:
+            seen.append(limits)
+            super().__init__(*args, limits=limits, **kwargs)
+
+    monkeypatch.setattr(httpx, "AsyncClient", Recorded)
+    return seen
+
+
+def assert_within_the_pool(fake, pool_limits: list[httpx.Limits]) -> None:
+    """Every request went over one of the pool's connections: never more sockets than its limit."""
+    (limits,) = pool_limits
+    assert limits.max_connections is not None and limits.max_connections < CALLS
+    assert fake.hits >= CALLS  # every call reached the fake
+    assert 1 <= fake.connections <= limits.max_connections, f"{fake.connections} connections for {CALLS} calls"
+
+
+async def test_fifty_concurrent_calls_in_memory_give_fifty_uncrossed_results_over_the_bounded_pool(fake, pool_limits):
     ids = seed_clients(fake)
-    results: dict[str, object] = {}
-    async with Client(build_server(settings_for(fake.base_url))) as client:
+    results: dict[str, Any] = {}
+    async with Client(build_server(settings_for(fake.base_url, **PATIENT))) as client:
 
         async def rename(client_id: str) -> None:
             results[client_id] = await client.call_tool(
@@ -47,41 +77,65 @@ async def test_fifty_concurrent_calls_in_memory_give_fifty_uncrossed_results(fak
         assert result.structured_content["client"]["client_name"] == f"name-{client_id}"
     for client_id in ids:
         assert fake.emulator.clients[(ACCOUNT, client_id)]["client_name"] == f"name-{client_id}"
-    assert fake.connections <= 10, f"{fake.connections} connections for {CALLS} calls"
+    assert_within_the_pool(fake, pool_limits)
 
 
-async def test_fifty_concurrent_calls_over_streamable_http(fake):
+@asynccontextmanager
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """Run the ASGI app's lifespan (which starts the MCP session manager), as uvicorn would around serving."""
+    to_app: anyio.abc.ObjectSendStream[dict[str, Any]]
+    to_app, app_receives = anyio.create_memory_object_stream[dict[str, Any]](2)
+    app_sends, from_app = anyio.create_memory_object_stream[dict[str, Any]](2)
+    async with anyio.create_task_group() as group:
+        group.start_soon(
+            app, {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, app_receives.receive, app_sends.send
+        )
+        await to_app.send({"type": "lifespan.startup"})
+        assert (await from_app.receive())["type"] == "lifespan.startup.complete"
+        try:
+            yield
+        finally:
+            await to_app.send({"type": "lifespan.shutdown"})
+            assert (await from_app.receive())["type"] == "lifespan.shutdown.complete"
+
+
+async def test_fifty_concurrent_calls_over_streamable_http_give_fifty_uncrossed_answers(fake, pool_limits):
     ids = seed_clients(fake)
-    with http_server(fake_env(fake)) as base:
-        async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=30) as http:
-            assert (await http.post("/mcp", json=INIT)).status_code == 200
-            answers: dict[str, dict] = {}
+    settings = settings_for(fake.base_url, **PATIENT)
+    app = http_app(build_server(settings), settings, "127.0.0.1")
+    answers: dict[str, dict] = {}
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        lifespan(app),
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000", headers=HEADERS, timeout=60) as http,
+    ):
+        assert (await http.post("/mcp", json=INIT)).status_code == 200
 
-            async def rename(n: int, client_id: str) -> None:
-                response = await http.post(
-                    "/mcp",
-                    json={
-                        "jsonrpc": "2.0",
-                        "id": n,
-                        "method": "tools/call",
-                        "params": {
-                            "name": "update_oauth_client",
-                            "arguments": {"oauth_client_id": client_id, "client_name": f"http-{client_id}"},
-                        },
+        async def rename(n: int, client_id: str) -> None:
+            response = await http.post(
+                "/mcp",
+                json={
+                    "jsonrpc": "2.0",
+                    "id": n,
+                    "method": "tools/call",
+                    "params": {
+                        "name": "update_oauth_client",
+                        "arguments": {"oauth_client_id": client_id, "client_name": f"http-{client_id}"},
                     },
-                )
-                assert response.status_code == 200, response.text
-                answers[client_id] = response.json()
+                },
+            )
+            assert response.status_code == 200, response.text
+            answers[client_id] = response.json()
 
-            async with anyio.create_task_group() as group:
-                for n, client_id in enumerate(ids, start=10):
-                    group.start_soon(rename, n, client_id)
+        async with anyio.create_task_group() as group:
+            for n, client_id in enumerate(ids, start=10):
+                group.start_soon(rename, n, client_id)
     assert len(answers) == CALLS
     for n, client_id in enumerate(ids, start=10):
         answer = answers[client_id]
         assert answer["id"] == n
         assert answer["result"]["structuredContent"]["client"]["client_name"] == f"http-{client_id}"
-    assert fake.connections <= 10, f"{fake.connections} connections for {CALLS} calls"
+    assert_within_the_pool(fake, pool_limits[1:])  # the first is the test's own client to the app
 
 
 async def test_a_cancelled_call_leaves_no_task_running_and_the_next_call_works(fake):

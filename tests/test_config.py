@@ -92,6 +92,38 @@ def test_bad_values_name_the_variable(name, value):
         Settings.load({name: value})
 
 
+@pytest.mark.parametrize("value", ["2.9", "2.0", "two", "1e0"])
+def test_a_retry_count_that_is_not_a_whole_number_stops_start_up_naming_the_variable(value):
+    with pytest.raises(ConfigError, match="MCP_OAUTH_CLIENTS_MAX_RETRIES.*not a whole number"):
+        Settings.load({"MCP_OAUTH_CLIENTS_MAX_RETRIES": value})
+    assert Settings.load({"MCP_OAUTH_CLIENTS_MAX_RETRIES": " 3 "}).max_retries == 3
+
+
+def test_a_refused_number_is_shown_because_a_number_cannot_be_a_secret():
+    with pytest.raises(ConfigError) as refused:
+        Settings.load({"MCP_OAUTH_CLIENTS_TIMEOUT": "900"}, env_file=None)
+    assert str(refused.value).startswith("MCP_OAUTH_CLIENTS_TIMEOUT=900 (from environment) must be between 0.1 and 300")
+
+
+@pytest.mark.parametrize(
+    "value", ["mcp.example.com", "10.0.0.5", "2001:db8::1", "[2001:db8::1]", "localhost", "mcp-1.internal."]
+)
+def test_allowed_hosts_are_host_names_or_ip_addresses(value):
+    assert Settings.load({"MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": f"a.example, {value}"}).http_allowed_hosts == (
+        "a.example",
+        value,
+    )
+
+
+@pytest.mark.parametrize("value", ["https://mcp.example.com", "mcp.example.com/mcp", "a b", "-x.example", "a" * 64])
+def test_an_allowed_host_that_is_not_a_host_name_is_refused_by_position_without_echo(value):
+    with pytest.raises(
+        ConfigError, match="MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS .*entry 2 is not a host name"
+    ) as refused:
+        Settings.load({"MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": f"ok.example,{value}"})
+    assert value not in str(refused.value)
+
+
 # --- the trust model: a .env merely found in the working directory is not the operator's ---
 
 
@@ -286,3 +318,38 @@ def test_env_file_far_larger_than_settings_is_refused_unread(tmp_path):
 def test_log_format_is_text_unless_json_is_asked_for():
     assert Settings.load({}).log_format == "text"
     assert Settings.load({"MCP_OAUTH_CLIENTS_LOG_FORMAT": "JSON"}).log_format == "json"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "pasted", ["Vq3x8kLm2Tz9Rw4Yb7Nc1Hd5Jf0Gs6PaUe2Io4Wq", "cfut_Vq3x8kLm2Tz-9Rw4Yb7Nc1Hd5Jf0Gs6_aUe2"]
+)
+async def test_a_token_pasted_into_any_setting_that_is_not_secret_is_never_printed(pasted, tmp_path):
+    """Refused or accepted, the value reaches neither the refusal (stderr), nor doctor, nor the start-up lines."""
+    import io
+
+    from mcp_oauth_clients.config import SECRET_VARIABLES
+    from mcp_oauth_clients.doctor import report_unusable_settings, run_doctor
+    from mcp_oauth_clients.startup import startup_lines
+
+    for name in [n for n in VARIABLES if n not in SECRET_VARIABLES]:
+        environ = {"MCP_OAUTH_CLIENTS_SANDBOX": "1", name: pasted}
+        out = io.StringIO()
+        try:
+            settings = Settings.load(environ)
+        except ConfigError as refused:
+            report_unusable_settings(refused, out)
+            printed = str(refused) + out.getvalue()
+        else:
+            await run_doctor(settings, out, listen=("127.0.0.1", 0))
+            printed = out.getvalue() + "\n".join(startup_lines(settings, "http://127.0.0.1:8000/mcp"))
+        assert pasted not in printed, name
+
+
+def test_values_that_are_not_credential_shaped_are_shown_whole_and_long_ones_clipped():
+    from mcp_oauth_clients.config import shown_value
+
+    for value in ["/tmp/pytest-of-root/test_a_token_pasted_into_any_setting0/audit.jsonl", "mcp.example.com", "a" * 32]:
+        assert shown_value(value) == value
+    assert shown_value("023e105f4ecef8ad9ca31a8372d0c353") == "023e105f4ecef8ad9ca31a8372d0c353"  # an account id
+    assert len(shown_value("/x" * 500)) == 200

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mcp_oauth_clients.cli import RedactSecrets
 from mcp_oauth_clients.config import VARIABLES
+from tests.npm_tools import INSTALL_COMMAND
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,10 +19,10 @@ def test_env_example_lists_every_variable():
         assert re.search(rf"^#? ?{name}=", text, re.M), name
 
 
-def test_readme_documents_every_variable():
-    text = (ROOT / "README.md").read_text()
+def test_the_configuration_page_documents_every_variable():
+    text = (ROOT / "docs" / "configuration.md").read_text()
     for name in VARIABLES:
-        assert name in text, name
+        assert f"`{name}`" in text, name
 
 
 def test_ci_runs_exactly_the_readme_test_command():
@@ -31,6 +32,13 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert "pytest" in test_command
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
     assert ci[-1] == test_command
+
+
+def test_ci_installs_the_outside_tools_before_the_tests_and_makes_them_run():
+    ci = [line.split("#")[0].strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert "set -euo pipefail" in ci  # a failed install stops CI; pytest's exit code is the script's
+    assert "export CI=true" in ci  # the outside checks run, and fail when a tool is missing
+    assert ci.index(INSTALL_COMMAND) < len(ci) - 1
 
 
 def test_redaction_filter_masks_secrets():

@@ -7,9 +7,10 @@ import subprocess
 
 import pytest
 
-from mcp_oauth_clients.config import Credentials
+from mcp_oauth_clients.config import Credentials, Settings
 from mcp_oauth_clients.doctor import Report, run_doctor
 from mcp_oauth_clients.emulator import CloudflareEmulator
+from mcp_oauth_clients.errors import TransportFailure
 from tests.conftest import ACCOUNT, CLIENT, settings_for
 from tests.fake_cloudflare import TOKEN, FakeCloudflare
 from tests.stdio_client import SCRIPT, clean_env, fake_env
@@ -115,7 +116,7 @@ def test_unreachable_cloudflare_is_diagnosed_after_1_attempt_without_tool_text(t
         clean_env(CLOUDFLARE_API_TOKEN=TOKEN, CLOUDFLARE_ACCOUNT_ID=ACCOUNT, CLOUDFLARE_BASE_URL=closed), cwd=tmp_path
     )
     assert done.returncode == 1
-    assert f"could not reach Cloudflare at {closed} after 1 attempt (" in done.stdout
+    assert f"could not reach Cloudflare at {closed} after 1 attempt" in done.stdout
     assert "attempts" not in done.stdout and "Nothing was" not in done.stdout
 
 
@@ -153,3 +154,100 @@ async def test_every_doctor_line_goes_through_report(fake, monkeypatch):
     monkeypatch.setattr(Report, "line", recording)
     code, text = await doctor(settings_for(fake.base_url, credentials=Credentials(api_token="revoked-token-123")))
     assert text.splitlines() == "\n".join(through_report).splitlines() and code == 1
+
+
+def test_global_flags_may_come_before_doctor_as_well_as_after_it(tmp_path):
+    done = subprocess.run(
+        [SCRIPT, "--sandbox", "doctor"], env=clean_env(), cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "the sandbox holds 3 OAuth clients" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_flag_after_doctor_adds_to_those_before_it_and_never_resets_them():
+    from mcp_oauth_clients.cli import _parser
+
+    args = _parser().parse_args(["--sandbox", "--port", "9000", "doctor", "--read-only"])
+    assert (args.command, args.sandbox, args.read_only, args.port, args.transport) == (
+        "doctor",
+        True,
+        True,
+        9000,
+        "stdio",
+    )
+    after = _parser().parse_args(["doctor", "--sandbox", "--transport", "streamable-http"])
+    assert after.sandbox and after.transport == "streamable-http" and after.host == "127.0.0.1"
+
+
+async def test_doctor_checks_an_http_deployment_as_the_server_would_refuse_it():
+    from tests.test_http import free_port
+
+    short = Settings(sandbox=True, http_token="x" * 31, http_allowed_hosts=("mcp.example.com",))
+    code, text = await doctor_at(short, ("0.0.0.0", free_port()))
+    assert code == 1 and "MCP_OAUTH_CLIENTS_HTTP_TOKEN has 31 characters, fewer than 32" in text
+    no_hosts = Settings(sandbox=True, http_token="x" * 32)
+    code, text = await doctor_at(no_hosts, ("0.0.0.0", free_port()))
+    assert code == 1 and "needs MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS" in text
+    port = free_port()
+    code, text = await doctor_at(Settings(sandbox=True), ("127.0.0.1", port))
+    assert code == 0 and f"port {port} on 127.0.0.1 is free to listen on" in text
+    assert "bearer token not required (loopback only)" in text
+
+
+async def test_doctor_names_a_port_already_in_use():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, text = await doctor_at(Settings(sandbox=True), ("127.0.0.1", port))
+    assert code == 1 and f"cannot listen on port {port} of 127.0.0.1: the port is already in use" in text
+    assert "Errno" not in text
+
+
+async def doctor_at(settings: Settings, listen: tuple[str, int]) -> tuple[int, str]:
+    out = io.StringIO()
+    code = await run_doctor(settings, out, listen=listen)
+    return code, out.getvalue()
+
+
+async def test_an_unreachable_cloudflare_is_described_from_the_failures_problem_field(fake, monkeypatch):
+    from mcp_oauth_clients.cloudflare_client import CloudflareClient
+
+    async def unreachable(self, *args, **kwargs):
+        raise TransportFailure("prose doctor must not read (not this)", problem="connection refused")
+
+    monkeypatch.setattr(CloudflareClient, "request", unreachable)
+    code, text = await doctor(settings_for(fake.base_url))
+    assert code == 1 and f"could not reach Cloudflare at {fake.base_url} after 1 attempt (connection refused)" in text
+    assert "prose" not in text and "not this" not in text
+
+
+async def test_a_rate_limited_check_is_described_from_its_status_codes_and_wait(fake, monkeypatch):
+    from mcp_oauth_clients.cloudflare_client import CloudflareClient
+    from mcp_oauth_clients.errors import CloudflareMessage, RateLimited, ToolFailure
+
+    class Limited(RateLimited):
+        """A rate limit with its fields set and prose doctor must not read."""
+
+        def __init__(self) -> None:
+            ToolFailure.__init__(self, "prose")
+            self.status, self.errors, self.summary, self.request_id = (
+                429,
+                [CloudflareMessage(971, "Please wait")],
+                "",
+                None,
+            )
+            self.retry_after = 300.0
+
+    async def limited(self, method, path, **kwargs):
+        if path.endswith("/verify"):
+            return await original(self, method, path, **kwargs)
+        raise Limited()
+
+    original = CloudflareClient.request
+    monkeypatch.setattr(CloudflareClient, "request", limited)
+    code, text = await doctor(settings_for(fake.base_url))
+    assert code == 1
+    assert 'Cloudflare is rate limiting this token: it asks to wait for 300 s (HTTP 429; [971] "Please wait")' in text
+    assert "prose" not in text

@@ -6,6 +6,7 @@ import contextlib
 import socket
 import subprocess
 import time
+from typing import Any
 
 import anyio
 import httpx
@@ -37,7 +38,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_http(env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:
+def start_http(env: dict[str, str], *args: str, **popen: Any) -> tuple[subprocess.Popen, str]:
     """Start the console script on streamable HTTP at a free loopback port; return it once /healthz answers."""
     port = free_port()
     proc = subprocess.Popen(
@@ -46,6 +47,7 @@ def start_http(env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **popen,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):

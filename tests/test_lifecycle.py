@@ -189,7 +189,7 @@ def test_get_on_the_mcp_endpoint_still_needs_the_bearer_token_first():
 
 
 def test_a_stdin_line_beyond_the_limit_is_dropped_and_the_server_keeps_serving():
-    from mcp_oauth_clients.server import MAX_LINE
+    from mcp_oauth_clients.stdio_transport import MAX_LINE
 
     client = RawClient(clean_env(), args=("--sandbox",))
     client.proc.stdin.write("x" * (MAX_LINE + 1) + "\n")

@@ -10,9 +10,9 @@ from mcp import Client
 from mcp_oauth_clients.emulator import CloudflareEmulator, demo_client, mock_transport
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.server import build_server
-from tests.conftest import ACCOUNT, CLIENT, settings_for
+from tests.conftest import ACCOUNT, CLIENT, MemoryClient, settings_for
 from tests.fake_cloudflare import TOKEN, FakeCloudflare, Fault
-from tests.stdio_client import RawClient, fake_env
+from tests.stdio_client import fake_env
 
 MALFORMED = {
     "client_uri": "http://[::1",
@@ -39,14 +39,13 @@ def malformed_client(**extra) -> dict:
     return {**demo_client(CLIENT), **MALFORMED, **extra}
 
 
-def test_a_client_with_malformed_stored_fields_is_shown_with_each_named_over_stdio():
+def test_a_client_with_malformed_stored_fields_is_shown_with_each_named():
     stored = malformed_client()
     del stored["client_id"]
     envelope = {"success": True, "errors": [], "messages": [], "result": stored}
     with FakeCloudflare() as fake:
-        client = RawClient(fake_env(fake))
+        client = MemoryClient(fake_env(fake))
         try:
-            client.initialize()
             fake.script(Fault(200, envelope))
             read = client.text("get_oauth_client", {"oauth_client_id": CLIENT})
             fake.script(Fault(200, envelope))
@@ -125,12 +124,11 @@ def test_a_field_named_odd_fields_from_cloudflare_is_itself_reported_not_trusted
     assert client.odd_fields[0].value == [{"field": "x", "problem": "fake"}]
 
 
-def test_a_change_from_one_malformed_value_to_another_makes_a_read_hash_stale_over_stdio():
+def test_a_change_from_one_malformed_value_to_another_makes_a_read_hash_stale():
     with FakeCloudflare() as fake:
         fake.emulator.clients[(ACCOUNT, CLIENT)]["client_name"] = 42
-        client = RawClient(fake_env(fake))
+        client = MemoryClient(fake_env(fake))
         try:
-            client.initialize()
             read_hash = client.text("get_oauth_client", {"oauth_client_id": CLIENT})[2]["state_hash"]
             fake.emulator.clients[(ACCOUNT, CLIENT)]["client_name"] = 43  # still malformed, but not the same
             stale = client.text(

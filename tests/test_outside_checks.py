@@ -1,5 +1,6 @@
 """Checks by tools no one here wrote: the MCPB CLI and its schema, the MCP Inspector CLI, the MCP
-conformance suite. They come from the npm registry (tests/npm_tools.py), installed once per checkout."""
+conformance suite. They come from the npm registry: `python3 -m tests.npm_tools` installs them once per checkout
+(tests/npm_tools.py); the tests that use them are marked `outside` and never install them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from mcp import Client
 
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.server import build_server
-from tests.npm_tools import bin_path, install
+from tests.npm_tools import bin_path, require
 from tests.stdio_client import SCRIPT, clean_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,12 +42,14 @@ def test_manifest_user_config_maps_into_the_servers_environment():
     assert MANIFEST["version"] == __import__("mcp_oauth_clients").__version__
 
 
+@pytest.mark.outside
 def test_manifest_validates_against_the_schema_shipped_in_the_mcpb_package():
-    schema_path = install() / "node_modules/@anthropic-ai/mcpb/schemas/mcpb-manifest-v0.4.schema.json"
+    schema_path = require() / "node_modules/@anthropic-ai/mcpb/schemas/mcpb-manifest-v0.4.schema.json"
     jsonschema.validate(MANIFEST, json.loads(schema_path.read_text()))
     assert MANIFEST["manifest_version"] == "0.4"  # the schema does not require it; the CLI does
 
 
+@pytest.mark.outside
 def test_mcpb_validate_and_pack_leave_out_env_and_tests(tmp_path):
     validate = subprocess.run([bin_path("mcpb"), "validate", "manifest.json"], cwd=ROOT, capture_output=True, text=True)
     assert validate.returncode == 0 and "passes" in validate.stdout, validate.stdout + validate.stderr
@@ -78,7 +81,9 @@ def run_script(name: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.outside
 def test_inspector_cli_lists_and_calls_the_tools_over_stdio():
+    require()  # the script would install the tools itself; a test never does
     done = run_script("inspector.sh")
     assert done.returncode == 0, done.stdout + done.stderr
     listed_text, called_text = done.stdout.split("== tools/call update_oauth_client")
@@ -95,7 +100,9 @@ def test_inspector_cli_lists_and_calls_the_tools_over_stdio():
     assert called["content"][0]["text"].startswith("[SANDBOX]")
 
 
+@pytest.mark.outside
 def test_conformance_scenarios_pass_over_streamable_http():
+    require()
     done = run_script("conformance.sh")
     print(done.stdout)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -1,11 +1,13 @@
 """Every example in the README runs as written.
 
-Each shell block is either run here, in a fresh copy of the checkout after the README's own quick start, or
-marked just above it with `<!-- readme-test: MARK -->`, a mark this file knows (a token, a GUI client, a
-container runtime...). A new unmarked block without a runner fails, so no example goes untried.
-Two substitutions are made, both named where they happen: `npx -y PACKAGE@VERSION` runs the same pinned
-version already installed in .cache/npm-tools (tests download nothing else), and the HTTP example's port
-becomes a free one (other processes on a shared machine may hold 8000).
+Each shell block is either run here or marked just above it with `<!-- readme-test: MARK -->`, a mark this
+file knows (a token, a GUI client, a container runtime...). A new unmarked block without a runner fails, so no
+example goes untried. The quick start (which installs from PyPI) and the npx examples run in a fresh copy of
+the checkout as `outside` checks (CI, or `-m outside`); the doctor and HTTP examples run the console script of
+this environment in place of `.venv/bin/mcp-oauth-clients`, so a plain `pytest` runs them and installs nothing.
+Other substitutions, named where they happen: `npx -y PACKAGE@VERSION` runs the same pinned version installed
+by `python3 -m tests.npm_tools` (tests download nothing), and the HTTP example's port becomes a free one
+(other processes on a shared machine may hold 8000).
 """
 
 from __future__ import annotations
@@ -23,18 +25,19 @@ import httpx
 import pytest
 
 from mcp_oauth_clients.cli import _doctor_parser, _parser
-from mcp_oauth_clients.config import VARIABLES
 from mcp_oauth_clients.emulator import DEMO_CLIENT_ID
 from tests import npm_tools
-from tests.stdio_client import clean_env
+from tests.conftest import outside_selected
+from tests.stdio_client import SCRIPT, clean_env
 from tests.test_http import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+# The README first, so its first two blocks stay the quick start and the test command; then every docs/ page.
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SH = re.compile(r"(?:<!-- readme-test: (?P<mark>[a-z-]+) -->\n)?```sh\n(?P<body>.*?)\n```", re.S)
-BLOCKS = [(m["mark"], m["body"]) for m in SH.finditer(README)]
+BLOCKS = [(m["mark"], m["body"]) for page in PAGES for m in SH.finditer(page.read_text())]
 SH_BLOCKS = [body for _, body in BLOCKS]
-JSON_BLOCKS = re.findall(r"```json\n(.*?)\n```", README, re.S)
 
 # Why a block is not run here; each mark names what the example needs that a test machine lacks.
 MARKS = {
@@ -44,6 +47,7 @@ MARKS = {
     "gui-client": "a browser or desktop MCP client",
     "needs-container-runtime": "docker or podman with the base image (tests/test_container.py tries them)",
     "on-demand": "about 20 minutes of both cores (the mutation run): run by hand, never in the suite",
+    "client-cli": "an MCP client's own CLI (Claude Code): tests/test_client_snippets.py runs it with a temporary home",
 }
 
 
@@ -79,16 +83,6 @@ def test_readme_has_invocations_to_check():
     assert len(invocations()) >= 4
 
 
-@pytest.mark.parametrize("block", JSON_BLOCKS)
-def test_every_readme_json_block_parses_and_names_real_variables(block):
-    config = json.loads(block)
-    servers = config.get("mcpServers") or config.get("servers")
-    for server in servers.values():
-        assert server["args"][-1] == "mcp-oauth-clients" or "mcp-oauth-clients" in server["args"]
-        for name in server.get("env", {}):
-            assert name in VARIABLES, name
-
-
 def test_readme_flags_exist():
     options = {a for action in _parser()._actions for a in action.option_strings}
     for flag in set(re.findall(r"`(--[a-z-]+)", README)):
@@ -120,9 +114,10 @@ def test_the_first_two_commands_are_the_quick_start_and_the_test_command():
     assert "pytest" in SH_BLOCKS[1] and BLOCKS[1][0] == "runs-in-ci"
 
 
-def test_prerequisites_come_before_the_first_command():
+def test_the_readme_opens_with_the_product_and_asks_only_for_python_before_the_first_command():
     before = README.split("```sh", 1)[0]
-    assert "Python 3.10" in before and "npm" in before and "440 MB" in before
+    assert "MCP" in before and "Cloudflare" in before and "Python 3.10" in before
+    assert "npm" not in before and "Node.js" not in before  # only the outside checks need them
 
 
 def test_the_readme_python_floor_is_the_package_floor():
@@ -168,6 +163,7 @@ def fresh_copy(tmp_path_factory):
     return dest, sh(quick_start, dest, timeout=900)
 
 
+@pytest.mark.outside  # pip installs the package and its dependencies from PyPI
 def test_quick_start_installs_and_serves_the_sandbox_on_a_fresh_copy(fresh_copy):
     _, result = fresh_copy
     assert result.returncode == 0, result.stderr[-2000:]
@@ -175,16 +171,23 @@ def test_quick_start_installs_and_serves_the_sandbox_on_a_fresh_copy(fresh_copy)
     assert "serving MCP on stdio" in result.stderr and DEMO_CLIENT_ID in result.stderr
 
 
-def test_doctor_example_runs_after_the_quick_start(fresh_copy):
-    dest, _ = fresh_copy
+def this_environments_script(block: str) -> str:
+    """The README's `.venv/bin/mcp-oauth-clients` is what the quick start installs; here, the one this
+    environment installed, so the example runs without installing anything."""
+    assert block.startswith(".venv/bin/mcp-oauth-clients ")
+    return SCRIPT + block.removeprefix(".venv/bin/mcp-oauth-clients")
+
+
+@pytest.mark.e2e
+def test_doctor_example_runs_as_written(tmp_path):
     (block,) = unmarked(RUNNERS["doctor in the sandbox"])
-    result = sh(block, dest, timeout=120)
+    result = sh(this_environments_script(block), tmp_path, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def pinned_npx(block: str) -> str:
     """`npx @scope/name@version` -> the same pinned version, installed once in .cache/npm-tools."""
-    prefix = npm_tools.install()
+    prefix = npm_tools.require()
     for package, version in re.findall(r"npx -y (@[\w-]+/[\w-]+)@([\w.]+)", block):
         assert npm_tools.PACKAGES[package] == version
         binary = {"@anthropic-ai/mcpb": "mcpb", "@modelcontextprotocol/inspector": "mcp-inspector"}[package]
@@ -192,6 +195,7 @@ def pinned_npx(block: str) -> str:
     return block
 
 
+@pytest.mark.outside
 def test_bundle_example_writes_the_file_the_readme_names(fresh_copy):
     dest, _ = fresh_copy
     (block,) = unmarked(RUNNERS["bundle"])
@@ -201,6 +205,7 @@ def test_bundle_example_writes_the_file_the_readme_names(fresh_copy):
     assert (dest / named).is_file() and f"open `{named}`" in README
 
 
+@pytest.mark.outside
 def test_inspector_cli_example_calls_a_tool_on_the_sandbox(fresh_copy):
     dest, _ = fresh_copy
     (block,) = unmarked(RUNNERS["inspector cli"])
@@ -210,13 +215,13 @@ def test_inspector_cli_example_calls_a_tool_on_the_sandbox(fresh_copy):
     assert not answer.get("isError") and answer["structuredContent"]["client"]["client_id"] == DEMO_CLIENT_ID
 
 
-def test_http_example_serves_until_ctrl_c(fresh_copy):
-    dest, _ = fresh_copy
+@pytest.mark.e2e
+def test_http_example_serves_until_ctrl_c(tmp_path):
     (block,) = unmarked(RUNNERS["http"])
     port = free_port()
     proc = subprocess.Popen(
-        shlex.split(block.replace("--port 8000", f"--port {port}")),
-        cwd=dest,
+        shlex.split(this_environments_script(block.replace("--port 8000", f"--port {port}"))),
+        cwd=tmp_path,
         env=clean_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -239,13 +244,41 @@ def test_http_example_serves_until_ctrl_c(fresh_copy):
 
 
 def test_missing_npm_skips_the_outside_checks_with_the_reason_but_fails_them_in_ci(monkeypatch):
+    monkeypatch.setattr(npm_tools, "installed", lambda: False)
     monkeypatch.setattr(npm_tools.shutil, "which", lambda name: None)
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="npm is not installed"):
-        npm_tools.install()
+        npm_tools.require()
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(RuntimeError, match="npm is not installed"):
-        npm_tools.install()
+    with pytest.raises(pytest.fail.Exception, match="cannot run under CI: npm is not installed"):
+        npm_tools.require()
+
+
+@pytest.mark.parametrize(
+    "markexpr,ci,runs",
+    [
+        ("", False, False),
+        ("not e2e", False, False),
+        ("not outside", False, False),
+        ("outside", False, True),
+        ("e2e and outside", False, True),
+        ("", True, True),
+    ],
+)
+def test_the_outside_checks_run_only_when_selected_or_under_ci(markexpr, ci, runs):
+    assert outside_selected(markexpr, ci) is runs
+
+
+def test_a_test_needing_the_npm_tools_never_installs_them_but_names_the_command(monkeypatch):
+    def refuse() -> None:
+        raise AssertionError("a test started the npm install")
+
+    monkeypatch.setattr(npm_tools, "install", refuse)
+    monkeypatch.setattr(npm_tools, "installed", lambda: False)
+    monkeypatch.setattr(npm_tools.shutil, "which", lambda name: "/usr/bin/npm")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=re.escape("run `python3 -m tests.npm_tools` first")):
+        npm_tools.bin_path("mcpb")
 
 
 def test_readme_says_how_long_the_sandbox_state_lives():

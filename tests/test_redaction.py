@@ -32,6 +32,7 @@ def error(secrets: list[str]) -> dict:
     return {"success": False, "errors": [message], "messages": [], "result": None}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("credentials", CREDENTIALS, ids=list(CREDENTIALS))
 def test_an_echoed_secret_reaches_no_result_log_or_audit_line_of_the_console_script(credentials, tmp_path):
     secrets = [*(v for v in CREDENTIALS[credentials].values() if v), HTTP_TOKEN]
@@ -83,6 +84,7 @@ def run_doctor(fake: FakeCloudflare) -> subprocess.CompletedProcess:
     return subprocess.run([SCRIPT, "doctor"], env=env, capture_output=True, text=True, timeout=30)
 
 
+@pytest.mark.e2e
 def test_doctor_never_prints_a_secret_that_cloudflare_echoes():
     secrets = [TOKEN, HTTP_TOKEN]
     with FakeCloudflare() as fake:

@@ -23,6 +23,7 @@ from tests.npm_tools import bin_path
 # Cloudflare's published OpenAPI schema for these routes, as handed to the project (shared/reference/),
 # copied here so the judge runs on any clean clone.
 SPEC = Path(__file__).resolve().parent / "reference" / "oauth_clients.openapi.json"
+pytestmark = pytest.mark.outside  # Prism comes from the npm tools
 VIOLATION_MARKERS = ("prism/errors", "VIOLATIONS", "UNPROCESSABLE_ENTITY", "NO_PATH_MATCHED")
 
 

@@ -7,9 +7,9 @@ import pytest
 from mcp_oauth_clients.cloudflare_client import CloudflareClient
 from mcp_oauth_clients.emulator import CloudflareEmulator, mock_transport
 from mcp_oauth_clients.guards import ScopeCatalogue
-from tests.conftest import CLIENT, settings_for
+from tests.conftest import CLIENT, MemoryClient, settings_for
 from tests.fake_cloudflare import TOKEN, Fault
-from tests.stdio_client import RawClient, fake_env
+from tests.stdio_client import fake_env
 
 WRONG_SHAPES = [
     {"not": "a list"},
@@ -25,11 +25,10 @@ def envelope(result) -> dict:
 
 
 @pytest.mark.parametrize("result", WRONG_SHAPES, ids=[repr(r) for r in WRONG_SHAPES])
-def test_a_catalogue_of_the_wrong_shape_is_not_cached_and_the_scopes_go_to_cloudflare_over_stdio(fake, result):
+def test_a_catalogue_of_the_wrong_shape_is_not_cached_and_the_scopes_go_to_cloudflare(fake, result):
     fake.script(Fault(200, envelope(result), path_suffix="/oauth/scopes"))  # the first catalogue read only
-    client = RawClient(fake_env(fake))
+    client = MemoryClient(fake_env(fake))
     try:
-        client.initialize()
         first = client.text("update_oauth_client", {"oauth_client_id": CLIENT, "scopes": ["account.read", "zone.read"]})
         second = client.text("update_oauth_client", {"oauth_client_id": CLIENT, "scopes": ["account.raed"]})
     finally:

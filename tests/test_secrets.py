@@ -7,6 +7,8 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
+
 from mcp_oauth_clients.emulator import CloudflareEmulator
 from tests.conftest import ACCOUNT, CLIENT
 from tests.fake_cloudflare import TOKEN, FakeCloudflare
@@ -72,6 +74,7 @@ def run_everything(credentials: dict[str, str], audit: Path, collected: dict) ->
         )
 
 
+@pytest.mark.e2e
 def test_no_secret_in_stdout_stderr_results_or_audit_log(tmp_path):
     runs = {
         "token": {"CLOUDFLARE_API_TOKEN": TOKEN},
