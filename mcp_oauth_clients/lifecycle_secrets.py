@@ -7,7 +7,6 @@ the reserved file; only its path and fingerprint go on (`SecretFile`).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +24,8 @@ SECRETS_DIR_VARIABLE = "MCP_OAUTH_CLIENTS_SECRETS_DIR"
 
 
 def secrets_folder(settings: Settings) -> Path | None:
-    """The operator's secrets folder, if set. Read from the environment only (never a found .env), until
-    config.Settings carries it."""
-    raw = os.environ.get(SECRETS_DIR_VARIABLE, "").strip()
-    return Path(raw).expanduser() if raw else None
+    """The operator's secrets folder (MCP_OAUTH_CLIENTS_SECRETS_DIR), if set: never from a found .env."""
+    return Path(settings.secrets_dir).expanduser() if settings.secrets_dir else None
 
 
 def secret_store(settings: Settings, *, over_http: bool) -> SecretStore:

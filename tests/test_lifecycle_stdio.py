@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import stat
 
+import pytest
+
 from tests.conftest import ACCOUNT
 from tests.stdio_client import RawClient, fake_env
+
+pytestmark = pytest.mark.e2e  # a real console script: stdout and stderr are what it proves
 
 
 def test_a_created_secret_is_in_exactly_one_0600_file_and_nowhere_in_stdout_stderr_logs_or_audit(fake, tmp_path):

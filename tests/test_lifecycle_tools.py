@@ -36,10 +36,8 @@ REQUIRED = {"client_name", "grant_types", "redirect_uris", "response_types", "sc
 
 
 @pytest.fixture
-def secrets_dir(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "secrets"
-    monkeypatch.setenv(SECRETS_DIR_VARIABLE, str(folder))
-    return folder
+def secrets_dir(tmp_path) -> Path:
+    return tmp_path / "secrets"
 
 
 def setup(emulator=None, transport=None, **settings):
@@ -128,7 +126,7 @@ async def test_create_sends_all_six_required_fields_once_and_the_secret_lands_in
 ):
     caplog.set_level(logging.DEBUG)
     audit = tmp_path / "audit.jsonl"
-    server, emulator = setup(audit_log=str(audit))
+    server, emulator = setup(secrets_dir=str(secrets_dir), audit_log=str(audit))
     async with Client(server) as client:
         result = await client.call_tool("create_oauth_client", {**NEW, "client_uri": "https://new.example.com"})
     assert not result.is_error, result.content
@@ -149,7 +147,7 @@ async def test_create_sends_all_six_required_fields_once_and_the_secret_lands_in
 
 
 async def test_every_bad_field_of_a_create_is_named_at_once_and_nothing_is_sent(secrets_dir):
-    server, emulator = setup()
+    server, emulator = setup(secrets_dir=str(secrets_dir))
     bad = {
         "client_name": " ",
         "redirect_uris": ["http://evil.example.com/cb"],
@@ -165,12 +163,11 @@ async def test_every_bad_field_of_a_create_is_named_at_once_and_nothing_is_sent(
     assert emulator.requests == [] and secret_files(secrets_dir) == []
 
 
-async def test_a_create_whose_secret_cannot_be_kept_is_refused_with_nothing_sent_and_audited(tmp_path, monkeypatch):
+async def test_a_create_whose_secret_cannot_be_kept_is_refused_with_nothing_sent_and_audited(tmp_path):
     not_a_folder = tmp_path / "secrets"
     not_a_folder.write_text("a file where the folder should be")
-    monkeypatch.setenv(SECRETS_DIR_VARIABLE, str(not_a_folder))
     audit = tmp_path / "audit.jsonl"
-    server, emulator = setup(audit_log=str(audit))
+    server, emulator = setup(audit_log=str(audit), secrets_dir=str(not_a_folder))
     async with Client(server) as client:
         result = await client.call_tool("create_oauth_client", NEW)
     assert result.is_error and "Refused before sending anything" in result.content[0].text
@@ -180,7 +177,7 @@ async def test_a_create_whose_secret_cannot_be_kept_is_refused_with_nothing_sent
 
 
 async def test_a_create_dry_run_sends_nothing_and_shows_the_body_and_where_the_secret_would_go(secrets_dir):
-    server, emulator = setup()
+    server, emulator = setup(secrets_dir=str(secrets_dir))
     async with Client(server) as client:
         result = await client.call_tool("create_oauth_client", {**NEW, "dry_run": True})
     assert not result.is_error and result.structured_content["preview"] is True
@@ -211,7 +208,9 @@ async def test_a_create_answered_502_is_not_retried_and_says_whether_a_client_of
 ):
     emulator = CloudflareEmulator(tokens={TOKEN})
     audit = tmp_path / "audit.jsonl"
-    server, _ = setup(emulator, gateway_error(emulator, lands=lands), audit_log=str(audit))
+    server, _ = setup(
+        emulator, gateway_error(emulator, lands=lands), secrets_dir=str(secrets_dir), audit_log=str(audit)
+    )
     async with Client(server) as client:
         result = await client.call_tool("create_oauth_client", NEW)
     posts = [r for r in emulator.requests if r.method == "POST"]
@@ -238,7 +237,7 @@ async def test_a_create_answered_2xx_with_an_unreadable_body_never_quotes_that_b
         answer = emulator.handle(request.method, request.url.path, dict(request.headers), request.content)
         return httpx.Response(answer.status, content=answer.body, headers=answer.headers)
 
-    server, _ = setup(emulator, httpx.MockTransport(handler))
+    server, _ = setup(emulator, httpx.MockTransport(handler), secrets_dir=str(secrets_dir))
     async with Client(server) as client:
         result = await client.call_tool("create_oauth_client", NEW)
     assert result.is_error and "list_oauth_clients" in result.content[0].text
@@ -254,7 +253,7 @@ async def test_a_secret_that_cannot_be_written_after_the_create_is_reported_lost
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(secret_store.os, "write", full_disk)
-    server, emulator = setup()
+    server, emulator = setup(secrets_dir=str(secrets_dir))
     async with Client(server) as client:
         result = await client.call_tool("create_oauth_client", NEW)
     new_id = result.structured_content["client"]["client_id"]
@@ -264,12 +263,11 @@ async def test_a_secret_that_cannot_be_written_after_the_create_is_reported_lost
     assert secret not in everything_said(result) and secret_files(secrets_dir) == []
 
 
-async def test_over_http_without_an_operator_secrets_folder_a_create_is_refused_before_anything_is_sent(monkeypatch):
+async def test_over_http_without_an_operator_secrets_folder_a_create_is_refused_before_anything_is_sent():
     from mcp_oauth_clients import lifecycle
     from mcp_oauth_clients.errors import Refused
     from mcp_oauth_clients.lifecycle_models import OAuthClientCreate
 
-    monkeypatch.delenv(SECRETS_DIR_VARIABLE, raising=False)
     emulator = CloudflareEmulator(tokens={TOKEN})
     async with direct_services(emulator) as services:
         with pytest.raises(Refused, match=SECRETS_DIR_VARIABLE):
@@ -305,7 +303,7 @@ async def test_rotation_keeps_the_new_secret_out_of_every_output_and_names_the_c
 ):
     caplog.set_level(logging.DEBUG)
     audit = tmp_path / "audit.jsonl"
-    server, emulator = setup(audit_log=str(audit))
+    server, emulator = setup(secrets_dir=str(secrets_dir), audit_log=str(audit))
     async with Client(server) as client:
         result = await client.call_tool("rotate_oauth_client_secret", {"oauth_client_id": CLIENT})
     assert not result.is_error, result.content
@@ -319,7 +317,7 @@ async def test_rotation_keeps_the_new_secret_out_of_every_output_and_names_the_c
 
 async def test_create_and_rotate_are_audited_intent_before_outcome_without_the_secret(secrets_dir, tmp_path):
     audit = tmp_path / "audit.jsonl"
-    server, emulator = setup(audit_log=str(audit))
+    server, emulator = setup(secrets_dir=str(secrets_dir), audit_log=str(audit))
     async with Client(server) as client:
         created = await client.call_tool("create_oauth_client", NEW)
         await client.call_tool("rotate_oauth_client_secret", {"oauth_client_id": CLIENT})
@@ -340,7 +338,7 @@ async def test_create_and_rotate_are_audited_intent_before_outcome_without_the_s
 
 
 async def test_a_rotation_while_a_rotated_secret_is_pending_sends_nothing(secrets_dir):
-    server, emulator = setup()
+    server, emulator = setup(secrets_dir=str(secrets_dir))
     with_rotated_secret(emulator)
     async with Client(server) as client:
         result = await client.call_tool("rotate_oauth_client_secret", {"oauth_client_id": CLIENT})
@@ -453,7 +451,7 @@ CALLS = {
 
 @pytest.mark.parametrize("tool", LIFECYCLE)
 async def test_read_only_refuses_each_lifecycle_tool_before_any_request(tool, secrets_dir):
-    server, emulator = setup(read_only=True, allow_unattended_promotion=True)
+    server, emulator = setup(secrets_dir=str(secrets_dir), read_only=True, allow_unattended_promotion=True)
     with_rotated_secret(emulator)
     async with Client(server) as client:
         result = await client.call_tool(tool, CALLS[tool])
@@ -465,7 +463,9 @@ async def test_read_only_refuses_each_lifecycle_tool_before_any_request(tool, se
 async def test_an_account_outside_the_allow_list_is_refused_for_each_lifecycle_tool_before_any_request(
     tool, secrets_dir
 ):
-    server, emulator = setup(allowed_accounts=frozenset({ACCOUNT}), allow_unattended_promotion=True)
+    server, emulator = setup(
+        secrets_dir=str(secrets_dir), allowed_accounts=frozenset({ACCOUNT}), allow_unattended_promotion=True
+    )
     async with Client(server) as client:
         result = await client.call_tool(tool, {**CALLS[tool], "account_id": OTHER_ACCOUNT})
     assert result.is_error and "MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS" in result.content[0].text
@@ -475,7 +475,7 @@ async def test_an_account_outside_the_allow_list_is_refused_for_each_lifecycle_t
 async def test_the_sandbox_serves_create_verify_rotate_and_delete(secrets_dir):
     from mcp_oauth_clients.config import Settings
 
-    server = build_server(Settings(sandbox=True, allow_unattended_promotion=True))
+    server = build_server(Settings(sandbox=True, allow_unattended_promotion=True, secrets_dir=str(secrets_dir)))
     async with Client(server) as client:
         created = await client.call_tool("create_oauth_client", {**NEW, "client_uri": "https://new.example.com"})
         new_id = created.structured_content["client"]["client_id"]
