@@ -29,6 +29,11 @@ FORBIDDEN_SCHEMES = frozenset(
     {"javascript", "data", "file", "vbscript", "about", "blob", "filesystem", "ftp", "ws", "wss"}
 )
 MAX_URI_LENGTH = 2048
+MAX_HOST_LENGTH = 253
+MAX_LABEL_LENGTH = 63
+HOST_RULE = (
+    f"has a host DNS cannot hold: at most {MAX_HOST_LENGTH} characters, and 1 to {MAX_LABEL_LENGTH} between dots"
+)
 
 # Control characters are refused earlier, by check_visible (with the character shown), so they are not here.
 _UNSAFE_CHARS = re.compile(r"[\s<>\"\\^`{|}]")
@@ -54,6 +59,18 @@ def check_visible(value: str) -> None:
         )
 
 
+def check_host(host: str) -> None:
+    """A host must fit DNS (RFC 1035 section 2.3.4): at most 253 characters, each label 1 to 63.
+
+    Measured as DNS carries it, a non-ASCII label in its `xn--` form, so the host can be looked up (the
+    verification check) and stored without a resolver, or Cloudflare, refusing it later.
+    """
+    labels = host.removesuffix(".").split(".")  # one final dot is the DNS root, not an empty label
+    sizes = [len(label) if label.isascii() else len("xn--" + label.encode("punycode").decode()) for label in labels]
+    if sum(sizes) + len(sizes) - 1 > MAX_HOST_LENGTH or not all(0 < size <= MAX_LABEL_LENGTH for size in sizes):
+        raise ValueError(HOST_RULE)
+
+
 def _split(value: str) -> SplitResult:
     if len(value) > MAX_URI_LENGTH:
         raise ValueError(f"is longer than {MAX_URI_LENGTH} characters")
@@ -65,6 +82,8 @@ def _split(value: str) -> SplitResult:
         _ = parts.port  # raises on a malformed port
     except ValueError as exc:
         raise ValueError(f"is not a valid URL ({exc})") from None
+    if parts.hostname:
+        check_host(parts.hostname)
     return parts
 
 
@@ -78,9 +97,15 @@ def check_web_url(value: str) -> None:
 
 
 def is_loopback(host: str) -> bool:
-    """True for localhost and loopback IP literals (RFC 8252 section 7.3): 127.0.0.0/8 and ::1."""
+    """True for localhost and loopback IP literals (RFC 8252 section 7.3): 127.0.0.0/8 and ::1.
+
+    The one loopback test: a URL's host (`urlsplit().hostname`, brackets already gone), a bind address
+    or a Host name (`[::1]`, with its brackets), in any case.
+    """
     if host.lower() == "localhost":
         return True
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

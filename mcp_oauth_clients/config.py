@@ -113,6 +113,7 @@ class Settings:
     allowed_accounts: frozenset[str] = frozenset()
     allow_unattended_promotion: bool = False
     audit_log: str | None = None
+    secrets_dir: str | None = None  # where issued client secrets go; None: the per-user default (not over HTTP)
     http_token: str | None = field(default=None, repr=False)
     http_allowed_hosts: tuple[str, ...] = ()
     dns_server: tuple[str, int] | None = None  # (IP, port) of the resolver; None: the system's
@@ -178,6 +179,7 @@ class Settings:
             allowed_accounts=_allowed_accounts(merged, sources),
             allow_unattended_promotion=read_flag(merged, sources, "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION"),
             audit_log=merged.get("MCP_OAUTH_CLIENTS_AUDIT_LOG") or None,
+            secrets_dir=merged.get("MCP_OAUTH_CLIENTS_SECRETS_DIR", "").strip() or None,
             http_token=merged.get("MCP_OAUTH_CLIENTS_HTTP_TOKEN") or None,
             http_allowed_hosts=_allowed_hosts(merged, sources),
             dns_server=_dns_server(merged, sources),

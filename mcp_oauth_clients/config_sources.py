@@ -44,6 +44,8 @@ VARIABLES: dict[str, str] = {
     "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION": "1 lets a client that cannot ask a person promote a client to "
     "public, only with confirm_irreversible: true (same as --allow-unattended-promotion)",
     "MCP_OAUTH_CLIENTS_AUDIT_LOG": "file to append the JSON-lines audit log to (default: stderr; same as --audit-log)",
+    "MCP_OAUTH_CLIENTS_SECRETS_DIR": "folder (mode 0700) for the client secrets a create or rotation issues (default: "
+    "the per-user data folder's mcp-oauth-clients/secrets; required over HTTP)",
     "MCP_OAUTH_CLIENTS_HTTP_TOKEN": "bearer token MCP clients must send over streamable HTTP; required, with at "
     f"least {MIN_HTTP_TOKEN_LENGTH} characters, to listen beyond loopback",
     "MCP_OAUTH_CLIENTS_DNS_SERVER": "resolver for check_verification_record, IP or IP:PORT (default: the system's)",
@@ -89,6 +91,7 @@ FOUND_DOTENV: dict[str, str | None] = {
     "MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS": _GUARD_RAIL,
     "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION": _GUARD_RAIL,
     "MCP_OAUTH_CLIENTS_AUDIT_LOG": "it names a file to write",
+    "MCP_OAUTH_CLIENTS_SECRETS_DIR": "it names where client secrets are written",
     "MCP_OAUTH_CLIENTS_HTTP_TOKEN": _GUARD_RAIL,
     "MCP_OAUTH_CLIENTS_DNS_SERVER": "it decides where the verification check's DNS queries go",
     "MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS": _GUARD_RAIL,

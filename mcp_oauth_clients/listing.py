@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mcp_oauth_clients.models import OAuthClientUpdate, lean_schema
+from mcp_oauth_clients.models import AccountId, ToolParams
 from mcp_oauth_clients.results import SANDBOX_BANNER, shown
 from mcp_oauth_clients.untrusted import plain
 
@@ -28,23 +28,19 @@ IDENTITY_NOTE = (
 Offset = Field(default=0, ge=0, description="Skip this many matches (from a 'more' hint).")
 
 
-class ClientQuery(BaseModel):
+class ClientQuery(ToolParams):
     """Arguments of list_oauth_clients."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=lean_schema)
-
-    account_id: str = OAuthClientUpdate.model_fields["account_id"]
-    name: str = Field(default=None, min_length=1, description="Case-insensitive fragment of the name.")
-    visibility: Literal["private", "public"] = Field(default=None)
+    account_id: AccountId | None = None
+    name: str | None = Field(default=None, min_length=1, description="Case-insensitive fragment of the name.")
+    visibility: Literal["private", "public"] | None = None
     offset: int = Offset
 
 
-class ScopeQuery(BaseModel):
+class ScopeQuery(ToolParams):
     """Arguments of list_oauth_scopes."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=lean_schema)
-
-    search: str = Field(default=None, min_length=1, description="Case-insensitive text in id, name or category.")
+    search: str | None = Field(default=None, min_length=1, description="Case-insensitive text in id, name or category.")
     offset: int = Offset
 
 

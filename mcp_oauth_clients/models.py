@@ -1,39 +1,39 @@
-"""The data: one params model for the update, one model for the client as Cloudflare returns it.
+"""The params models: what each tool accepts, one definition per client setting.
 
-`OAuthClientUpdate` is the single source of truth for the update: its JSON schema is the tool's
-inputSchema, it validates the call, and it produces the request body. Field names and descriptions
-mirror Cloudflare's API reference for `PATCH /accounts/{account_id}/oauth_clients/{oauth_client_id}`.
+A params model is the single source of truth for its tool: its JSON schema is the tool's inputSchema,
+it validates the call, and (for a write) it produces the request body. Each client setting is defined
+once below, as an annotated type carrying its description, its schema limits and every rule that
+needs only its own value; `OAuthClientUpdate` declares them optional, and a create model declares the
+same types (the ones Cloudflare requires without a default). Field names and descriptions mirror
+Cloudflare's API reference for `/accounts/{account_id}/oauth_clients`.
+
+Parsing a call's raw arguments (JSON-encoded lists among them), and the refusal text, live in `arguments`.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     create_model,
-    field_validator,
     model_validator,
 )
 
 from mcp_oauth_clients import checks
-from mcp_oauth_clients.errors import InvalidInput
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
 GrantType = Literal["authorization_code", "refresh_token"]
 ResponseType = Literal["token", "id_token", "code"]
 TokenEndpointAuthMethod = Literal["none", "client_secret_basic", "client_secret_post"]
 
 
 def _rule(check: Any) -> AfterValidator:
-    def run(value: str) -> str:
+    def run(value: Any) -> Any:
         check(value)
         return value
 
@@ -72,34 +72,197 @@ MAX_ITEMS: dict[str, int] = {
     "response_types": 3,
     "scopes": MAX_SCOPES,
 }
-# How many problems one refusal lists; the rest are counted, so a hostile call cannot make a huge error.
-MAX_PROBLEMS_SHOWN = 20
-
-# The full-list fields state their limit here (the schema's maxItems) and enforce it in `_bounded`, before any
-# entry is checked; a list that add/remove made from what Cloudflare stores may be longer (MERGED_LISTS).
-OriginList = Annotated[list[Origin], Field(json_schema_extra={"maxItems": MAX_URIS})]
-RedirectURIList = Annotated[list[RedirectURI], Field(json_schema_extra={"maxItems": MAX_URIS})]
-ScopeList = Annotated[list[Scope], Field(json_schema_extra={"maxItems": MAX_SCOPES})]
-GrantTypeList = Annotated[list[GrantType], Field(json_schema_extra={"maxItems": MAX_ITEMS["grant_types"]})]
-ResponseTypeList = Annotated[list[ResponseType], Field(json_schema_extra={"maxItems": MAX_ITEMS["response_types"]})]
 MERGED_LISTS = {"merged_lists": True}  # validation context: the lists are stored entries plus the caller's edits
+
+
+def _at_most(limit: int) -> BeforeValidator:
+    """A list's limit, checked before its entries so an endless list costs nothing. A merged list is exempt, so
+    a client that already stores more entries can still be edited with add/remove."""
+
+    def run(value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, list) and len(value) > limit and not (info.context or {}).get("merged_lists"):
+            raise ValueError(f"List should have at most {limit} items, not {len(value)}")
+        return value
+
+    return BeforeValidator(run)
+
+
+def _each_once(value: list[str]) -> list[str]:
+    seen: set[str] = set()  # a set: linear in the list, whatever its length
+    for entry in value:
+        if entry in seen:
+            raise ValueError(f"lists {entry!r:.120} more than once; give each entry once")
+        seen.add(entry)
+    return value
+
+
+def _not_empty(value: list[str]) -> list[str]:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _authorization_code_required(value: list[str]) -> list[str]:
+    if "authorization_code" not in value:
+        raise ValueError("must contain 'authorization_code' (Cloudflare requires it); 'refresh_token' may be added")
+    return value
+
+
+def _protocol_scopes_never_optional(value: list[str]) -> list[str]:
+    for scope in value:
+        if scope in checks.IDENTITY_SCOPES_NEVER_OPTIONAL:
+            raise ValueError(f"{scope!r} cannot be optional (openid, offline and offline_access never are)")
+    return value
+
+
+def _name_not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    checks.check_visible(value)
+    return value
+
+
+def _max_items(field: str) -> Any:
+    """The schema's maxItems of a list field (enforced by `_at_most`, before any entry is checked)."""
+    return Field(json_schema_extra={"maxItems": MAX_ITEMS[field]})
+
+
+_EACH_ONCE = AfterValidator(_each_once)
+_NOT_EMPTY = AfterValidator(_not_empty)
+
+# --- the client's settings: one definition each, for every params model that takes the setting --------------
+
+AccountId = Annotated[
+    str, Field(description="Optional when the server has a default account.", pattern=checks.ACCOUNT_ID_PATTERN)
+]
+ClientId = Annotated[str, Field(description="From list_oauth_clients.", pattern=checks.CLIENT_ID_PATTERN)]
+CorsOrigins = Annotated[
+    list[Origin],
+    Field(description="Origins only: scheme, host, optional port (https://app.example.com)."),
+    _max_items("allowed_cors_origins"),
+    _at_most(MAX_URIS),
+    _EACH_ONCE,
+]
+ClientName = Annotated[str, Field(description="Display name.", min_length=1), AfterValidator(_name_not_blank)]
+CLIENT_URI = "Home page URL. Its host needs DNS verification before promotion (check_verification_record)"
+ClientURI = Annotated[WebURL, Field(description=CLIENT_URI + ".")]
+GrantTypes = Annotated[
+    list[GrantType],
+    Field(description="Must include authorization_code; refresh_token brings the offline_access scope."),
+    _max_items("grant_types"),
+    _at_most(MAX_ITEMS["grant_types"]),
+    _EACH_ONCE,
+    _NOT_EMPTY,
+    AfterValidator(_authorization_code_required),
+]
+LogoURI = Annotated[WebURL, Field(description="Logo URL.")]
+OptionalScopes = Annotated[
+    list[Scope],
+    Field(description="Scopes a user may decline; each also in scopes; not openid, offline or offline_access."),
+    _max_items("optional_scopes"),
+    _at_most(MAX_SCOPES),
+    _EACH_ONCE,
+    AfterValidator(_protocol_scopes_never_optional),
+]
+PolicyURI = Annotated[WebURL, Field(description="Privacy policy URL.")]
+PostLogoutRedirectURIs = Annotated[
+    list[RedirectURI],
+    Field(description="Same rules as redirect_uris."),
+    _max_items("post_logout_redirect_uris"),
+    _at_most(MAX_URIS),
+    _EACH_ONCE,
+]
+RedirectURIs = Annotated[
+    list[RedirectURI],
+    Field(description=checks.REDIRECT_RULE),
+    _max_items("redirect_uris"),
+    _at_most(MAX_URIS),
+    _EACH_ONCE,
+]
+ResponseTypes = Annotated[
+    list[ResponseType],
+    Field(description="id_token brings the openid scope."),
+    _max_items("response_types"),
+    _at_most(MAX_ITEMS["response_types"]),
+    _EACH_ONCE,
+    _NOT_EMPTY,
+]
+Scopes = Annotated[
+    list[Scope],
+    Field(
+        description="Ids from list_oauth_scopes (dot-delimited, never colons) or identity scopes without a dot "
+        "(email). offline_access and openid follow grant_types and response_types."
+    ),
+    _max_items("scopes"),
+    _at_most(MAX_SCOPES),
+    _EACH_ONCE,
+]
+TokenEndpointAuth = Annotated[TokenEndpointAuthMethod, Field(description="Token endpoint auth.")]
+TosURI = Annotated[WebURL, Field(description="Terms of service URL.")]
+
+
+def check_optional_scopes_in_scopes(optional_scopes: list[str] | None, scopes: list[str] | None) -> None:
+    """The one rule across two settings: when both are given, every optional scope is also in scopes."""
+    if optional_scopes is not None and scopes is not None:
+        listed = set(scopes)
+        missing = [s for s in optional_scopes if s not in listed]
+        if missing:
+            raise ValueError(
+                f"optional_scopes: {missing} are not in scopes; every optional scope must also be listed in scopes"
+            )
+
+
+# --- the schema a model is shown, and what every params model shares ------------------------------------------
 
 
 def lean_schema(schema: dict[str, Any]) -> None:
     """Shape a params model's JSON schema into what the model is shown, paid in context on every turn.
 
-    Optional fields default to "not sent", not to null: a null default would invite the model to send
-    nulls, which mean nothing documented to Cloudflare. Titles repeat the names, and the model's docstring
-    is for developers: both go.
+    An optional field is shown as its value's type, not "that or null", and without a null default: a null
+    would invite the model to send nulls, which mean nothing documented to Cloudflare. Titles repeat the
+    names, and the model's docstring is for developers: both go.
     """
     schema.pop("title", None)
     schema.pop("description", None)
     for prop in schema.get("properties", {}).values():
+        branches = prop.get("anyOf", [])
+        if len(branches) == 2 and {"type": "null"} in branches:
+            (kept,) = (branch for branch in branches if branch != {"type": "null"})
+            del prop["anyOf"]
+            merged = {**kept, **prop}  # the field's own description wins over its type's
+            prop.clear()
+            prop.update(merged)
         prop.pop("title", None)
         if "enum" in prop:
             prop.pop("const", None)  # a one-member enum says it already
         if prop.get("default", ...) is None:
             del prop["default"]
+
+
+class ToolParams(BaseModel):
+    """What every tool's params model shares: no unknown names, the lean schema, one meaning for null.
+
+    `null_refused` says what an explicit null is. None (the read tools): the field was not given, as OpenAI's
+    strict mode sends every optional field it was not asked for. Words (a write): a refusal with those words,
+    as a null there could be meant as "clear this setting", which Cloudflare does not document.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lean_schema)
+
+    null_refused: ClassVar[str | None] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name, value in data.items():
+            if value is None and cls.null_refused:
+                raise ValueError(f"{name}: {cls.null_refused}")
+        return {name: value for name, value in data.items() if value is not None}
+
+
+# --- the tools' params ----------------------------------------------------------------------------------------
 
 
 def _one_shape_for_every_field(schema: dict[str, Any], *, keys_named: bool) -> None:
@@ -122,7 +285,8 @@ def _list_edits(name: str, doc: str, checked: bool) -> type[BaseModel]:
     fields: dict[str, Any] = {
         field: (
             Annotated[
-                list[entry if checked else Annotated[str, Field(min_length=1, max_length=MAX_ENTRY)]],
+                # a runtime-built type: mypy cannot follow a type chosen by a condition
+                list[entry if checked else Annotated[str, Field(min_length=1, max_length=MAX_ENTRY)]],  # type: ignore[misc]
                 Field(max_length=MAX_ITEMS[field]),
             ],
             Field(default=None),
@@ -141,64 +305,47 @@ ListAdditions = _list_edits("ListAdditions", "Entries to add to list fields, kee
 ListRemovals = _list_edits("ListRemovals", "Entries to remove from list fields, keeping the rest.", False)
 
 
-class OAuthClientUpdate(BaseModel):
+class OAuthClientUpdate(ToolParams):
     """Partial update of an OAuth client: only the fields given are sent.
 
-    Optional fields default to None, meaning "not given" (pydantic does not validate defaults, and explicit
-    nulls are refused), so a field is either absent or a valid value. This docstring stays out of the schema.
+    Optional fields default to None, meaning "not given" (explicit nulls are refused), so a field is either
+    absent or a valid value. This docstring stays out of the schema.
     """
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=lean_schema)
+    null_refused: ClassVar[str | None] = "null is not accepted; omit the field to leave it unchanged"
 
-    account_id: str = Field(
-        default=None,
-        description="Optional when the server has a default account.",
-        pattern=checks.ACCOUNT_ID_PATTERN,
+    account_id: AccountId | None = None
+    oauth_client_id: ClientId
+    allowed_cors_origins: CorsOrigins | None = None
+    client_name: ClientName | None = None
+    client_uri: ClientURI | None = Field(
+        default=None, description=CLIENT_URI + "; sending it unchanged restarts a failed verification."
     )
-    oauth_client_id: str = Field(description="From list_oauth_clients.", pattern=checks.CLIENT_ID_PATTERN)
-    allowed_cors_origins: OriginList = Field(
-        default=None, description="Origins only: scheme, host, optional port (https://app.example.com)."
-    )
-    client_name: str = Field(default=None, description="Display name.", min_length=1)
-    client_uri: WebURL = Field(
-        default=None,
-        description="Home page URL. Its host needs DNS verification before promotion (check_verification_record); "
-        "sending it unchanged restarts a failed verification.",
-    )
-    grant_types: GrantTypeList = Field(
-        default=None, description="Must include authorization_code; refresh_token brings the offline_access scope."
-    )
-    logo_uri: WebURL = Field(default=None, description="Logo URL.")
-    optional_scopes: ScopeList = Field(
-        default=None,
-        description="Scopes a user may decline; each also in scopes; not openid, offline or offline_access.",
-    )
-    policy_uri: WebURL = Field(default=None, description="Privacy policy URL.")
-    post_logout_redirect_uris: RedirectURIList = Field(default=None, description="Same rules as redirect_uris.")
-    redirect_uris: RedirectURIList = Field(default=None, description=checks.REDIRECT_RULE)
-    response_types: ResponseTypeList = Field(default=None, description="id_token brings the openid scope.")
-    scopes: ScopeList = Field(
-        default=None,
-        description="Ids from list_oauth_scopes (dot-delimited, never colons) or identity scopes without a dot "
-        "(email). offline_access and openid follow grant_types and response_types.",
-    )
-    token_endpoint_auth_method: TokenEndpointAuthMethod = Field(default=None, description="Token endpoint auth.")
-    tos_uri: WebURL = Field(default=None, description="Terms of service URL.")
-    visibility: Literal["public"] = Field(
+    grant_types: GrantTypes | None = None
+    logo_uri: LogoURI | None = None
+    optional_scopes: OptionalScopes | None = None
+    policy_uri: PolicyURI | None = None
+    post_logout_redirect_uris: PostLogoutRedirectURIs | None = None
+    redirect_uris: RedirectURIs | None = None
+    response_types: ResponseTypes | None = None
+    scopes: Scopes | None = None
+    token_endpoint_auth_method: TokenEndpointAuth | None = None
+    tos_uri: TosURI | None = None
+    visibility: Literal["public"] | None = Field(
         default=None,
         description="Promote to public, irreversibly; send alone. Needs client_name, logo_uri, a verified client "
         "URI host and a non-identity scope. A person approves: your MCP client asks them, or else the operator's "
         "--allow-unattended-promotion flag allows confirm_irreversible.",
         json_schema_extra={"enum": ["public"]},  # a one-member Literal renders as `const`; clients show enums
     )
-    add: ListAdditions = Field(  # type: ignore[valid-type]
+    add: ListAdditions | None = Field(  # type: ignore[valid-type, misc]
         default=None, description='Entries to add, by list field ({"scopes": ["zone.read"]}); the stored ones stay.'
     )
-    remove: ListRemovals = Field(  # type: ignore[valid-type]
+    remove: ListRemovals | None = Field(  # type: ignore[valid-type, misc]
         default=None, description="Entries to remove, keyed like add; the rest stay."
     )
     dry_run: bool = Field(default=False, description="Preview changes and warnings with a state_hash; write nothing.")
-    expected_state_hash: str = Field(
+    expected_state_hash: str | None = Field(
         default=None,
         description="A state_hash from a dry run (apply the same arguments) or get_oauth_client; refused, nothing "
         "written, if the client or the change differs.",
@@ -208,70 +355,6 @@ class OAuthClientUpdate(BaseModel):
         default=False,
         description="Only as visibility says, after a person approved; never on your own initiative.",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _refuse_nulls_and_decode_json_lists(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        for name, value in data.items():
-            if value is None:
-                raise ValueError(f"{name}: {NULL_REFUSED}")
-            data[name] = decode_json_list(name, value)
-        return data
-
-    @field_validator(*LIST_ENTRY_TYPES, mode="before")
-    @classmethod
-    def _bounded(cls, value: Any, info: ValidationInfo) -> Any:
-        # Before the entries are checked, so an endless list costs nothing; a merged list is exempt, so a
-        # client that already stores more entries can still be edited with add/remove.
-        limit = MAX_ITEMS[info.field_name or ""]
-        if isinstance(value, list) and len(value) > limit and not (info.context or {}).get("merged_lists"):
-            raise ValueError(f"List should have at most {limit} items, not {len(value)}")
-        return value
-
-    @field_validator(*LIST_ENTRY_TYPES)
-    @classmethod
-    def _no_duplicates(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None:
-            seen: set[str] = set()  # a set: linear in the list, whatever its length
-            for entry in value:
-                if entry in seen:
-                    raise ValueError(f"lists {entry!r:.120} more than once; give each entry once")
-                seen.add(entry)
-        return value
-
-    @field_validator("grant_types", "response_types")
-    @classmethod
-    def _not_empty(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None and not value:
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("grant_types")
-    @classmethod
-    def _authorization_code_required(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None and "authorization_code" not in value:
-            raise ValueError("must contain 'authorization_code' (Cloudflare requires it); 'refresh_token' may be added")
-        return value
-
-    @field_validator("client_name")
-    @classmethod
-    def _name_not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("must not be blank")
-        if value is not None:
-            checks.check_visible(value)
-        return value
-
-    @field_validator("optional_scopes")
-    @classmethod
-    def _protocol_scopes_never_optional(cls, value: list[str] | None) -> list[str] | None:
-        for scope in value or ():
-            if scope in checks.IDENTITY_SCOPES_NEVER_OPTIONAL:
-                raise ValueError(f"{scope!r} cannot be optional (openid, offline and offline_access never are)")
-        return value
 
     @model_validator(mode="after")
     def _whole_update_rules(self) -> OAuthClientUpdate:
@@ -286,18 +369,12 @@ class OAuthClientUpdate(BaseModel):
             both = sorted(set(additions[field]) & set(removals[field]))
             if both:
                 raise ValueError(f"{field}: {both} is both added and removed")
-        if self.optional_scopes is not None and self.scopes is not None:
-            listed = set(self.scopes)
-            missing = [s for s in self.optional_scopes if s not in listed]
-            if missing:
-                raise ValueError(
-                    f"optional_scopes: {missing} are not in scopes; every optional scope must also be listed in scopes"
-                )
+        check_optional_scopes_in_scopes(self.optional_scopes, self.scopes)
         return self
 
     def body(self) -> dict[str, Any]:
         """The PATCH body: exactly the updatable fields the caller gave, nothing invented."""
-        return self.model_dump(mode="json", include=UPDATABLE_FIELDS & self.model_fields_set)
+        return self.model_dump(mode="json", include=set(UPDATABLE_FIELDS & self.model_fields_set))
 
     def edits(self, which: str | None = None) -> dict[str, list[str]]:
         """The add (or remove) entries by field; with no argument, whether there are any of either."""
@@ -310,131 +387,10 @@ class OAuthClientUpdate(BaseModel):
 PATH_FIELDS = frozenset({"account_id", "oauth_client_id"})
 CONTROL_FIELDS = frozenset({"add", "remove", "dry_run", "expected_state_hash", "confirm_irreversible"})
 UPDATABLE_FIELDS = frozenset(OAuthClientUpdate.model_fields) - PATH_FIELDS - CONTROL_FIELDS
-JSON_ENCODED_OK = LIST_FIELDS | {"add", "remove"}
 
 
-NULL_REFUSED = "null is not accepted; omit the field to leave it unchanged"
+class OAuthClientRef(ToolParams):
+    """Arguments of get_oauth_client and check_verification_record: which client to read."""
 
-
-def decode_json_list(name: str, value: Any) -> Any:
-    """Decode a list field (or add/remove) that a client sent JSON-encoded inside a string.
-
-    Some clients (Claude Desktop among them) send arrays that way. A string holding a JSON array or
-    object is decoded; any other string stays a string and is refused, never split.
-    """
-    if name not in JSON_ENCODED_OK or not isinstance(value, str) or not value.lstrip().startswith(("[", "{")):
-        return value
-    try:
-        decoded = json.loads(value)
-    except RecursionError:  # json raises this, not ValueError, on absurdly deep nesting
-        raise ValueError(f"{name}: the JSON-encoded value is nested too deeply; send a flat list") from None
-    except ValueError:
-        return value
-    return decoded if isinstance(decoded, list | dict) else value
-
-
-def parse_arguments(model: type[ModelT], arguments: dict[str, Any], context: dict[str, Any] | None = None) -> ModelT:
-    """Validate raw tool arguments with `model`; every problem is reported at once, each naming its field.
-
-    Unknown names, nulls and undecodable JSON are found first and taken out, so the model still checks
-    every other field and one refusal names them all.
-    """
-    problems = _unknown_problems(arguments, model.model_fields)
-    data: dict[str, Any] = {}
-    for name, value in arguments.items():
-        if name not in model.model_fields:
-            continue
-        if value is None:
-            problems.append(f"- {name}: {NULL_REFUSED}")
-            continue
-        try:
-            data[name] = decode_json_list(name, value)
-        except ValueError as exc:
-            problems.append(f"- {exc}")
-    set_aside = arguments.keys() - data.keys()  # reported above and left out: a required one is not also "missing"
-    try:
-        params = model.model_validate(data, context=context)
-    except ValidationError as exc:
-        problems += describe_validation_error(exc, set_aside=set_aside, meant_more=bool(problems))
-    else:
-        if not problems:
-            return params
-    raise InvalidInput(_refusal(problems, arguments, model.model_fields), next_step=_FIX)
-
-
-# The footer of every refused argument. A fix may change what the person asked for (http -> https, another
-# scope): then the model asks the person instead of deciding for them.
-_FIX = (
-    "correct the values named above and call again, or ask the person first when the fix would change what "
-    "they asked for; nothing was sent to Cloudflare."
-)
-_MAX_NAME_FOR_SUGGESTION = 64  # difflib is quadratic in the name's length: longer names get no suggestion
-
-
-def _refusal(problems: list[str], arguments: dict[str, Any], known: Any) -> str:
-    """The refusal's text: at most MAX_PROBLEMS_SHOWN lines whatever the call, then the accepted names."""
-    shown = problems[:MAX_PROBLEMS_SHOWN]
-    if len(problems) > len(shown):
-        shown.append(f"- ... and {len(problems) - len(shown)} more problems")
-    text = "Invalid arguments, nothing was sent:\n" + "\n".join(shown)
-    if any(name not in known for name in arguments):
-        text += f"\nAccepted: {', '.join(sorted(known))}"
-    return text
-
-
-def _unknown_problems(arguments: dict[str, Any], known: Any) -> list[str]:
-    """A line for each of the first few argument names the tool does not take, then how many more."""
-    unknown = [name for name in arguments if name not in known]
-    if not unknown:
-        return []
-    lines = []
-    for name in unknown[:5]:
-        close = (
-            difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-            if len(name) <= _MAX_NAME_FOR_SUGGESTION
-            else []
-        )
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        lines.append(f"- {name[:80] if name.isprintable() else repr(name)[:80]}: unknown argument{hint}")
-    if len(unknown) > 5:
-        lines.append(f"- ... and {len(unknown) - 5} more unknown arguments ({len(unknown)} in all)")
-    return lines
-
-
-def describe_validation_error(exc: ValidationError, *, set_aside: set[str], meant_more: bool) -> list[str]:
-    """One line per problem: the field (with list index), the value, what would be accepted.
-
-    Problems of the `set_aside` fields (already reported, then left out) are not repeated, nor is
-    "nothing to change" when the caller `meant_more` (fields already reported as unknown or null).
-    """
-    lines = []
-    for error in exc.errors(include_url=False):
-        loc = ""
-        for part in error["loc"]:
-            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
-        message = error["msg"].removeprefix("Value error, ")
-        if error["loc"] and error["loc"][0] in set_aside:
-            continue
-        if meant_more and not loc and message.startswith("nothing to change"):
-            continue
-        if error["type"] == "list_type" and isinstance(error.get("input"), str):
-            message = f'expected a list of strings, got a single string; send ["{error["input"][:80]}"]'
-        elif error["type"] == "string_pattern_mismatch" and loc in PATH_FIELDS:
-            try:
-                pattern = checks.ACCOUNT_ID_PATTERN if loc == "account_id" else checks.CLIENT_ID_PATTERN
-                checks.check_identifier(str(error.get("input")), pattern, loc)
-            except ValueError as detail:
-                message = str(detail).removeprefix(f"{loc} ")
-        value = error.get("input")
-        shown = f" (got {value!r:.120})" if loc and isinstance(value, str | int | float) else ""
-        lines.append(f"- {loc[:120] or 'arguments'}: {message}{shown}")
-    return lines
-
-
-class OAuthClientRef(BaseModel):
-    """Arguments of get_oauth_client: which client to read."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra=lean_schema)
-
-    account_id: str = OAuthClientUpdate.model_fields["account_id"]
-    oauth_client_id: str = OAuthClientUpdate.model_fields["oauth_client_id"]
+    account_id: AccountId | None = None
+    oauth_client_id: ClientId

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mcp_oauth_clients import dns_check, guards
+from mcp_oauth_clients.arguments import describe_validation_error
 from mcp_oauth_clients.audit import AuditLog
 from mcp_oauth_clients.cloudflare_client import APIResult, CloudflareClient
 from mcp_oauth_clients.config import Settings
@@ -22,7 +23,7 @@ from mcp_oauth_clients.dns_lookup import NoResolver, TXTResolver
 from mcp_oauth_clients.errors import InvalidInput, Refused, UnknownOutcome, UnreadableAnswer
 from mcp_oauth_clients.guards import Asking, Consent, ScopeCatalogue
 from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQuery, client_page, scope_page
-from mcp_oauth_clients.models import MERGED_LISTS, OAuthClientUpdate, describe_validation_error
+from mcp_oauth_clients.models import MERGED_LISTS, OAuthClientUpdate
 from mcp_oauth_clients.oauth_client import OAuthClient, state_hash, state_hash_mismatch
 from mcp_oauth_clients.results import OAuthClientResult
 from mcp_oauth_clients.verification import guidance_for

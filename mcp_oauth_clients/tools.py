@@ -13,24 +13,43 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Any, cast
 
-from mcp.server.mcpserver import AcceptedElicitation, Context, DeclinedElicitation, Elicit, ElicitationResult, Resolve
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult, ClientCapabilities, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel
 
-from mcp_oauth_clients import checks, operations, write_path
+from mcp_oauth_clients import checks, lifecycle, lifecycle_delete, operations, write_path
+from mcp_oauth_clients.arguments import parse_arguments
 from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.consent import (
+    DELETE_QUESTION,
+    DELETE_ROTATED_QUESTION,
+    PROMOTION,
+    Question,
+    asking_in,
+    consent_resolvers,
+    read_consent,
+)
 from mcp_oauth_clients.dns_check import VerificationCheck
 from mcp_oauth_clients.dns_check_text import describe_check
 from mcp_oauth_clients.errors import InvalidInput, ToolFailure
 from mcp_oauth_clients.guards import NO_PERSON, Asking, Consent
+from mcp_oauth_clients.lifecycle_models import ClientAction, IrreversibleAction, OAuthClientCreate
+from mcp_oauth_clients.lifecycle_results import (
+    CreatedClient,
+    Deletion,
+    SecretRotation,
+    describe_created,
+    describe_deleted,
+    describe_rotated,
+)
 from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQuery, describe_clients, describe_scopes
-from mcp_oauth_clients.models import OAuthClientRef, OAuthClientUpdate, parse_arguments
-from mcp_oauth_clients.results import SANDBOX_BANNER, OAuthClientResult, describe, shown
+from mcp_oauth_clients.models import OAuthClientRef, OAuthClientUpdate, ToolParams
+from mcp_oauth_clients.results import SANDBOX_BANNER, OAuthClientResult, describe
 from mcp_oauth_clients.sdk_shims import model_tool
-from mcp_oauth_clients.untrusted import plain, quoted, redact
+from mcp_oauth_clients.untrusted import quoted, redact
 from mcp_oauth_clients.write_path import Plan
 
 logger = logging.getLogger(__name__)
@@ -56,18 +75,27 @@ CHECK_DESCRIPTION = """\
 Check a client's DNS verification: Cloudflare's status plus a live TXT lookup on its client URI host, \
 with what to fix and the next step."""
 
+CREATE_DESCRIPTION = """\
+Create a private OAuth client; each setting as in update_oauth_client. Defaults, sent explicitly: grant_types \
+[authorization_code, refresh_token], response_types [code], token_endpoint_auth_method client_secret_basic. \
+Its secret goes to a file only the person can read, never into this chat."""
+
+ROTATE_DESCRIPTION = """\
+Give a client a new secret, into a file only the person can read. The previous secret works until \
+delete_rotated_oauth_client_secret."""
+
+DELETE_ROTATED_DESCRIPTION = "End a client's previous secret, once every app uses the new one. A person approves."
+
+DELETE_DESCRIPTION = """\
+Delete an OAuth client and every user's authorization of it, for good. A person approves; dry_run lists what \
+is lost."""
+
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
 INTERNAL_ERROR = (
     "Internal error in mcp-oauth-clients ({name}); the details are in the server's log. If this was an update, "
     "its outcome is unknown: read the client back (get_oauth_client) before trying again."
 )
-
-
-class PromotionConsent(BaseModel):
-    """The one question a person answers before a client goes public."""
-
-    make_public: bool = Field(description="Yes, make this OAuth client public. This cannot be undone.")
 
 
 @dataclass(frozen=True)
@@ -77,6 +105,7 @@ class Resolved:
     plan: Plan | None = None
     consent: Consent = Consent.NOT_ASKED
     asking: Asking = NO_PERSON
+    over_http: bool = False  # the person may then not reach this server's disk (where secrets go)
 
 
 Operation = Callable[[operations.Services, Any, Resolved], Awaitable[BaseModel]]
@@ -87,13 +116,14 @@ class ToolSpec:
     """One row of the tool table."""
 
     name: str
-    params: type[BaseModel]
+    params: type[ToolParams]
     output: type[BaseModel]
     run: Operation
     render: Callable[[Any, Any], str]  # (result, params) -> the text a model reads
     annotations: ToolAnnotations
     description: str
-    writes: bool = False  # its refusals are audited, and it may ask a person
+    writes: bool = False  # its refusals are audited
+    question: Question | None = None  # what it may ask a person before it is sent
 
 
 def _services(ctx: Context) -> operations.Services:
@@ -174,89 +204,6 @@ def _target_of(services: operations.Services, spec: ToolSpec, arguments: dict[st
     )
 
 
-# --- a person's approval -----------------------------------------------------------------------------
-
-
-def asking_in(ctx: Context) -> Asking:
-    """Whether a person can be asked during this call: the protocol over stateless HTTP, then the client, decide."""
-    over_http = ctx.request_context.request is not None  # stdio and in-memory calls carry no HTTP request
-    version = ctx.protocol_version or "unknown"
-    if over_http and version < "2026-07-28":  # ISO dates compare as text
-        return Asking(
-            f"over stateless HTTP, protocol {plain_version(version)} cannot carry a question to a person during a "
-            "call; the limit is the protocol version over stateless HTTP, not your MCP client (2026-07-28 can ask)",
-            next_step="ask the person to connect with an MCP client that speaks protocol 2026-07-28",
-        )
-    return Asking() if can_ask_with_a_form(ctx.client_capabilities) else NO_PERSON
-
-
-def plain_version(version: str) -> str:
-    return version if re.fullmatch(r"\d{4}-\d{2}-\d{2}", version) else quoted(version, 40)
-
-
-def can_ask_with_a_form(capabilities: ClientCapabilities | None) -> bool:
-    """Form-mode elicitation declared: `{"form": {}}`, or an empty `{}` (form mode, MCP 2025-11-25).
-
-    A client declaring only URL mode cannot answer a form; asking it would be a JSON-RPC error.
-    """
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    if elicitation is None:
-        return False
-    return elicitation.form is not None or elicitation.url is None
-
-
-async def plan_for_consent(arguments: dict[str, Any], ctx: Context) -> Plan | None:
-    """The plan of a promotion, made before the body so the person is asked about it; None otherwise.
-
-    Any problem here returns None: the tool body then plans again and reports it.
-    """
-    if arguments.get("visibility") != "public":
-        return None
-    try:
-        params = parse_arguments(OAuthClientUpdate, arguments)
-        services = _services(ctx)
-        return await operations.plan_update(services, params, services.account_for(params.account_id))
-    except Exception:  # noqa: BLE001 - the body reports every failure; a resolver must not crash the call
-        return None
-
-
-def consent_question(plan: Plan) -> str:
-    """The question names the account, the client (name and id) and what cannot be undone."""
-    client = plan.before
-    name = shown(client.client_name) if client is not None and client.client_name else "(unnamed)"
-    return (
-        f"Make the OAuth client {name} ({plain(plan.target.client_id)}) in Cloudflare account "
-        f"{plan.target.account_id} PUBLIC? Any Cloudflare user could then authorize it. {plan.irreversible}"
-    )
-
-
-async def ask_consent(
-    arguments: dict[str, Any], ctx: Context, plan: Annotated[Plan | None, Resolve(plan_for_consent)]
-) -> Elicit[PromotionConsent] | None:
-    """Ask the person when the plan needs approval, the write could go ahead, and the client can ask; else None."""
-    if plan is None or plan.irreversible is None or arguments.get("dry_run") is True:
-        return None
-    if asking_in(ctx).why_not is not None or _services(ctx).settings.read_only:
-        return None
-    return Elicit(consent_question(plan), PromotionConsent)
-
-
-def _consent(outcome: ElicitationResult[PromotionConsent] | None) -> Consent:
-    if isinstance(outcome, AcceptedElicitation):
-        if outcome.data is None:
-            return Consent.NOT_ASKED
-        return Consent.APPROVED if outcome.data.make_public else Consent.DECLINED
-    if outcome is None:
-        return Consent.NOT_ASKED
-    return Consent.DECLINED if isinstance(outcome, DeclinedElicitation) else Consent.CANCELLED
-
-
-CONSENT_RESOLVERS = {
-    "plan": Annotated[Plan | None, Resolve(plan_for_consent)],
-    "consent": Annotated[ElicitationResult[PromotionConsent], Resolve(ask_consent)],
-}
-
-
 # --- the table ---------------------------------------------------------------------------------------
 
 
@@ -281,6 +228,33 @@ async def _check(services: operations.Services, params: OAuthClientRef, _: Resol
     return await operations.check_verification(services, params.account_id, params.oauth_client_id)
 
 
+async def _create(services: operations.Services, params: OAuthClientCreate, r: Resolved) -> CreatedClient:
+    return await lifecycle.create_client(services, params, over_http=r.over_http)
+
+
+async def _rotate(services: operations.Services, params: ClientAction, r: Resolved) -> SecretRotation:
+    return await lifecycle.rotate_secret(services, params, over_http=r.over_http)
+
+
+def _deletion(rotated: bool) -> Operation:
+    async def run(services: operations.Services, params: IrreversibleAction, r: Resolved) -> Deletion:
+        approval = lifecycle_delete.Approval(r.consent, r.asking, params.confirm_irreversible, r.plan)
+        return await lifecycle_delete.delete(services, params, approval, rotated=rotated)
+
+    return run
+
+
+def _write(title: str, read_only: bool, *, destructive: bool, idempotent: bool) -> ToolAnnotations:
+    """A write's hints; in read-only mode it only previews, and says so."""
+    return ToolAnnotations(
+        title=title + (" (read-only: previews only)" if read_only else ""),
+        read_only_hint=read_only,
+        destructive_hint=destructive and not read_only,
+        idempotent_hint=idempotent,
+        open_world_hint=True,
+    )
+
+
 def _read(title: str) -> ToolAnnotations:
     return READ.model_copy(update={"title": title})
 
@@ -288,6 +262,7 @@ def _read(title: str) -> ToolAnnotations:
 def tool_table(settings: Settings) -> list[ToolSpec]:
     """Every tool the server serves, in the order `tools/list` shows them; read-only mode says so."""
     read_only = settings.read_only
+    note = READ_ONLY_NOTE if read_only else ""
     return [
         ToolSpec(
             "update_oauth_client",
@@ -304,6 +279,7 @@ def tool_table(settings: Settings) -> list[ToolSpec]:
             ),
             (READ_ONLY_NOTE if read_only else "") + UPDATE_DESCRIPTION,
             writes=True,
+            question=PROMOTION,
         ),
         ToolSpec(
             "get_oauth_client",
@@ -341,12 +317,56 @@ def tool_table(settings: Settings) -> list[ToolSpec]:
             _read("Check a client's DNS verification record"),
             CHECK_DESCRIPTION,
         ),
+        ToolSpec(
+            lifecycle.CREATE,
+            OAuthClientCreate,
+            CreatedClient,
+            _create,
+            describe_created,
+            _write("Create a Cloudflare OAuth client", read_only, destructive=False, idempotent=False),
+            note + CREATE_DESCRIPTION,
+            writes=True,
+        ),
+        ToolSpec(
+            lifecycle.ROTATE,
+            ClientAction,
+            SecretRotation,
+            _rotate,
+            describe_rotated,
+            _write("Rotate an OAuth client's secret", read_only, destructive=False, idempotent=False),
+            note + ROTATE_DESCRIPTION,
+            writes=True,
+        ),
+        ToolSpec(
+            lifecycle_delete.DELETE_ROTATED,
+            IrreversibleAction,
+            Deletion,
+            _deletion(rotated=True),
+            describe_deleted,
+            _write("Delete an OAuth client's previous secret", read_only, destructive=True, idempotent=True),
+            note + DELETE_ROTATED_DESCRIPTION,
+            writes=True,
+            question=DELETE_ROTATED_QUESTION,
+        ),
+        ToolSpec(
+            lifecycle_delete.DELETE,
+            IrreversibleAction,
+            Deletion,
+            _deletion(rotated=False),
+            describe_deleted,
+            _write("Delete a Cloudflare OAuth client", read_only, destructive=True, idempotent=True),
+            note + DELETE_DESCRIPTION,
+            writes=True,
+            question=DELETE_QUESTION,
+        ),
     ]
 
 
 def _registered(spec: ToolSpec) -> Tool:
     async def call(arguments: dict[str, Any], ctx: Context, values: dict[str, Any]) -> CallToolResult:
-        resolved = Resolved(values.get("plan"), _consent(values.get("consent")), asking_in(ctx))
+        plan = values.get("plan")
+        consent = read_consent(values.get("consent"), spec.question, plan)
+        resolved = Resolved(plan, consent, asking_in(ctx), over_http=ctx.request_context.request is not None)
         return await _handle(spec, arguments, ctx, resolved)
 
     return model_tool(
@@ -356,7 +376,7 @@ def _registered(spec: ToolSpec) -> Tool:
         name=spec.name,
         description=spec.description,
         annotations=spec.annotations,
-        resolved=CONSENT_RESOLVERS if spec.writes else None,
+        resolved=consent_resolvers(spec.question) if spec.question is not None else None,
     )
 
 

@@ -15,9 +15,10 @@ import time
 import httpx
 import pytest
 
+from mcp_oauth_clients.arguments import MAX_PROBLEMS_SHOWN, parse_arguments
 from mcp_oauth_clients.cloudflare_client import MAX_RETRY_AFTER, retry_after_seconds
 from mcp_oauth_clients.errors import InvalidInput
-from mcp_oauth_clients.models import MAX_ITEMS, MAX_PROBLEMS_SHOWN, OAuthClientUpdate, parse_arguments
+from mcp_oauth_clients.models import MAX_ITEMS, OAuthClientUpdate
 from tests.conftest import CLIENT, MemoryClient
 from tests.stdio_client import RawClient, fake_env
 

@@ -7,7 +7,11 @@ import pytest
 from mcp_oauth_clients.checks import (
     ACCOUNT_ID_PATTERN,
     CLIENT_ID_PATTERN,
+    HOST_RULE,
+    MAX_HOST_LENGTH,
+    MAX_LABEL_LENGTH,
     MAX_URI_LENGTH,
+    check_host,
     check_identifier,
     check_origin,
     check_redirect_uri,
@@ -43,15 +47,70 @@ def test_a_client_id_refusal_names_the_wider_client_id_shape():
 # --- what every URI must meet ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("check", [check_web_url, check_redirect_uri, check_origin])
+@pytest.mark.parametrize("check", [check_web_url, check_redirect_uri])
 def test_a_uri_of_exactly_the_limit_is_accepted_and_one_character_more_is_refused_for_its_length(check):
-    at_limit = "https://a.example.com"
+    at_limit = "https://a.example.com/"
     at_limit += "a" * (MAX_URI_LENGTH - len(at_limit))
-    if check is check_origin:  # an origin has no path, so the host carries the length
-        at_limit = "https://" + "a" * (MAX_URI_LENGTH - len("https://.com")) + ".com"
     assert len(at_limit) == MAX_URI_LENGTH == 2048
     check(at_limit)
     assert f"longer than {MAX_URI_LENGTH} characters" in refusal(check, at_limit + "a")
+
+
+def test_an_origin_one_character_over_the_uri_limit_is_refused_for_its_length_before_its_host():
+    # An origin has no path, so only its host could make it this long, and DNS forbids such a host anyway.
+    too_long = "https://" + "a" * (MAX_URI_LENGTH + 1 - len("https://.com")) + ".com"
+    assert f"longer than {MAX_URI_LENGTH} characters" in refusal(check_origin, too_long)
+
+
+# --- hosts obey DNS limits before anything is sent or looked up -----------------------------------
+
+
+def host_of_length(length: int, label: int = 63) -> str:
+    """A host of exactly `length` characters made of labels of at most `label` characters."""
+    labels = []
+    while sum(map(len, labels)) + len(labels) < length:
+        left = length - sum(map(len, labels)) - len(labels)  # what the next label (after its dot) may take
+        labels.append("a" * min(label, left))
+    host = ".".join(labels)
+    assert len(host) == length and max(map(len, labels)) <= label
+    return host
+
+
+@pytest.mark.parametrize("check", [check_web_url, check_redirect_uri, check_origin])
+def test_a_host_of_253_characters_is_accepted_and_254_is_refused_with_the_dns_rule(check):
+    check(f"https://{host_of_length(MAX_HOST_LENGTH)}")
+    assert refusal(check, f"https://{host_of_length(MAX_HOST_LENGTH + 1)}") == HOST_RULE
+    assert "at most 253 characters, and 1 to 63 between dots" in HOST_RULE
+
+
+@pytest.mark.parametrize("check", [check_web_url, check_redirect_uri, check_origin])
+def test_a_label_of_63_characters_is_accepted_and_64_is_refused_with_the_dns_rule(check):
+    check(f"https://{'a' * MAX_LABEL_LENGTH}.example.com")
+    assert refusal(check, f"https://{'a' * (MAX_LABEL_LENGTH + 1)}.example.com") == HOST_RULE
+
+
+def test_a_final_dot_is_the_root_and_is_not_counted_but_an_empty_label_is_refused():
+    check_host(host_of_length(MAX_HOST_LENGTH) + ".")
+    check_host("example.com.")
+    for host in ("a..example.com", ".example.com", "example.com..", "."):
+        assert refusal(check_host, host) == HOST_RULE
+
+
+def test_a_host_of_many_one_letter_labels_is_measured_with_its_dots():
+    check_host("a." * 126 + "a")  # 127 labels, 253 characters
+    assert refusal(check_host, "a." * 127 + "a") == HOST_RULE  # 128 labels, 255 characters
+
+
+def test_a_non_ascii_label_is_measured_in_the_xn_form_dns_carries():
+    fits, too_wide = "a" * 55 + "\u00fc", "a" * 56 + "\u00fc"  # 56 and 57 characters here
+    assert len("xn--" + fits.encode("punycode").decode()) == 63  # xn--aaa...aaa-(two more): the prefix counts
+    check_host(f"{fits}.example")
+    assert refusal(check_host, f"{too_wide}.example") == HOST_RULE
+    check_host("b\u00fccher.example")
+
+
+def test_a_private_use_redirect_without_a_host_is_not_held_to_host_rules():
+    check_redirect_uri("com.example.app:/oauth2redirect")
 
 
 @pytest.mark.parametrize("char", [" ", "\u00a0", "\u3000", "<", ">", '"', "\\", "^", "`", "{", "|", "}"])
@@ -87,12 +146,26 @@ def test_a_web_url_with_a_user_name_or_password_is_refused_for_its_credentials(v
 # --- loopback -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "127.0.0.1", "127.0.0.2", "::1"])
-def test_localhost_and_every_loopback_address_are_loopback(host):
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "127.0.0.1", "127.0.0.2", "::1", "[::1]", "127.255.0.9"])
+def test_localhost_and_every_loopback_address_are_loopback_with_or_without_brackets(host):
     assert is_loopback(host) is True
 
 
-@pytest.mark.parametrize("host", ["example.com", "10.0.0.1", "::2", "localhost.example.com"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "example.com",
+        "10.0.0.1",
+        "::2",
+        "[::2]",
+        "localhost.example.com",
+        "[127.0.0.1",
+        "[::1x",
+        "x::1]",
+        "[[::1]]",
+        "[localhost]",
+    ],
+)
 def test_other_hosts_are_not_loopback(host):
     assert is_loopback(host) is False
 

@@ -3,14 +3,42 @@
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 import pytest
+from pydantic import model_validator
 
-from mcp_oauth_clients import checks
+from mcp_oauth_clients import checks, suggestions
+from mcp_oauth_clients.arguments import parse_arguments
 from mcp_oauth_clients.errors import InvalidInput
-from mcp_oauth_clients.models import NULL_REFUSED, UPDATABLE_FIELDS, OAuthClientUpdate, parse_arguments
+from mcp_oauth_clients.listing import ClientQuery, ScopeQuery
+from mcp_oauth_clients.models import (
+    CLIENT_URI,
+    MAX_URIS,
+    UPDATABLE_FIELDS,
+    AccountId,
+    ClientName,
+    ClientURI,
+    CorsOrigins,
+    GrantTypes,
+    LogoURI,
+    OAuthClientRef,
+    OAuthClientUpdate,
+    OptionalScopes,
+    PolicyURI,
+    PostLogoutRedirectURIs,
+    RedirectURIs,
+    ResponseTypes,
+    Scopes,
+    TokenEndpointAuth,
+    ToolParams,
+    TosURI,
+    check_optional_scopes_in_scopes,
+)
+from mcp_oauth_clients.suggestions import closest
 
 CLIENT = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4"
+NULL_REFUSED = OAuthClientUpdate.null_refused
 
 
 def refused(**arguments) -> str:
@@ -546,11 +574,12 @@ def test_a_json_encoded_value_nested_too_deeply_is_refused_naming_its_field_once
     assert len(lines) == 2  # the scopes field is set aside, not also refused as a string
 
 
-def test_a_json_encoded_value_nested_too_deeply_is_refused_by_the_model_itself():
+def test_the_model_itself_decodes_no_json_so_a_string_given_to_it_directly_is_refused_as_one():
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError, match="scopes: the JSON-encoded value is nested too deeply"):
-        OAuthClientUpdate.model_validate({"oauth_client_id": CLIENT, "scopes": "[" * 100_000})
+    for text in ("[" * 100_000, '["account.read"]'):
+        with pytest.raises(ValidationError, match="Input should be a valid list"):
+            OAuthClientUpdate.model_validate({"oauth_client_id": CLIENT, "scopes": text})
 
 
 def test_a_null_is_reported_once_alongside_the_other_problems():
@@ -611,3 +640,207 @@ def test_a_long_field_path_and_a_long_duplicate_are_clipped_in_the_refusal():
     duplicate = "https://app.example.com/" + "p" * 300
     (line,) = problem_lines({"redirect_uris": [duplicate, duplicate]})
     assert repr(duplicate)[:120] in line and repr(duplicate)[:121] not in line
+
+
+# --- add/remove that are not objects: pydantic names the model it expected ----------------------------
+
+
+def test_an_add_or_remove_that_is_not_an_object_is_refused_naming_what_was_expected():
+    assert problem_lines({"add": "x"}) == [
+        "- add: Input should be a valid dictionary or instance of ListAdditions (got 'x')"
+    ]
+    assert problem_lines({"remove": 5}) == [
+        "- remove: Input should be a valid dictionary or instance of ListRemovals (got 5)"
+    ]
+
+
+# --- the read tools: an explicit null is a field not given (issue 17, point 7) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "nulls", "expected"),
+    [
+        (OAuthClientRef, {"account_id": None}, {"account_id": None, "oauth_client_id": CLIENT}),
+        (ClientQuery, {"account_id": None, "name": None, "visibility": None, "offset": None}, None),
+        (ScopeQuery, {"search": None, "offset": None}, None),
+    ],
+)
+def test_a_read_model_takes_every_explicit_null_as_not_given(model, nulls, expected):
+    arguments = {**nulls, "oauth_client_id": CLIENT} if model is OAuthClientRef else nulls
+    for params in (parse_arguments(model, arguments), model.model_validate(arguments)):
+        assert params == model.model_validate({k: v for k, v in arguments.items() if v is not None})
+        assert params.model_fields_set == arguments.keys() - nulls.keys()
+        if expected is not None:
+            assert params.model_dump() == expected
+    assert parse_arguments(ClientQuery, {"offset": None}).offset == 0
+
+
+def test_a_read_model_refuses_a_null_only_for_a_required_field_and_calls_it_missing():
+    with pytest.raises(InvalidInput) as caught:
+        parse_arguments(OAuthClientRef, {"oauth_client_id": None})
+    assert [line for line in caught.value.message.splitlines() if line.startswith("- ")] == [
+        "- oauth_client_id: Field required"
+    ]
+
+
+def test_only_a_write_refuses_nulls_and_its_words_speak_of_leaving_a_setting_unchanged():
+    assert ToolParams.null_refused is None
+    assert OAuthClientRef.null_refused is ClientQuery.null_refused is ScopeQuery.null_refused is None
+    assert OAuthClientUpdate.null_refused == "null is not accepted; omit the field to leave it unchanged"
+
+
+def test_a_read_model_explains_a_bad_account_id_by_its_shape_like_the_update():
+    with pytest.raises(InvalidInput) as caught:
+        parse_arguments(ClientQuery, {"account_id": "zz"})
+    assert "- account_id: must be 32 hexadecimal characters, as shown in the Cloudflare dashboard URL" in str(
+        caught.value
+    )
+
+
+def test_a_model_given_something_other_than_an_object_is_refused_by_pydantic_not_by_our_null_rules():
+    from pydantic import ValidationError
+
+    for model in (OAuthClientRef, OAuthClientUpdate):
+        with pytest.raises(ValidationError, match="valid dictionary"):
+            model.model_validate(["oauth_client_id", CLIENT])
+
+
+@pytest.mark.parametrize("model", [OAuthClientRef, ClientQuery, ScopeQuery, OAuthClientUpdate])
+def test_an_optional_field_is_typed_optional_but_shown_as_its_value_type_without_a_null(model):
+    for name, prop in model.model_json_schema()["properties"].items():
+        assert "anyOf" not in prop and "null" not in json.dumps(prop), (model.__name__, name)
+        assert "default" not in prop or prop["default"] is not None
+        assert "title" not in prop
+    account = OAuthClientRef.model_json_schema()["properties"]["account_id"]
+    assert account == {
+        "type": "string",
+        "pattern": checks.ACCOUNT_ID_PATTERN,
+        "description": "Optional when the server has a default account.",
+    }
+
+
+def test_a_field_description_given_at_the_model_wins_over_its_types():
+    props = OAuthClientUpdate.model_json_schema()["properties"]
+    assert props["client_uri"]["description"].endswith("; sending it unchanged restarts a failed verification.")
+    assert props["client_uri"]["description"].startswith(CLIENT_URI)
+
+
+# --- a create model is declared from the same definitions, repeating no rule (issue 18) ---------------
+
+
+class CreateLike(ToolParams):
+    """What `create_oauth_client` will declare: Cloudflare's required settings required, the others optional."""
+
+    null_refused: ClassVar[str | None] = "null is not accepted; omit the field to leave it unset"
+
+    account_id: AccountId | None = None
+    client_name: ClientName
+    grant_types: GrantTypes
+    redirect_uris: RedirectURIs
+    response_types: ResponseTypes
+    scopes: Scopes
+    token_endpoint_auth_method: TokenEndpointAuth
+    allowed_cors_origins: CorsOrigins | None = None
+    client_uri: ClientURI | None = None
+    logo_uri: LogoURI | None = None
+    optional_scopes: OptionalScopes | None = None
+    policy_uri: PolicyURI | None = None
+    post_logout_redirect_uris: PostLogoutRedirectURIs | None = None
+    tos_uri: TosURI | None = None
+
+    @model_validator(mode="after")
+    def _across_settings(self) -> CreateLike:
+        check_optional_scopes_in_scopes(self.optional_scopes, self.scopes)
+        return self
+
+
+CREATE = {
+    "client_name": "App",
+    "grant_types": ["authorization_code"],
+    "redirect_uris": ["https://app.example.com/cb"],
+    "response_types": ["code"],
+    "scopes": ["account.read"],
+    "token_endpoint_auth_method": "none",
+}
+
+
+def create_problems(**changes) -> list[str]:
+    with pytest.raises(InvalidInput) as caught:
+        parse_arguments(CreateLike, {**CREATE, **changes})
+    return [line for line in caught.value.message.splitlines() if line.startswith("- ")]
+
+
+def test_a_create_model_declared_from_the_definitions_enforces_the_same_rules_with_the_same_words():
+    assert parse_arguments(CreateLike, CREATE).model_dump(exclude_none=True) == CREATE
+    assert create_problems(
+        grant_types=["refresh_token"],
+        redirect_uris=["http://app.example.com/cb", "http://app.example.com/cb"],
+        response_types=[],
+        scopes=["zone.read"],
+        optional_scopes=["openid"],
+        client_name=" ",
+        client_uri=f"https://{'a' * 64}.example.com",
+    ) == [
+        "- client_name: must not be blank (got ' ')",
+        "- grant_types: must contain 'authorization_code' (Cloudflare requires it); 'refresh_token' may be added",
+        "- redirect_uris[0]: plain http only on loopback (127.x.x.x, [::1], localhost; any port); use https:// for "
+        "any other host (got 'http://app.example.com/cb')",
+        "- redirect_uris[1]: plain http only on loopback (127.x.x.x, [::1], localhost; any port); use https:// for "
+        "any other host (got 'http://app.example.com/cb')",
+        "- response_types: must not be empty",
+        f"- client_uri: {checks.HOST_RULE} (got 'https://{'a' * 64}.example.com')",
+        "- optional_scopes: 'openid' cannot be optional (openid, offline and offline_access never are)",
+    ]
+    assert create_problems(optional_scopes=["zone.read"]) == [
+        "- arguments: optional_scopes: ['zone.read'] are not in scopes; every optional scope must also be listed in "
+        "scopes"
+    ]
+    assert create_problems(client_name=None) == [
+        "- client_name: null is not accepted; omit the field to leave it unset"
+    ]
+
+
+def test_a_create_model_states_each_setting_as_the_update_does():
+    create, update = (m.model_json_schema()["properties"] for m in (CreateLike, OAuthClientUpdate))
+    for name, prop in create.items():
+        if name != "client_uri":  # the update adds what resending it does
+            assert prop == update[name], name
+    assert sorted(CreateLike.model_json_schema()["required"]) == sorted(
+        ["client_name", "grant_types", "redirect_uris", "response_types", "scopes", "token_endpoint_auth_method"]
+    )
+    too_many = [f"https://a.example.com/{i}" for i in range(MAX_URIS + 1)]
+    assert create_problems(redirect_uris=too_many) == [
+        f"- redirect_uris: List should have at most {MAX_URIS} items, not 101"
+    ]
+
+
+# --- the one "did you mean" rule ----------------------------------------------------------------------
+
+
+def test_a_suggestion_must_be_at_least_as_close_as_the_cutoff():
+    assert suggestions.CUTOFF == 0.6
+    assert closest("abcde", ["abcxy"]) == ["abcxy"]  # ratio exactly 0.6
+    assert closest("abcde", ["abxyz"]) == []  # ratio 0.4
+
+
+def test_suggestions_come_closest_first_up_to_the_number_asked():
+    names = ["redirect_uris", "post_logout_redirect_uris", "policy_uri", "scopes"]
+    assert closest("redirect_uri", names) == ["redirect_uris"]
+    assert closest("redirect_uri", names, most=2) == ["redirect_uris", "post_logout_redirect_uris"]
+
+
+@pytest.mark.parametrize(("length", "suggested"), [(suggestions.MAX_WORD, True), (suggestions.MAX_WORD + 1, False)])
+def test_a_word_longer_than_the_limit_gets_no_suggestion(length, suggested):
+    word, meant = "x" * length, "x" * (length - 1) + "y"
+    assert (closest(word, [meant]) == [meant]) is suggested
+
+
+@pytest.mark.parametrize(("size", "suggested"), [(suggestions.MAX_CHOICES, True), (suggestions.MAX_CHOICES + 1, False)])
+def test_more_choices_than_the_limit_give_no_suggestion(size, suggested):
+    choices = ["account.read"] + [f"filler{i:05d}.write" for i in range(size - 1)]
+    assert (closest("account.raed", choices) == ["account.read"]) is suggested
+
+
+def test_an_unknown_argument_gets_the_same_suggestion_as_the_shared_rule_gives():
+    assert closest("scope", OAuthClientUpdate.model_fields) == ["scopes"]
+    assert problem_lines({"scope": ["x.read"]})[0] == "- scope: unknown argument; did you mean 'scopes'?"

@@ -14,11 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mcp_oauth_clients import checks
+from mcp_oauth_clients.arguments import parse_arguments
 from mcp_oauth_clients.audit import AuditLog
 from mcp_oauth_clients.cloudflare_client import CloudflareClient
 from mcp_oauth_clients.emulator import DEFAULT_SCOPES, CloudflareEmulator, mock_transport
 from mcp_oauth_clients.errors import InvalidInput
-from mcp_oauth_clients.models import OAuthClientUpdate, parse_arguments
+from mcp_oauth_clients.models import OAuthClientUpdate
 from mcp_oauth_clients.operations import Services, update_client
 from mcp_oauth_clients.untrusted import HIDDEN_CATEGORIES
 from tests.conftest import ACCOUNT, CLIENT, settings_for

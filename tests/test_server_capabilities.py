@@ -20,4 +20,4 @@ async def test_the_server_advertises_tools_only_and_no_prompts_or_resources_it_w
         assert capabilities.prompts is None and capabilities.resources is None
         with pytest.raises(MCPError, match="[Mm]ethod not found"):
             await client.list_prompts()
-        assert len((await client.list_tools()).tools) == 5
+        assert len((await client.list_tools()).tools) == 9
