@@ -26,7 +26,7 @@ import anyio
 
 from mcp_oauth_clients import __version__
 from mcp_oauth_clients.config import Settings
-from mcp_oauth_clients.envelope import MAX_RETRY_AFTER, PERMISSIONS_HINT, Answer, read, retry_after_seconds
+from mcp_oauth_clients.envelope import MAX_RETRY_AFTER, Answer, read, retry_after_seconds
 from mcp_oauth_clients.errors import (
     NotConfigured,
     RateLimited,
@@ -39,7 +39,8 @@ from mcp_oauth_clients.errors import (
 if TYPE_CHECKING:  # httpx is imported on the first request: start-up and tools/list never need it
     import httpx
 
-__all__ = ["MAX_RETRY_AFTER", "PERMISSIONS_HINT", "APIResult", "CloudflareClient", "retry_after_seconds"]
+# MAX_RETRY_AFTER and retry_after_seconds live in `envelope`; tests/test_bounded_work.py imports them from here.
+__all__ = ["MAX_RETRY_AFTER", "APIResult", "CloudflareClient", "retry_after_seconds"]
 
 logger = logging.getLogger(__name__)
 
@@ -175,10 +176,10 @@ class CloudflareClient:
                 logger.info("Cloudflare answered %s; retrying in %.2fs", answer.status, wait)
                 await self._sleep(wait)
                 continue
-            if attempt == attempts:
-                raise _settle(TransportFailure.unreachable(self.settings.base_url, attempts, problem), unsure, attempt)
-            await self._sleep(self._backoff(attempt))
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            if attempt < attempts:
+                await self._sleep(self._backoff(attempt))
+        # Only an attempt that got no answer falls through: an answer on the last attempt returns or raises.
+        raise _settle(TransportFailure.unreachable(self.settings.base_url, attempts, problem), unsure, attempts)
 
     async def _receive(
         self, method: str, path: str, json: Any, headers: dict[str, str], progress: _Progress
