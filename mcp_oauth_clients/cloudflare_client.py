@@ -1,18 +1,22 @@
-"""The Cloudflare API client: HTTP, the envelope, retries, and errors.
+"""The Cloudflare API client: HTTP, retries, and the outcome of each call, decided in one place.
 
 Retries follow the official SDK: 408, 409, 429, every 5xx and connection errors; 2 retries;
 exponential backoff from 0.5 s up to 8 s less up to 25 % jitter; `Retry-After` (seconds or an
 HTTP date) and `retry-after-ms` honoured; `x-should-retry` overrides. One difference, on purpose:
 a wait longer than `max_retry_wait` is not slept through. Cloudflare's 429 can last five minutes,
 and an assistant must not hang that long, so the call answers at once saying when to retry.
+
+Each call ends in one of three outcomes, decided by `_settle`: *not sent* (no connection opened, or
+a guard refused: `NotConfigured`, `TransportFailure`), *answered* (an `APIResult`, or the failure the
+answer stands for, see `envelope`), or *maybe applied* (`UnknownOutcome`): a write that some attempt
+sent and whose answer was lost or a server error. Once a write may have been applied, no later
+attempt's answer can say it was not, so the whole call ends as an unknown outcome.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,18 +26,21 @@ import anyio
 
 from mcp_oauth_clients import __version__
 from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.envelope import MAX_RETRY_AFTER, Answer, read, retry_after_seconds
 from mcp_oauth_clients.errors import (
-    CloudflareAPIError,
-    CloudflareMessage,
     NotConfigured,
     RateLimited,
+    ToolFailure,
     TransportFailure,
     UnknownOutcome,
+    UnreadableAnswer,
 )
-from mcp_oauth_clients.untrusted import clean, quoted
 
 if TYPE_CHECKING:  # httpx is imported on the first request: start-up and tools/list never need it
     import httpx
+
+# MAX_RETRY_AFTER and retry_after_seconds live in `envelope`; tests/test_bounded_work.py imports them from here.
+__all__ = ["MAX_RETRY_AFTER", "APIResult", "CloudflareClient", "retry_after_seconds"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +48,6 @@ logger = logging.getLogger(__name__)
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
 USER_AGENT = f"mcp-oauth-clients/{__version__} (+https://github.com/mcp-oauth-clients/mcp-oauth-clients)"
 RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
-PERMISSIONS_HINT = (
-    'the API token needs the "OAuth Client Read" and "OAuth Client Write" permissions on this account '
-    "(Cloudflare dashboard > My Profile > API Tokens). Check that account_id is the account the token belongs to."
-)
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ class CloudflareClient:
         return await self.request("GET", "/oauth/scopes", retry=False)
 
     async def request(self, method: str, path: str, *, json: Any = None, retry: bool = True) -> APIResult:
-        """Send one API call with retries; return the envelope's result or raise a `ToolFailure`."""
+        """Send one API call with retries; return the envelope's result or raise the call's one `ToolFailure`."""
         import httpx
 
         credentials = self.settings.credentials
@@ -125,65 +128,72 @@ class CloudflareClient:
             )
         write = method not in ("GET", "HEAD")
         attempts = self.settings.max_retries + 1 if retry else 1
-        maybe_applied = False  # a write was sent and its answer lost
-        last_problem = ""
-        for attempt in range(attempts):
-            final = attempt == attempts - 1
+        unsure: tuple[int, str] | None = None  # the first attempt that may have applied a write, and how it ended
+        for attempt in range(1, attempts + 1):
+            progress = _Progress()
             try:
                 # httpx's timeout bounds each read, so an answer dripping one byte at a time never ends:
                 # the whole answer of one attempt must arrive within the timeout.
                 with anyio.fail_after(self.settings.timeout):
-                    response = await self._receive(method, path, json, credentials.headers())
+                    response = await self._receive(method, path, json, credentials.headers(), progress)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                last_problem = _describe_transport(exc)
-                if final:
-                    break
-                await self._sleep(self._backoff(attempt))
+                problem = _describe_transport(exc)  # no connection: this attempt cannot have reached Cloudflare
+            except TimeoutError:
+                # The whole-answer deadline can end an attempt still connecting (a loaded machine runs the
+                # connect timeout late): then nothing was sent. Otherwise the request may have arrived.
+                problem = "no complete answer within the timeout"
+                if progress.connecting:
+                    problem = "connection timed out"
+                else:
+                    unsure = unsure or _maybe(write, attempt, f"got no answer ({problem})")
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                problem = _describe_transport(exc)  # the request may have reached Cloudflare
+                unsure = unsure or _maybe(write, attempt, f"got no answer ({problem})")
+            except httpx.HTTPError as exc:  # refused by httpx itself (e.g. an unsupported URL): nothing left
+                problem = _describe_transport(exc)
+                failure = TransportFailure(
+                    f"The request to Cloudflare failed: {problem}.",
+                    next_step="check CLOUDFLARE_BASE_URL and any proxy setting (HTTPS_PROXY), then try again.",
+                    problem=problem,
+                    attempts=attempt,
+                )
+                raise _settle(failure, unsure, attempt) from None
+            else:
+                answer = read(response, self.settings.secrets())
+                logger.debug("Cloudflare answered HTTP %s (request id %s)", answer.status, answer.request_id)
+                if answer.status >= 500:  # it arrived; a server error does not say whether it was applied
+                    unsure = unsure or _maybe(
+                        write, attempt, f"was answered with a server error (HTTP {answer.status})"
+                    )
+                wait = self._retry_wait(response, attempt)
+                hinted = retry_after_seconds(response.headers) if wait is not None else None
+                if hinted is not None and hinted > self.settings.max_retry_wait:
+                    raise _settle(self._too_long(answer, hinted), unsure, attempt)
+                if wait is None or attempt == attempts:
+                    if answer.readable:
+                        return self._result(answer, attempt)
+                    raise _settle(_for_write(answer.failure(), write), unsure, attempt)
+                logger.info("Cloudflare answered %s; retrying in %.2fs", answer.status, wait)
+                await self._sleep(wait)
                 continue
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, TimeoutError) as exc:
-                # The request may have reached Cloudflare: a write's outcome is now unknown.
-                maybe_applied = maybe_applied or write
-                whole = isinstance(exc, TimeoutError)
-                last_problem = "no complete answer within the timeout" if whole else _describe_transport(exc)
-                if final:
-                    break
+            if attempt < attempts:
                 await self._sleep(self._backoff(attempt))
-                continue
-            except httpx.HTTPError as exc:
-                raise TransportFailure(
-                    f"The request to Cloudflare failed: {_describe_transport(exc)}. Nothing was written."
-                ) from None
+        # Only an attempt that got no answer falls through: an answer on the last attempt returns or raises.
+        raise _settle(TransportFailure.unreachable(self.settings.base_url, attempts, problem), unsure, attempts)
 
-            wait = self._retry_wait(response, attempt)
-            hinted = retry_after_seconds(response.headers) if wait is not None else None
-            if hinted is not None and hinted > self.settings.max_retry_wait:
-                too_long = self._too_long(response, hinted)
-                if maybe_applied:
-                    raise UnknownOutcome(f"An earlier attempt got no answer, then: {too_long}")
-                raise too_long
-            if wait is None or final or not retry:
-                return self._finish(response, write=write, maybe_applied=maybe_applied, attempts=attempt + 1)
-            logger.info("Cloudflare answered %s; retrying in %.2fs", response.status_code, wait)
-            await self._sleep(wait)
-
-        if maybe_applied:
-            raise UnknownOutcome(f"It was sent, but no answer came back ({last_problem}).")
-        raise TransportFailure(
-            f"Could not reach Cloudflare at {self.settings.base_url} after {attempts} "
-            f"attempt{'' if attempts == 1 else 's'} ({last_problem}). "
-            "Nothing was written.",
-            next_step="check the network, a proxy (HTTPS_PROXY) or CLOUDFLARE_BASE_URL, then try again.",
-        )
-
-    async def _receive(self, method: str, path: str, json: Any, headers: dict[str, str]) -> httpx.Response:
+    async def _receive(
+        self, method: str, path: str, json: Any, headers: dict[str, str], progress: _Progress
+    ) -> httpx.Response:
         """One answer, read whole but never beyond MAX_ANSWER_BYTES once decoded (a gzip bomb included).
 
-        A longer body is cut there and read as any unreadable answer is: an error for a read, an unknown
-        outcome for a write. No Cloudflare answer of this API comes near the limit.
+        A longer body is cut there and read as any unreadable answer is: `UnreadableAnswer` for a read,
+        an unknown outcome for a write. No Cloudflare answer of this API comes near the limit.
         """
         import httpx
 
-        async with self._http.stream(method, path, json=json, headers=headers) as streamed:
+        async with self._http.stream(
+            method, path, json=json, headers=headers, extensions={"trace": progress}
+        ) as streamed:
             body = bytearray()
             async for chunk in streamed.aiter_bytes():
                 body += chunk
@@ -195,7 +205,8 @@ class CloudflareClient:
         return httpx.Response(streamed.status_code, headers=kept, content=bytes(body), request=streamed.request)
 
     def _backoff(self, attempt: int) -> float:
-        delay = min(self.settings.retry_backoff * 2**attempt, 8.0)
+        """The wait after attempt number `attempt` (the first is 1) failed without a Retry-After."""
+        delay = min(self.settings.retry_backoff * 2 ** (attempt - 1), 8.0)
         return delay * (1 - 0.25 * self._jitter())
 
     def _retry_wait(self, response: httpx.Response, attempt: int) -> float | None:
@@ -210,193 +221,61 @@ class CloudflareClient:
             return hinted
         return self._backoff(attempt)
 
-    def _too_long(self, response: httpx.Response, wait: float) -> RateLimited:
+    def _too_long(self, answer: Answer, wait: float) -> RateLimited:
         retry_at = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + wait))
-        error = _error_from(response)
+        error = answer.error()
         return RateLimited(
-            response.status_code,
-            error.errors,
-            summary=f"Cloudflare asks to wait {wait:.0f} s before the next call (until about {retry_at}); "
-            "the server does not hold the conversation that long. Nothing was written.",
-            hint=f"wait until {retry_at} before calling again. Cloudflare's rate limit is 1,200 requests per "
-            "5 minutes per user; once exceeded, every call is refused for five minutes.",
-            request_id=error.request_id,
-            retry_after=wait,
+            answer.status, error.errors, retry_after=wait, retry_at=retry_at, request_id=answer.request_id
         )
 
-    def _finish(self, response: httpx.Response, *, write: bool, maybe_applied: bool, attempts: int) -> APIResult:
-        """The answer's result, or the failure it stands for. Every string in it is cleaned here, once."""
-        secrets = self.settings.secrets()
-        request_id = _header(response, "cf-ray", secrets)
-        logger.debug("Cloudflare answered HTTP %s (request id %s)", response.status_code, request_id)
-        payload = _payload(response, secrets)
-        ok = (
-            response.is_success
-            and isinstance(payload, dict)
-            and payload.get("success") is True
-            and isinstance(payload.get("result"), dict | list)
+    @staticmethod
+    def _result(answer: Answer, attempts: int) -> APIResult:
+        info = answer.payload.get("result_info")
+        return APIResult(
+            answer.payload["result"], answer.request_id, attempts, info if isinstance(info, dict) else None
         )
-        if ok:
-            info = payload.get("result_info")
-            return APIResult(payload["result"], request_id, attempts, info if isinstance(info, dict) else None)
-        refused = isinstance(payload, dict) and payload.get("success") is False
-        if response.is_success and write and not refused:
-            # A 2xx we cannot read: Cloudflare most likely applied the write, but we cannot show it.
-            raise UnknownOutcome(
-                f"Cloudflare answered HTTP {response.status_code} but the answer could not be read "
-                f"({_shape_problem(payload, response, secrets)})."
-            )
-        error = _error_from(response, payload, secrets=secrets)
-        if maybe_applied:
-            raise UnknownOutcome(f"An earlier attempt got no answer, and the retry ended with: {error}")
-        if write and response.status_code >= 500:
-            # A server or gateway error after the request arrived says nothing about whether it was applied.
-            raise UnknownOutcome(f"Cloudflare answered with a server error: {error}")
-        raise error
 
 
-# The longest wait a Retry-After may ask for, as we read it: any larger value (a huge number, inf, nan,
-# a date in year 9999) is read as this, so "wait until" is always a time we can compute and print.
-MAX_RETRY_AFTER = 86400.0
+def _maybe(write: bool, attempt: int, ended: str) -> tuple[int, str] | None:
+    """An attempt that may have applied a write, and how it ended; None for a read, which applies nothing."""
+    return (attempt, ended) if write else None
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
-    """`retry-after-ms`, or `Retry-After` as seconds or an HTTP date; None when absent or unreadable.
+def _for_write(failure: ToolFailure, write: bool) -> ToolFailure:
+    """A success answer to a write that cannot be read most likely means it was applied, but we cannot show it."""
+    if write and isinstance(failure, UnreadableAnswer):
+        return UnknownOutcome(cause=failure)
+    return failure
 
-    The result is between 0 and MAX_RETRY_AFTER whatever the header says.
+
+def _settle(failure: ToolFailure, unsure: tuple[int, str] | None, attempt: int) -> ToolFailure:
+    """The call's one failure: `failure` as it stands, unless an attempt may already have applied the write."""
+    if unsure is None or isinstance(failure, UnknownOutcome):
+        return failure
+    first, ended = unsure
+    if isinstance(failure, TransportFailure):  # no answer to show: say how the first and the last attempt ended
+        last = "" if first == attempt else f"; attempt {attempt}, the last, got no answer ({failure.problem})"
+        return UnknownOutcome(f"Attempt {first} {ended}{last}.")
+    if first == attempt:  # the answer itself is why: it is shown in full
+        return UnknownOutcome(cause=failure)
+    return UnknownOutcome(f"Attempt {first} {ended}; attempt {attempt}, the last, was answered:", cause=failure)
+
+
+class _Progress:
+    """How far one attempt got, from httpcore's trace events: still opening its connection, or past that.
+
+    Only a connection being opened proves nothing was sent; a transport that does not trace (a test's
+    MockTransport, the emulator) is taken to have sent at once, which errs towards "maybe applied".
     """
-    if (ms := headers.get("retry-after-ms")) is not None:
-        try:
-            return _bounded_wait(float(ms) / 1000)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        return _bounded_wait(float(raw))
-    except ValueError:
-        pass
-    import email.utils  # only a Retry-After given as a date needs it; kept off the start-up path
 
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-        return _bounded_wait(when.timestamp() - time.time())
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
+    def __init__(self) -> None:
+        self.connecting = False
 
-
-def _bounded_wait(seconds: float) -> float:
-    if math.isnan(seconds) or seconds > MAX_RETRY_AFTER:  # nan too: a wait we cannot read is a long one
-        return MAX_RETRY_AFTER
-    return max(seconds, 0.0)
-
-
-def _error_from(
-    response: httpx.Response, payload: Any = ..., *, secrets: list[str] | None = None
-) -> CloudflareAPIError:
-    """Build the error for a non-success answer from the envelope, or from the raw body when it has none.
-
-    A `payload` given is already cleaned; everything read here from the answer is cleaned with `secrets`.
-    """
-    secrets = secrets or []
-    if payload is ...:
-        payload = _payload(response, secrets)
-    status = response.status_code
-    request_id = _header(response, "cf-ray", secrets)
-    messages = _messages(payload.get("errors")) if isinstance(payload, dict) else []
-    if not isinstance(payload, dict) or "success" not in payload:
-        summary = f"The answer was not a Cloudflare API envelope: {_shape_problem(payload, response, secrets)}."
-    elif payload.get("success") is True and response.is_success:
-        summary = "Cloudflare reported success but returned no client."
-    else:
-        summary = ""
-    return CloudflareAPIError(status, messages, summary=summary, hint=_hint(status, messages), request_id=request_id)
-
-
-def _messages(raw: Any) -> list[CloudflareMessage]:
-    """The envelope's `errors` (already cleaned): readable entries only, each message clipped."""
-    out = []
-    for item in raw if isinstance(raw, list) else []:
-        if not isinstance(item, dict):
-            continue
-        code = item.get("code")
-        source = item.get("source")
-        pointer = source.get("pointer") if isinstance(source, dict) else None
-        doc = item.get("documentation_url")
-        out.append(
-            CloudflareMessage(
-                code=code if isinstance(code, int) and not isinstance(code, bool) else None,
-                message=_clip(clean(str(item.get("message", ""))), 300),
-                pointer=pointer if isinstance(pointer, str) else None,
-                documentation_url=doc if isinstance(doc, str) and doc else None,
-            )
-        )
-    return out
-
-
-def _hint(status: int, messages: list[CloudflareMessage]) -> str:
-    codes = {m.code for m in messages}
-    if status in (401, 403) or codes & {10000, 9106, 9109, 6003, 6102, 6103, 6111}:
-        if 9109 in codes:
-            return "the token is refused from this location (IP filter): " + PERMISSIONS_HINT
-        return PERMISSIONS_HINT
-    if status == 404 or codes & {7003, 7000}:
-        return (
-            "check account_id and oauth_client_id: no OAuth client by that id is visible in that account "
-            "(list_oauth_clients shows its clients and their ids)."
-        )
-    if status == 429:
-        return "wait a few minutes before calling again; Cloudflare refuses every call for five minutes past its limit."
-    if status >= 500:
-        return "Cloudflare had a problem; try again in a minute. If this was an update, read the client first."
-    if any(m.field for m in messages):
-        return (
-            "correct the field(s) named above and call again, or ask the person first when the fix would change "
-            "what they asked for."
-        )
-    return "read the messages above, correct the request and call again."
-
-
-def _payload(response: httpx.Response, secrets: list[str]) -> Any:
-    """The answer's JSON, cleaned; None when it is not JSON, is cut short, or is nested too deep to walk."""
-    try:
-        return clean(response.json(), secrets)
-    except (ValueError, RecursionError):  # RecursionError: a body of a million '[' is not an answer
-        return None
-
-
-def _shape_problem(payload: Any, response: httpx.Response, secrets: list[str] | None = None) -> str:
-    if payload is None:
-        content_type = (_header(response, "content-type", secrets or []) or "unknown type").split(";")[0]
-        return f"HTTP {response.status_code}, {content_type} body: {quoted(_excerpt(response, secrets=secrets))}"
-    if not isinstance(payload, dict):
-        return f"JSON {type(payload).__name__} instead of an object"
-    if payload.get("success") is True:
-        return "success without a result object"
-    return "JSON object without the success/errors/result envelope"
-
-
-_TAGS = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.S | re.I)
-
-
-def _excerpt(response: httpx.Response, limit: int = 160, *, secrets: list[str] | None = None) -> str:
-    """The body's text without tags, cleaned and redacted before it is clipped (so no part of a secret survives)."""
-    try:
-        text = response.text[:8192]  # the tag pattern is costly on a long body; an excerpt needs the start only
-    except Exception:  # noqa: BLE001 - an undecodable body still deserves an error, not a crash
-        return "<unreadable body>"
-    return _clip(clean(" ".join(_TAGS.sub(" ", text).split()), secrets or []), limit)
-
-
-def _header(response: httpx.Response, name: str, secrets: list[str]) -> str | None:
-    """A header value from the answer, cleaned like its body (a proxy may echo anything there)."""
-    value = response.headers.get(name)
-    return None if value is None else clean(value, secrets)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event.endswith((".connect_tcp.started", ".start_tls.started")):
+            self.connecting = True
+        elif event.endswith(".send_request_headers.started"):
+            self.connecting = False
 
 
 def _describe_transport(exc: httpx.HTTPError) -> str:

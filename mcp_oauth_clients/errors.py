@@ -6,11 +6,13 @@
      ├── Refused                a guard rail said no; nothing was written
      ├── CloudflareAPIError     Cloudflare answered with an error (codes, messages, field pointers)
      │    └── RateLimited       429 with a wait longer than we will hold an assistant for
-     ├── TransportFailure       no usable answer, and nothing was written
+     ├── TransportFailure       no answer, and nothing can have been applied (not sent, or a read)
      ├── UnreadableAnswer       a success whose body could not be read (a read; a write's is UnknownOutcome)
-     └── UnknownOutcome         a write was sent but its answer was lost: read back before retrying
+     └── UnknownOutcome         a write that may have been applied (answer lost, a 5xx, unreadable): its
+                                `cause` is the last answer's failure, shown as facts without its next step
 
-The MCP layer turns each into an `isError` result whose text is `str(failure)`.
+Each holds its facts as fields; `render()` (also `str()`) draws the text once, ending in one next step.
+The MCP layer turns each into an `isError` result with that text.
 """
 
 from __future__ import annotations
@@ -32,17 +34,30 @@ class ToolFailure(Exception):
     kind = "failure"
     audit_outcome = "failed"
     request_id: str | None = None
+    # What the outcome means for the account, said when this failure is the answer; not when it is shown
+    # as the cause of an unknown outcome, where it would no longer be true.
+    settled = ""
 
     def __init__(self, message: str, *, next_step: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.next_step = next_step
 
+    def facts(self) -> list[str]:
+        """What happened, one line each, without the next step: what another failure shows as its cause."""
+        lines = [self.message]
+        if self.request_id:
+            lines.append(f"Cloudflare request id: {self.request_id}")
+        return lines
+
     def render(self) -> str:
         """The text a model reads: what happened, then exactly one next step."""
+        lines = self.facts()
+        if self.settled:
+            lines[0] += f" {self.settled}"
         if self.next_step:
-            return f"{self.message}\nNext step: {self.next_step}"
-        return self.message
+            lines.append(f"Next step: {self.next_step}")
+        return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.render()
@@ -103,7 +118,7 @@ class CloudflareMessage:
 
 
 class CloudflareAPIError(ToolFailure):
-    """Cloudflare answered, and the answer was an error."""
+    """Cloudflare answered, and the answer was an error: its status, codes and messages, and request id."""
 
     kind = "cloudflare_error"
 
@@ -113,23 +128,23 @@ class CloudflareAPIError(ToolFailure):
         errors: list[CloudflareMessage] | None = None,
         *,
         summary: str = "",
-        hint: str | None = None,
+        next_step: str | None = None,
         request_id: str | None = None,
     ) -> None:
-        super().__init__(summary or f"Cloudflare answered HTTP {status}", next_step=hint)
+        super().__init__(summary or f"Cloudflare answered HTTP {status}", next_step=next_step)
         self.status = status
         self.errors = errors or []
         self.summary = summary
         self.request_id = request_id
 
-    def render(self) -> str:
-        lines = [f"Cloudflare refused the request (HTTP {self.status}). {self.summary}".rstrip()]
+    def facts(self) -> list[str]:
+        # A 5xx is Cloudflare failing, not refusing: after a write it says nothing about what was applied.
+        what = "answered with a server error" if self.status >= 500 else "refused the request"
+        lines = [f"Cloudflare {what} (HTTP {self.status}). {self.summary}".rstrip()]
         lines += [f"- {e.render()}" for e in self.errors]
         if self.request_id:
             lines.append(f"Cloudflare request id: {self.request_id}")
-        if self.next_step:
-            lines.append(f"Next step: {self.next_step}")
-        return "\n".join(lines)
+        return lines
 
     @property
     def codes(self) -> list[int]:
@@ -137,7 +152,7 @@ class CloudflareAPIError(ToolFailure):
 
 
 class RateLimited(CloudflareAPIError):
-    """Cloudflare asked us to wait longer than an assistant should be held."""
+    """Cloudflare asked us to wait longer than an assistant should be held: `retry_after` s, until `retry_at`."""
 
     kind = "rate_limited"
 
@@ -146,21 +161,48 @@ class RateLimited(CloudflareAPIError):
         status: int,
         errors: list[CloudflareMessage] | None = None,
         *,
-        retry_after: float | None = None,
-        **kwargs: object,
+        retry_after: float,
+        retry_at: str,
+        request_id: str | None = None,
     ) -> None:
-        super().__init__(status, errors, **kwargs)  # type: ignore[arg-type]
+        super().__init__(
+            status,
+            errors,
+            summary=f"Cloudflare asks to wait {retry_after:.0f} s before the next call (until about {retry_at}); "
+            "the server does not hold the conversation that long.",
+            next_step=f"wait until {retry_at} before calling again. Cloudflare's rate limit is 1,200 requests per "
+            "5 minutes per user; once exceeded, every call is refused for five minutes.",
+            request_id=request_id,
+        )
         self.retry_after = retry_after
+        self.retry_at = retry_at  # a time of day, e.g. "14:05:09 UTC"
+
+    settled = "Nothing was written."
 
 
 class TransportFailure(ToolFailure):
-    """No usable answer came back, and nothing was written."""
+    """No usable answer came back, and nothing was written: `problem` says why, after `attempts` attempts."""
 
     kind = "transport_failure"
+    settled = "Nothing was written."
 
-    def __init__(self, message: str, *, next_step: str | None = None, problem: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, next_step: str | None = None, problem: str | None = None, attempts: int | None = None
+    ) -> None:
         super().__init__(message, next_step=next_step)
         self.problem = problem  # the short reason, e.g. "connection failed"
+        self.attempts = attempts
+
+    @classmethod
+    def unreachable(cls, base_url: str, attempts: int, problem: str) -> TransportFailure:
+        """No attempt got an answer, and none can have been applied."""
+        return cls(
+            f"Could not reach Cloudflare at {base_url} after {attempts} attempt{'' if attempts == 1 else 's'} "
+            f"({problem}).",
+            next_step="check the network, a proxy (HTTPS_PROXY) or CLOUDFLARE_BASE_URL, then try again.",
+            problem=problem,
+            attempts=attempts,
+        )
 
 
 class UnreadableAnswer(ToolFailure):
@@ -172,16 +214,35 @@ class UnreadableAnswer(ToolFailure):
         super().__init__(message, next_step=next_step)
         self.request_id = request_id
 
+    @classmethod
+    def answered(cls, status: int, problem: str, request_id: str | None = None) -> UnreadableAnswer:
+        """The failure for a success answer whose body is `problem` (e.g. "JSON list instead of an object")."""
+        return cls(
+            f"Cloudflare answered HTTP {status} but the answer could not be read ({problem}).",
+            next_step="call again; if the answer stays unreadable, report it with the request id.",
+            request_id=request_id,
+        )
+
 
 class UnknownOutcome(ToolFailure):
-    """A write was sent but its answer was lost: it may or may not have been applied."""
+    """A write was sent and may have been applied: its answer was lost, a server error, or unreadable.
+
+    `cause` is the last answer's own failure, when there was one; it is shown as facts, never with its
+    next step, so the model reads one next step: read back before sending again.
+    """
 
     kind = "unknown_outcome"
     audit_outcome = "unknown"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str = "", *, cause: ToolFailure | None = None, next_step: str | None = None) -> None:
         super().__init__(
-            f"Outcome unknown: the update may or may not have been applied. {detail}",
-            next_step="read the client back (get_oauth_client) and compare before sending the update again; "
-            "do not assume it failed.",
+            f"Outcome unknown: the write may or may not have been applied. {detail}".rstrip(),
+            next_step=next_step
+            or "read the client back (get_oauth_client) and compare before sending it again; do not assume it failed.",
         )
+        self.detail = detail
+        self.cause = cause
+        self.request_id = cause.request_id if cause is not None else None
+
+    def facts(self) -> list[str]:
+        return [self.message, *(self.cause.facts() if self.cause is not None else [])]

@@ -9,6 +9,14 @@ temporary folder, so the working tree is never left mutated. The module's fast u
 the copy with `-x -n 0`; a failing (or hanging) run catches the mutant, a passing one lets it survive.
 Survivors listed in scripts/mutation_equivalents.txt cannot change behaviour and are not counted.
 
+A mutant is named by where it is and what it does, never by its line number or its rank: the module,
+the function or class around it with the first line of the block it is in (`f > if x:`), and its
+whole statement before and after (`return x > 1 -> return x >= 1`). An entry of the list therefore
+names one statement of one block of one function; when a refactor changes that statement or moves
+it, the entry stops matching and is reported as no longer generated, so it cannot silently come to
+excuse another mutant. An entry that matches a mutant the tests catch is reported too: the list
+holds survivors only.
+
 Why our own script: mutmut 3 skips decorated functions (the pydantic validators), and cosmic-ray
 mutates the working tree in place and has no per-module test selection or list of equivalents.
 Each run is a fork of this process, which has already imported pytest, pydantic, httpx and mcp,
@@ -26,7 +34,6 @@ import signal
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "mcp_oauth_clients"
 EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.txt"
 
+# The in-memory tests of test_bounded_work.py (the rest run processes over stdio: minutes per mutant).
+_BOUNDED_WAITS = [
+    "tests/test_bounded_work.py::test_any_retry_after_reads_as_a_finite_wait_no_longer_than_a_day",
+    "tests/test_bounded_work.py::test_one_failed_attempt_is_counted_in_the_singular",
+]
 # The fast unit tests that cover each module (files that do not exist yet are skipped).
 MODULE_TESTS: dict[str, list[str]] = {
     "checks.py": ["tests/test_checks.py", "tests/test_models.py", "tests/test_tool_surface.py"],
@@ -45,7 +57,8 @@ MODULE_TESTS: dict[str, list[str]] = {
     ],
     "errors.py": ["tests/test_errors.py", "tests/test_cloudflare_client.py"],
     "verification.py": ["tests/test_verification.py", "tests/test_guards.py", "tests/test_tool_surface.py"],
-    "cloudflare_client.py": ["tests/test_cloudflare_client.py", "tests/test_bounded_work.py"],
+    "cloudflare_client.py": ["tests/test_cloudflare_client.py", *_BOUNDED_WAITS],
+    "envelope.py": ["tests/test_cloudflare_client.py", "tests/test_errors.py", *_BOUNDED_WAITS],
     "guards.py": ["tests/test_guards.py", "tests/test_guard_rails.py", "tests/test_scope_catalogue.py"],
     "models.py": [
         "tests/test_models.py",
@@ -78,8 +91,8 @@ _LOGGER_NAMES = ("log", "logger", "_log", "_logger", "logging")
 class Mutant:
     module: str
     line: int
-    where: str  # the enclosing function or class, dotted
-    change: str  # "before -> after", in source form
+    where: str  # the enclosing function or class, dotted, then "> " the block it is in, if any
+    change: str  # the whole statement "before -> after", in source form
     index: int  # node position in ast.walk order
     variant: int  # which of the node's mutations
 
@@ -190,21 +203,24 @@ def _mutations(node: ast.AST) -> list:
 
 
 def _site(node: ast.AST) -> ast.AST:
-    """The smallest whole expression or simple statement around a node, to show a mutation in context."""
-    if isinstance(node, ast.stmt):
-        return node
+    """The statement around a node (a compound one is shown by its first line): where a mutation is."""
     site = node
-    while True:
-        parent = getattr(site, "parent", None)
-        if parent is None or isinstance(parent, ast.stmt) or isinstance(site, (ast.Compare, ast.BoolOp)):
-            return site
-        if isinstance(parent, (ast.JoinedStr, ast.FormattedValue, ast.keyword)):
-            site = parent
-            continue
-        if isinstance(site, ast.Constant) and isinstance(parent, (ast.Compare, ast.BinOp, ast.UnaryOp)):
-            site = parent
-            continue
-        return site
+    while not isinstance(site, ast.stmt):
+        site = site.parent  # type: ignore[attr-defined]
+    return site
+
+
+def _block(site: ast.AST) -> str:
+    """The first line of the innermost `if`/`for`/`while`/`with`/`try` around a statement, inside its function."""
+    up = getattr(site, "parent", None)
+    while up is not None and not isinstance(up, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
+        if isinstance(up, _BLOCKS):
+            return _render(up)
+        up = getattr(up, "parent", None)
+    return ""
+
+
+_BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)
 
 
 def _render(node: ast.AST) -> str:
@@ -213,7 +229,7 @@ def _render(node: ast.AST) -> str:
     return " ".join(ast.unparse(node).split())
 
 
-def _change(before: str, after: str, limit: int = 90) -> str:
+def _change(before: str, after: str, limit: int = 120) -> str:
     """ "before -> after", each cut to `limit` characters around where they first differ."""
     same = 0
     while same < min(len(before), len(after)) and before[same] == after[same]:
@@ -256,16 +272,15 @@ def mutants_of(module: str, project: Path = ROOT) -> list[Mutant]:
     source = (project / PACKAGE / module).read_text()
     tree = ast.parse(source)
     _annotate(tree)
-    found, seen = [], Counter()
+    found = []
     for index, node in enumerate(ast.walk(tree)):
         if _skipped(node):
             continue
         for variant in range(len(_mutations(node))):
             _, change = mutate(source, index, variant)
             where = node.where  # type: ignore[attr-defined]
-            seen[(where, change)] += 1
-            if seen[(where, change)] > 1:
-                change = f"{change} (#{seen[(where, change)]})"
+            if block := _block(_site(node)):  # tells apart one statement written twice in a function
+                where = f"{where} > {block}"
             found.append(Mutant(module, getattr(node, "lineno", 0), where, change, index, variant))
     return found
 
@@ -337,7 +352,7 @@ def run_tests(workdir: Path, tests: list[str], timeout: float) -> int | None:
 
 
 def test_module(module: str, equivalents: dict[str, str], workdir: Path) -> dict:
-    tests = [t for t in MODULE_TESTS[module] if (workdir / t).exists()]
+    tests = [t for t in MODULE_TESTS[module] if (workdir / t.split("::")[0]).exists()]
     target = workdir / PACKAGE / module
     original = target.read_text()
     started = time.monotonic()
@@ -346,7 +361,7 @@ def test_module(module: str, equivalents: dict[str, str], workdir: Path) -> dict
     if code != 0:
         sys.exit(f"{module}: the unmutated tests do not pass (exit {code}): {' '.join(tests)}")
     timeout = max(20.0, 5 * baseline)
-    result = {"module": module, "generated": 0, "caught": 0, "survived": [], "equivalent": 0}
+    result = {"module": module, "generated": 0, "caught": 0, "survived": [], "equivalent": 0, "listed_caught": []}
     mutants = mutants_of(module, workdir)
     for number, mutant in enumerate(mutants, 1):
         mutated, _ = mutate(original, mutant.index, mutant.variant)
@@ -362,6 +377,8 @@ def test_module(module: str, equivalents: dict[str, str], workdir: Path) -> dict
                 result["survived"].append(mutant)
         else:
             result["caught"] += 1
+            if mutant.key in equivalents:
+                result["listed_caught"].append(mutant.key)
         print(f"\r{module}: {number}/{len(mutants)}", end="", file=sys.stderr, flush=True)
     target.write_text(original)
     print(file=sys.stderr)
@@ -414,7 +431,11 @@ def main() -> None:
     if stale:
         print("\nListed as equivalent but no longer generated (remove from the list):")
         print("\n".join(stale))
-    sys.exit(1 if survivors else 0)
+    caught = sorted({k for r in results for k in r["listed_caught"]})
+    if caught:
+        print("\nListed as equivalent but caught by the tests (remove from the list):")
+        print("\n".join(caught))
+    sys.exit(1 if survivors or stale or caught else 0)
 
 
 if __name__ == "__main__":

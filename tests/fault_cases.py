@@ -23,13 +23,17 @@ MAX_RETRY_WAIT = 1.0
 OK = "ok"
 UNKNOWN = "outcome unknown"
 ERROR = "Cloudflare error"
+SERVER_ERROR = "Cloudflare server error"
+UNREADABLE = "unreadable answer"
 TRANSPORT = "not reached, nothing written"
 RATE_LIMITED = "rate limited: retry at a stated time"
 
 # Phrases that identify each outcome in the tool's text.
 OUTCOME_TEXT = {
-    UNKNOWN: "Outcome unknown: the update may or may not have been applied",
+    UNKNOWN: "Outcome unknown: the write may or may not have been applied",
     ERROR: "Cloudflare refused the request (HTTP",
+    SERVER_ERROR: "Cloudflare answered with a server error (HTTP",
+    UNREADABLE: "but the answer could not be read",
     TRANSPORT: "Nothing was written",
     RATE_LIMITED: "wait until",
 }
@@ -139,7 +143,7 @@ CASES: list[FaultCase] = [
         "503, HTML page, on a read, every attempt",
         "read",
         _repeat(lambda: Fault(503, HTML.format(503), {"content-type": "text/html"})),
-        ERROR,
+        SERVER_ERROR,
         3,
         3.0,
     ),
@@ -151,6 +155,25 @@ CASES: list[FaultCase] = [
         2,
         3.0,
     ),
+    # Issue 15, bug 1: once a write may have been applied, no later answer can say it was not.
+    FaultCase(
+        "502 once, then 429 Retry-After: 300",
+        "update",
+        lambda: [Fault(502, ENVELOPE_500), Fault(429, RATE, {"retry-after": "300"})],
+        UNKNOWN,
+        2,
+        3.0,
+    ),
+    FaultCase(
+        "502 once, then 404",
+        "update",
+        lambda: [Fault(502, ENVELOPE_500), Fault(404, {**ENVELOPE_500, "errors": [{"code": 7003, "message": "x"}]})],
+        UNKNOWN,
+        2,
+        3.0,
+    ),
+    # A connect that times out sent nothing, whichever of the connect timeout and the whole-answer deadline
+    # a loaded machine runs first.
     FaultCase("connect timeout", "update", list, TRANSPORT, 0, 4.0, target="blackhole"),
     FaultCase("connection refused", "update", list, TRANSPORT, 0, 3.0, target="refused"),
     FaultCase(
@@ -175,7 +198,7 @@ CASES: list[FaultCase] = [
     ),
     FaultCase("connection closed without an answer, once", "update", lambda: [Fault(reset=True)], OK, 2, 3.0),
     FaultCase("truncated JSON, complete HTTP answer", "update", lambda: [Fault(200, TRUNCATED)], UNKNOWN, 1, 1.0),
-    FaultCase("truncated JSON, on a read", "read", lambda: [Fault(200, TRUNCATED)], ERROR, 1, 1.0),
+    FaultCase("truncated JSON, on a read", "read", lambda: [Fault(200, TRUNCATED)], UNREADABLE, 1, 1.0),
     FaultCase(
         "200 with success: false",
         "update",
@@ -331,6 +354,14 @@ CASES += [
         extra={"odd": "client_uri"},
     ),
     FaultCase(
+        "200 with a JSON list instead of an envelope, on a read",
+        "read",
+        lambda: [Fault(200, b"[1, 2]", {"content-type": "application/json"})],
+        UNREADABLE,
+        1,
+        1.0,
+    ),
+    FaultCase(
         "write accepted, but the result is a list, not a client",
         "update",
         lambda: [Fault(200, {"success": True, "errors": [], "messages": [], "result": [1]})],
@@ -416,7 +447,7 @@ CASES += [
         "200 with a 20 MB body (read up to 8 MiB)",
         "read",
         lambda: [Fault(200, b'{"success": true, "result": {"client_name": "' + b"A" * (20 * 1024 * 1024) + b'"}}')],
-        ERROR,
+        UNREADABLE,
         1,
         5.0,
     ),

@@ -20,6 +20,7 @@ from mcp_oauth_clients.errors import (
     RateLimited,
     TransportFailure,
     UnknownOutcome,
+    UnreadableAnswer,
 )
 from tests.conftest import ACCOUNT, CLIENT
 
@@ -230,16 +231,21 @@ async def test_garbage_200_on_a_write_is_an_unknown_outcome():
         await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"})
 
 
-async def test_garbage_200_on_a_read_is_an_error():
-    client, _ = make(Script(httpx.Response(200, text="not json")))
-    with pytest.raises(CloudflareAPIError, match="not a Cloudflare API envelope"):
+async def test_garbage_200_on_a_read_is_an_unreadable_answer_not_a_refusal():
+    client, _ = make(Script(httpx.Response(200, text="not json", headers={"cf-ray": "r-7"})))
+    with pytest.raises(UnreadableAnswer) as caught:
         await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert caught.value.request_id == "r-7"
+    assert caught.value.message == (
+        'Cloudflare answered HTTP 200 but the answer could not be read (text/plain body: "not json").'
+    )
+    assert "refused" not in str(caught.value) and "problem with" not in str(caught.value)
 
 
 @pytest.mark.parametrize("payload", [[], "x", {"result": {}}, {"success": True, "result": None}, 42])
 async def test_malformed_envelopes_never_crash(payload):
     client, _ = make(Script(httpx.Response(200, json=payload)))
-    with pytest.raises(CloudflareAPIError):
+    with pytest.raises(UnreadableAnswer):
         await client.get_oauth_client(ACCOUNT, CLIENT)
 
 
@@ -398,9 +404,18 @@ async def test_a_read_timeout_is_retried_after_growing_waits():
     assert waits == [0.5, 1.0] and len(script.requests) == 3
 
 
-async def test_a_write_whose_answer_is_lost_says_it_was_sent_and_why():
-    error = await failure_of(Script(httpx.ReadTimeout("slow")), write=True)
-    assert "It was sent, but no answer came back (no answer within the timeout)" in str(error)
+async def test_a_write_whose_answer_is_lost_says_which_attempt_was_sent_and_how_the_last_ended():
+    error = await failure_of(Script(httpx.ReadTimeout("slow"), httpx.ConnectError("x")), write=True)
+    assert type(error) is UnknownOutcome and error.cause is None
+    assert error.detail == (
+        "Attempt 1 got no answer (no answer within the timeout); "
+        "attempt 3, the last, got no answer (connection failed)."
+    )
+
+
+async def test_a_single_attempt_whose_answer_is_lost_names_it_once():
+    error = await failure_of(Script(httpx.ReadTimeout("slow")), write=True, max_retries=0)
+    assert error.detail == "Attempt 1 got no answer (no answer within the timeout)."
 
 
 async def test_a_connection_that_never_opened_on_a_write_says_nothing_was_written():
@@ -411,13 +426,15 @@ async def test_a_connection_that_never_opened_on_a_write_says_nothing_was_writte
 async def test_a_long_retry_after_after_a_lost_write_answer_is_an_unknown_outcome():
     script = Script(httpx.ReadTimeout("slow"), fail(429, {"code": 971, "message": "rate"}, **{"retry-after": "300"}))
     error = await failure_of(script, write=True)
-    assert type(error) is UnknownOutcome and "An earlier attempt got no answer, then:" in str(error)
+    assert type(error) is UnknownOutcome and type(error.cause) is RateLimited
+    assert error.detail == "Attempt 1 got no answer (no answer within the timeout); attempt 2, the last, was answered:"
 
 
 async def test_an_error_answer_after_a_lost_write_answer_is_an_unknown_outcome():
     script = Script(httpx.ReadTimeout("slow"), fail(400, {"code": 1002, "message": "bad"}))
     error = await failure_of(script, write=True)
-    assert type(error) is UnknownOutcome and "the retry ended with" in str(error) and '[1002] "bad"' in str(error)
+    assert type(error) is UnknownOutcome and type(error.cause) is CloudflareAPIError and error.cause.codes == [1002]
+    assert '[1002] "bad"' in str(error)
 
 
 @pytest.mark.parametrize("status", [500, 502])
@@ -435,7 +452,8 @@ async def test_a_refusal_answer_to_a_write_is_the_cloudflare_error(status):
 async def test_an_other_http_failure_says_nothing_was_written():
     error = await failure_of(Script(httpx.UnsupportedProtocol("odd")), write=True)
     assert type(error) is TransportFailure
-    assert str(error) == "The request to Cloudflare failed: UnsupportedProtocol. Nothing was written."
+    assert (error.problem, error.attempts) == ("UnsupportedProtocol", 1)
+    assert str(error).splitlines()[0] == "The request to Cloudflare failed: UnsupportedProtocol. Nothing was written."
 
 
 @pytest.mark.parametrize(
@@ -521,18 +539,23 @@ async def test_malformed_error_entries_are_skipped_or_kept_without_their_bad_par
 
 
 @pytest.mark.parametrize(
-    ("payload", "summary"),
+    ("payload", "problem"),
     [
-        ([1, 2], "The answer was not a Cloudflare API envelope: JSON list instead of an object."),
+        ([1, 2], "JSON list instead of an object"),
         ({"result": {}}, "JSON object without the success/errors/result envelope"),
-        ({"success": True, "result": None}, "Cloudflare reported success but returned no client."),
+        ({"success": True, "result": None}, "success without a result object"),
+        ({"success": True, "result": "x"}, "success without a result object"),
     ],
 )
-async def test_a_malformed_envelope_is_described(payload, summary):
+async def test_a_malformed_success_envelope_is_described(payload, problem):
     error = await failure_of(Script(httpx.Response(200, json=payload)))
-    assert summary in str(error)
-    if isinstance(payload, list):
-        assert error.summary == summary
+    assert error.message == f"Cloudflare answered HTTP 200 but the answer could not be read ({problem})."
+
+
+async def test_an_error_status_whose_body_is_not_an_envelope_is_the_error_saying_its_body_could_not_be_read():
+    error = await failure_of(Script(httpx.Response(400, json=[1])))
+    assert type(error) is CloudflareAPIError
+    assert error.summary == "The answer could not be read (JSON list instead of an object)."
 
 
 async def test_a_success_envelope_on_an_error_status_is_not_called_a_success():
@@ -543,8 +566,8 @@ async def test_a_success_envelope_on_an_error_status_is_not_called_a_success():
 
 async def test_a_write_answered_with_success_but_no_result_is_an_unknown_outcome_saying_so():
     error = await failure_of(Script(httpx.Response(200, json={"success": True, "result": None})), write=True)
-    assert type(error) is UnknownOutcome
-    assert error.message.endswith(
+    assert type(error) is UnknownOutcome and type(error.cause) is UnreadableAnswer
+    assert error.cause.message == (
         "Cloudflare answered HTTP 200 but the answer could not be read (success without a result object)."
     )
 
@@ -553,7 +576,7 @@ async def test_a_non_json_error_page_quotes_its_type_and_a_clipped_text_excerpt(
     page = "<html><script>var x = 1;</script><body>" + "word " * 100 + "</body></html>"
     answer = httpx.Response(400, text=page, headers={"content-type": "text/html; charset=utf-8"})
     text = str(await failure_of(Script(answer)))
-    assert 'HTTP 400, text/html body: "word word' in text and "var x" not in text
+    assert 'The answer could not be read (text/html body: "word word' in text and "var x" not in text
     excerpt = text.split('body: "', 1)[1].split('"', 1)[0]
     assert len(excerpt) == 160 and excerpt.endswith("…")
 
@@ -704,16 +727,16 @@ async def test_an_answer_of_exactly_8_mib_is_read_whole():
 async def test_an_answer_one_byte_over_8_mib_is_cut_and_is_an_error_for_a_read_and_an_unknown_outcome_for_a_write():
     too_long = answer_of_size(8 * 1024 * 1024 + 1)
     client, _ = make(Script(httpx.Response(200, content=too_long)))
-    with pytest.raises(CloudflareAPIError, match="not a Cloudflare API envelope"):
+    with pytest.raises(UnreadableAnswer, match="could not be read"):
         await client.get_oauth_client(ACCOUNT, CLIENT)
     client, _ = make(Script(httpx.Response(200, content=too_long)))
     with pytest.raises(UnknownOutcome):
         await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"})
 
 
-async def test_an_answer_nested_a_million_deep_is_an_error_not_a_crash():
+async def test_an_answer_nested_a_million_deep_is_an_unreadable_answer_not_a_crash():
     client, _ = make(Script(httpx.Response(200, content=b"[" * 1_000_000)))
-    with pytest.raises(CloudflareAPIError, match="not a Cloudflare API envelope"):
+    with pytest.raises(UnreadableAnswer, match="could not be read"):
         await client.get_oauth_client(ACCOUNT, CLIENT)
 
 
@@ -736,3 +759,192 @@ async def test_only_the_first_8_kib_of_an_error_page_is_read_for_its_excerpt():
     with pytest.raises(CloudflareAPIError) as caught:
         await client.get_oauth_client(ACCOUNT, CLIENT)
     assert "AB" in str(caught.value) and "ABC" not in str(caught.value)
+
+
+# --- issue 15: one outcome per call, decided once; one next step per answer --------------------------
+
+
+def rate(seconds: str = "300", **headers):
+    return fail(429, {"code": 971, "message": "rate"}, **{"retry-after": seconds, **headers})
+
+
+async def test_a_write_answered_502_then_asked_to_wait_too_long_is_an_unknown_outcome_not_nothing_written():
+    error = await failure_of(Script(fail(502, {"code": 1000, "message": "x"}), rate(**{"cf-ray": "r-2"})), write=True)
+    assert type(error) is UnknownOutcome and error.audit_outcome == "unknown"
+    assert type(error.cause) is RateLimited and error.cause.retry_after == 300 and error.request_id == "r-2"
+    text = str(error)
+    assert "Nothing was written" not in text and f"until about {error.cause.retry_at}" in text
+    assert error.detail == ("Attempt 1 was answered with a server error (HTTP 502); attempt 2, the last, was answered:")
+
+
+@pytest.mark.parametrize("status", [400, 404])
+async def test_a_write_answered_502_then_refused_is_an_unknown_outcome_carrying_the_refusal_as_its_cause(status):
+    script = Script(fail(502, {"code": 1000, "message": "x"}), fail(status, {"code": 1002, "message": "bad"}))
+    error = await failure_of(script, write=True)
+    assert type(error) is UnknownOutcome and error.audit_outcome == "unknown"
+    assert type(error.cause) is CloudflareAPIError and error.cause.status == status and error.cause.codes == [1002]
+    assert f"Cloudflare refused the request (HTTP {status})." in str(error).splitlines()
+
+
+async def test_a_write_answered_502_then_never_reached_again_is_an_unknown_outcome():
+    script = Script(fail(502, {"code": 1000, "message": "x"}), httpx.ConnectError("refused"))
+    error = await failure_of(script, write=True)
+    assert type(error) is UnknownOutcome and error.cause is None and len(script.requests) == 3
+    assert error.detail == (
+        "Attempt 1 was answered with a server error (HTTP 502); attempt 3, the last, got no answer (connection failed)."
+    )
+
+
+async def test_a_write_answered_502_then_an_unreadable_success_is_an_unknown_outcome_showing_the_answer():
+    script = Script(fail(502, {"code": 1000, "message": "x"}), httpx.Response(200, json=[1]))
+    error = await failure_of(script, write=True)
+    assert type(error) is UnknownOutcome and type(error.cause) is UnreadableAnswer
+
+
+async def test_a_write_answered_502_then_refused_by_httpx_itself_is_an_unknown_outcome():
+    script = Script(fail(502, {"code": 1000, "message": "x"}), httpx.UnsupportedProtocol("odd"))
+    error = await failure_of(script, write=True)
+    assert type(error) is UnknownOutcome and "attempt 2, the last, got no answer (UnsupportedProtocol)" in error.detail
+
+
+async def test_a_read_answered_502_then_refused_is_the_refusal():
+    script = Script(fail(502, {"code": 1000, "message": "x"}), fail(404, {"code": 7003, "message": "no"}))
+    error = await failure_of(script)
+    assert type(error) is CloudflareAPIError and error.status == 404
+
+
+async def test_a_write_answered_502_then_applied_is_a_success():
+    script = Script(fail(502, {"code": 1000, "message": "x"}), ok())
+    client, _ = make(script)
+    assert (await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"})).attempts == 2
+
+
+async def test_a_server_error_to_a_write_that_is_not_retried_is_an_unknown_outcome_showing_the_answer():
+    script = Script(fail(500, {"code": 1000, "message": "x"}, **{"cf-ray": "r-5"}), ok())
+    client, _ = make(script)
+    with pytest.raises(UnknownOutcome) as caught:
+        await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"}, retry=False)
+    assert len(script.requests) == 1 and caught.value.detail == "" and caught.value.request_id == "r-5"
+    assert type(caught.value.cause) is CloudflareAPIError and caught.value.cause.status == 500
+
+
+async def test_a_500_to_a_patch_gives_one_next_step_read_back_not_try_again():
+    error = await failure_of(Script(fail(500, {"code": 1000, "message": "x"})), write=True)
+    steps = [line for line in str(error).splitlines() if line.startswith("Next step:")]
+    assert len(steps) == 1 and "read the client back" in steps[0] and "try again in a minute" not in str(error)
+
+
+async def test_a_whole_answer_timeout_while_the_connection_is_still_opening_means_nothing_was_sent():
+    class Opening(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            await request.extensions["trace"]("connection.connect_tcp.started", {})
+            await anyio.sleep(30)  # a connect the deadline ends first (a loaded machine runs timers late)
+            raise AssertionError("the deadline ends this first")
+
+    error = await failure_of_transport(Opening(), write=True)
+    assert type(error) is TransportFailure and error.problem == "connection timed out" and error.attempts == 3
+
+
+async def test_a_whole_answer_timeout_after_the_request_began_to_be_sent_leaves_a_write_unknown():
+    class Sent(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            trace = request.extensions["trace"]
+            await trace("connection.connect_tcp.started", {})
+            await trace("connection.connect_tcp.complete", {})
+            await trace("http11.send_request_headers.started", {})
+            await anyio.sleep(30)
+            raise AssertionError("the deadline ends this first")
+
+    error = await failure_of_transport(Sent(), write=True)
+    assert type(error) is UnknownOutcome
+    assert error.detail.startswith("Attempt 1 got no answer (no complete answer within the timeout)")
+
+
+async def failure_of_transport(transport: httpx.AsyncBaseTransport, write: bool) -> Exception:
+    config = Settings(credentials=Credentials(api_token="tok-secret-123"), base_url=BASE, timeout=0.05)
+    client = CloudflareClient(config, transport=transport, sleep=lambda s: anyio.sleep(0), jitter=lambda: 0.0)
+    with pytest.raises(Exception) as caught:
+        if write:
+            await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"})
+        else:
+            await client.get_oauth_client(ACCOUNT, CLIENT)
+    return caught.value
+
+
+async def test_the_real_transport_reports_a_connect_in_progress_through_its_trace():
+    from mcp_oauth_clients.cloudflare_client import _Progress
+
+    progress = _Progress()
+    await progress("connection.connect_tcp.started", {})
+    assert progress.connecting
+    await progress("connection.connect_tcp.complete", {})
+    assert progress.connecting  # connected, but nothing sent yet
+    await progress("http11.send_request_headers.started", {})
+    assert not progress.connecting
+    await progress("connection.start_tls.started", {})
+    assert progress.connecting
+
+
+EVERY_FAILURE = {
+    "403 refusal": (lambda: Script(fail(403, {"code": 10000, "message": "auth"})), False),
+    "400 with a field": (lambda: Script(fail(400, {"code": 1, "message": "m", "source": {"pointer": "/x"}})), True),
+    "500 on a read": (lambda: Script(fail(500, {"code": 1000, "message": "x"})), False),
+    "500 on a write": (lambda: Script(fail(500, {"code": 1000, "message": "x"})), True),
+    "502 then 404 on a write": (lambda: Script(fail(502), fail(404, {"code": 7003, "message": "no"})), True),
+    "429 too long on a read": (lambda: Script(rate()), False),
+    "429 too long on a write": (lambda: Script(rate()), True),
+    "502 then 429 too long on a write": (lambda: Script(fail(502), rate()), True),
+    "lost answer then 429 too long": (lambda: Script(httpx.ReadTimeout("x"), rate()), True),
+    "unreadable 200 on a read": (lambda: Script(httpx.Response(200, json=[1])), False),
+    "unreadable 200 on a write": (lambda: Script(httpx.Response(200, json=[1])), True),
+    "HTML 502 on a read": (lambda: Script(httpx.Response(502, text="<h1>x</h1>")), False),
+    "connection refused": (lambda: Script(httpx.ConnectError("x")), True),
+    "read timeout on a read": (lambda: Script(httpx.ReadTimeout("x")), False),
+    "read timeout on a write": (lambda: Script(httpx.ReadTimeout("x")), True),
+    "unsupported protocol": (lambda: Script(httpx.UnsupportedProtocol("x")), True),
+}
+
+
+@pytest.mark.parametrize("name", list(EVERY_FAILURE))
+async def test_every_failure_the_client_raises_renders_exactly_one_next_step_as_its_last_line(name):
+    script, write = EVERY_FAILURE[name]
+    lines = str(await failure_of(script(), write=write)).splitlines()
+    assert [line for line in lines if "Next step:" in line] == [lines[-1]] and lines[-1].startswith("Next step: ")
+
+
+async def test_a_token_echoed_in_a_success_answer_is_redacted_where_the_answer_comes_in():
+    answer = ok({**CLIENT_JSON, "client_name": "echo tok-secret-123"}, **{"cf-ray": "ray-tok-secret-123"})
+    client, _ = make(Script(answer))
+    result = await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert result.result["client_name"] == "echo [REDACTED]" and result.request_id == "ray-[REDACTED]"
+
+
+async def test_a_token_echoed_in_an_error_envelope_is_redacted_where_the_answer_comes_in():
+    error = await failure_of(Script(fail(400, {"code": 1, "message": "bad tok-secret-123"})))
+    assert error.errors[0].message == "bad [REDACTED]"
+
+
+async def test_an_error_page_in_a_charset_that_is_not_text_is_named_unreadable_not_a_crash():
+    answer = httpx.Response(400, content=b"<p>x</p>", headers={"content-type": "text/html; charset=hex"})
+    error = await failure_of(Script(answer))
+    assert error.summary == 'The answer could not be read (text/html body: "<unreadable body>").'
+
+
+class BreaksAfter(httpx.AsyncByteStream):
+    """A body that arrives whole, then the connection breaks before the answer is known to be complete."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def __aiter__(self):
+        yield self.body
+        raise httpx.ReadError("connection reset")
+
+
+async def test_exactly_8_mib_then_a_broken_connection_is_a_broken_answer_not_a_complete_one():
+    from mcp_oauth_clients.cloudflare_client import MAX_ANSWER_BYTES
+
+    body = answer_of_size(MAX_ANSWER_BYTES)
+    script = Script(httpx.Response(200, stream=BreaksAfter(body)))
+    error = await failure_of(script, max_retries=0)
+    assert type(error) is TransportFailure and error.problem == "the connection broke while reading"

@@ -117,6 +117,7 @@ async def test_fault_matrix(case: FaultCase, fake):
     else:
         assert result.is_error
         assert OUTCOME_TEXT[case.outcome] in text_of(result), text_of(result)
+        assert text_of(result).count("Next step:") == 1, text_of(result)  # issue 15.2: one next step per answer
     outputs = [text_of(result), *strings_of(result.structured_content or {})]
     if case.extra.get("clean"):  # issue 9.2: no hidden character reaches the text or structuredContent
         assert [
