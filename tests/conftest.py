@@ -11,10 +11,15 @@ in memory or as the console script) and the two markers that sort the suite into
 from __future__ import annotations
 
 import contextlib
+import io
+import logging
+import os
 import re
+import signal
 import subprocess
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio.from_thread
@@ -77,24 +82,6 @@ E2E_TESTS: dict[str, set[str] | None] = {
     },
     "test_preview_hash": None,
     "test_stdio_e2e": None,
-    "test_trust_config": {
-        "test_planted_dotenv_cannot_send_the_token_to_another_host",
-        "test_planted_dotenv_setting_an_operator_only_variable_stops_start_up",
-        "test_planted_dotenv_is_refused_by_doctor_too",
-        "test_dotenv_found_in_the_working_directory_may_set_credentials_account_and_harmless_settings",
-        "test_env_file_the_operator_names_may_set_operator_only_variables",
-        "test_no_variable_is_ever_expanded_in_a_found_dotenv",
-        "test_no_variable_is_ever_expanded_in_a_named_env_file",
-        "test_base_url_must_be_https_or_loopback_http_without_userinfo",
-        "test_malformed_default_account_stops_start_up_and_doctor_calls_it_malformed",
-        "test_malformed_allowed_account_stops_start_up",
-        "test_non_utf8_env_file_is_a_configuration_error_naming_the_file",
-        "test_unreadable_env_file_is_a_configuration_error_naming_the_file",
-        "test_env_file_that_is_a_directory_is_a_configuration_error",
-        "test_dotenv_found_as_a_link_to_a_device_is_refused_not_read",
-        "test_short_http_token_is_refused_for_a_non_loopback_bind",
-        "test_help_groups_variables_as_the_trust_table_does",
-    },
 }
 
 OUTSIDE_SKIP = (
@@ -183,13 +170,20 @@ class MemoryClient:
     """The server in this process behind `mcp.Client`, with the stdio client's synchronous `call` and `text`,
     so a test of our logic needs no process. Settings come from the same variables the script would read."""
 
-    def __init__(self, environ: dict[str, str], on_elicit: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        environ: dict[str, str],
+        on_elicit: Callable[..., Any] | None = None,
+        *,
+        env_file: str | os.PathLike[str] | None = None,
+        mode: Any = "auto",
+    ) -> None:
         from mcp_oauth_clients.server import build_server
 
-        self.settings = Settings.load(environ)
+        self.settings = Settings.load(environ, env_file)
         self._stack = contextlib.ExitStack()
         self.portal = self._stack.enter_context(anyio.from_thread.start_blocking_portal())
-        client = Client(build_server(self.settings), elicitation_callback=on_elicit)
+        client = Client(build_server(self.settings), elicitation_callback=on_elicit, mode=mode)
         try:
             self.client = self._stack.enter_context(self.portal.wrap_async_context_manager(client))
         except BaseException:
@@ -229,3 +223,97 @@ def stdio(fake, dns):
     client.initialize()
     yield client
     client.close()
+
+
+@contextlib.asynccontextmanager
+async def asgi_lifespan(app: Any) -> AsyncIterator[None]:
+    """Run an ASGI app's lifespan (which starts the MCP session manager), as uvicorn does around serving."""
+    to_app, app_receives = anyio.create_memory_object_stream[dict[str, Any]](2)
+    app_sends, from_app = anyio.create_memory_object_stream[dict[str, Any]](2)
+    async with anyio.create_task_group() as group:
+        group.start_soon(
+            app, {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, app_receives.receive, app_sends.send
+        )
+        await to_app.send({"type": "lifespan.startup"})
+        assert (await from_app.receive())["type"] == "lifespan.startup.complete"
+        try:
+            yield
+        finally:
+            await to_app.send({"type": "lifespan.shutdown"})
+            assert (await from_app.receive())["type"] == "lifespan.shutdown.complete"
+
+
+@contextlib.asynccontextmanager
+async def http_served(environ: dict[str, str], host: str = "127.0.0.1") -> AsyncIterator[Any]:
+    """The streamable HTTP app in this process, lifespan running, with the settings the script would read from
+    `environ`: what `--transport streamable-http` serves, for tests of its logic (send it requests over
+    `httpx.ASGITransport`, or `httpx2.ASGITransport` for the SDK's client)."""
+    from mcp_oauth_clients.http_transport import http_app
+    from mcp_oauth_clients.server import build_server
+
+    settings = Settings.load(environ)
+    app = http_app(build_server(settings), settings, host)
+    async with asgi_lifespan(app):
+        yield app
+
+
+# The loggers `cli.configure_logging` sets up, restored after an in-process run.
+CONFIGURED_LOGGERS = (
+    "",
+    "mcp_oauth_clients.startup",
+    "httpx",
+    "httpcore",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+)
+
+
+class WouldServe(Exception):
+    """Raised in place of serving by `cli`: the configuration was accepted."""
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`mcp-oauth-clients ARGS` in this process (`cli.main`), with exactly `environ` as the environment, `cwd`
+    (default: an empty folder) as the working directory, stdout and stderr captured: for start-up refusals and
+    doctor. Where the script would start serving, it stops instead with exit code 0 (nothing is served)."""
+    from mcp_oauth_clients import cli as script
+    from mcp_oauth_clients import doctor, http_transport, stdio_transport
+
+    def would_serve(*args: Any) -> Any:
+        raise WouldServe
+
+    run_doctor = doctor.run_doctor  # its `out` default is the stdout of import time, not the captured one
+    monkeypatch.setattr(doctor, "run_doctor", lambda settings, **kw: run_doctor(settings, script.sys.stdout, **kw))
+    monkeypatch.setattr(stdio_transport, "serve_stdio", would_serve)
+    monkeypatch.setattr(http_transport, "listen", would_serve)  # after the bind checks, before the port is taken
+
+    def run(argv: list[str], environ: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        for name in list(os.environ):
+            monkeypatch.delenv(name)
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(cwd or tmp_path)
+        out, err = io.StringIO(), io.StringIO()
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        loggers = [logging.getLogger(name) for name in CONFIGURED_LOGGERS]
+        saved = [(log, log.level, log.handlers[:], log.propagate) for log in loggers]
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = script.main(argv)
+                except WouldServe:
+                    code = 0
+                except SystemExit as exit:  # argparse: --help, or a usage error
+                    code = exit.code if isinstance(exit.code, int) else 1
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+            for log, level, kept, propagate in saved:
+                log.setLevel(level)
+                log.handlers[:] = kept
+                log.propagate = propagate
+        return subprocess.CompletedProcess(["mcp-oauth-clients", *argv], code, out.getvalue(), err.getvalue())
+
+    return run
