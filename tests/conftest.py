@@ -49,15 +49,6 @@ E2E_TESTS: dict[str, set[str] | None] = {
         "test_an_audit_log_that_cannot_take_the_line_yet_does_not_stall_other_calls",
     },
     "test_container": {"test_the_image_builds_starts_and_reports_healthy"},
-    "test_doctor": {
-        "test_default_account_outside_the_allow_list_is_a_problem_and_nothing_is_sent",
-        "test_doctor_command_exits_non_zero_on_a_problem_and_zero_in_the_sandbox",
-        "test_doctor_counts_in_correct_grammar",
-        "test_read_only_doctor_sends_no_write_probe_and_says_why",
-        "test_sandbox_doctor_speaks_of_the_sandbox_never_of_a_token",
-        "test_unreachable_cloudflare_is_diagnosed_after_1_attempt_without_tool_text",
-        "test_without_a_token_doctor_shows_the_three_ways_to_set_it_and_the_sandbox",
-    },
     "test_elicitation_modes": None,
     "test_every_bad_field": None,
     "test_find_read_verify": {
