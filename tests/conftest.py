@@ -55,7 +55,6 @@ E2E_TESTS: dict[str, set[str] | None] = {
         "test_a_resolver_that_never_answers_is_a_failed_lookup_within_the_timeout",
     },
     "test_guard_rails_stdio": None,
-    "test_http_instances": None,
     "test_lifecycle": {
         "test_a_signal_during_a_write_stops_the_server_and_the_audit_log_keeps_the_attempt",
         "test_a_stdin_line_beyond_the_limit_is_dropped_and_the_server_keeps_serving",
