@@ -49,7 +49,6 @@ E2E_TESTS: dict[str, set[str] | None] = {
         "test_an_audit_log_that_cannot_take_the_line_yet_does_not_stall_other_calls",
     },
     "test_container": {"test_the_image_builds_starts_and_reports_healthy"},
-    "test_elicitation_modes": None,
     "test_every_bad_field": None,
     "test_find_read_verify": {
         "test_a_resolver_that_never_answers_is_a_failed_lookup_within_the_timeout",
