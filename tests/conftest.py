@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -53,7 +54,6 @@ E2E_TESTS: dict[str, set[str] | None] = {
     "test_find_read_verify": {
         "test_a_resolver_that_never_answers_is_a_failed_lookup_within_the_timeout",
     },
-    "test_guard_rails_stdio": None,
     "test_lifecycle": {
         "test_a_signal_during_a_write_stops_the_server_and_the_audit_log_keeps_the_attempt",
         "test_a_stdin_line_beyond_the_limit_is_dropped_and_the_server_keeps_serving",
@@ -257,6 +257,31 @@ CONFIGURED_LOGGERS = (
 )
 
 
+@contextlib.contextmanager
+def logging_restored() -> Iterator[None]:
+    """Undo, on leaving, what `cli.configure_logging` does to the process's loggers."""
+    saved = [(log, log.level, log.handlers[:], log.propagate) for log in map(logging.getLogger, CONFIGURED_LOGGERS)]
+    try:
+        yield
+    finally:
+        for log, level, handlers, propagate in saved:
+            log.setLevel(level)
+            log.handlers[:] = handlers
+            log.propagate = propagate
+
+
+@contextlib.contextmanager
+def server_stderr(settings: Settings) -> Iterator[io.StringIO]:
+    """What the console script would write to stderr, for a server in this process: logging configured as
+    `cli.main` configures it (level, format, secrets masked), and the audit log when it goes to stderr."""
+    from mcp_oauth_clients.cli import configure_logging
+
+    err = io.StringIO()
+    with logging_restored(), contextlib.redirect_stderr(err):
+        configure_logging(settings.log_level, settings.secrets(), settings.log_format)
+        yield err
+
+
 class WouldServe(Exception):
     """Raised in place of serving by `cli`: the configuration was accepted."""
 
@@ -273,7 +298,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., subpro
         raise WouldServe
 
     run_doctor = doctor.run_doctor  # its `out` default is the stdout of import time, not the captured one
-    monkeypatch.setattr(doctor, "run_doctor", lambda settings, **kw: run_doctor(settings, script.sys.stdout, **kw))
+    monkeypatch.setattr(doctor, "run_doctor", lambda settings, **kw: run_doctor(settings, sys.stdout, **kw))
     monkeypatch.setattr(stdio_transport, "serve_stdio", would_serve)
     monkeypatch.setattr(http_transport, "listen", would_serve)  # after the bind checks, before the port is taken
 
@@ -285,10 +310,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., subpro
         monkeypatch.chdir(cwd or tmp_path)
         out, err = io.StringIO(), io.StringIO()
         handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-        loggers = [logging.getLogger(name) for name in CONFIGURED_LOGGERS]
-        saved = [(log, log.level, log.handlers[:], log.propagate) for log in loggers]
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            with logging_restored(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 try:
                     code = script.main(argv)
                 except WouldServe:
@@ -298,10 +321,6 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., subpro
         finally:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
-            for log, level, kept, propagate in saved:
-                log.setLevel(level)
-                log.handlers[:] = kept
-                log.propagate = propagate
         return subprocess.CompletedProcess(["mcp-oauth-clients", *argv], code, out.getvalue(), err.getvalue())
 
     return run
