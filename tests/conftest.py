@@ -42,13 +42,6 @@ PROCESS_FIXTURES = {"stdio", "fresh_copy", "judged"}
 # Tests in files whose owners have not marked them yet, found by the guard below: a module name alone means
 # every test in it starts a process. Each owner may move the mark into the file (`pytestmark`) and drop it here.
 E2E_TESTS: dict[str, set[str] | None] = {
-    "test_audit": {
-        "test_each_outcome_path_leaves_exactly_one_line_and_a_dry_run_none",
-        "test_a_call_cancelled_mid_write_leaves_one_unknown_line",
-        "test_a_server_shut_down_mid_write_still_writes_its_one_unknown_line",
-        "test_line_separators_in_a_value_never_split_the_audit_line",
-        "test_an_audit_log_that_cannot_take_the_line_yet_does_not_stall_other_calls",
-    },
     "test_container": {"test_the_image_builds_starts_and_reports_healthy"},
     "test_every_bad_field": None,
     "test_find_read_verify": {
