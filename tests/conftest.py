@@ -48,7 +48,6 @@ E2E_TESTS: dict[str, set[str] | None] = {
         "test_a_resolver_that_never_answers_is_a_failed_lookup_within_the_timeout",
     },
     "test_preview_hash": None,
-    "test_stdio_e2e": None,
 }
 
 OUTSIDE_SKIP = (
