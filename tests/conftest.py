@@ -11,10 +11,16 @@ in memory or as the console script) and the two markers that sort the suite into
 from __future__ import annotations
 
 import contextlib
+import io
+import logging
+import os
 import re
+import signal
 import subprocess
+import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio.from_thread
@@ -36,65 +42,12 @@ PROCESS_FIXTURES = {"stdio", "fresh_copy", "judged"}
 # Tests in files whose owners have not marked them yet, found by the guard below: a module name alone means
 # every test in it starts a process. Each owner may move the mark into the file (`pytestmark`) and drop it here.
 E2E_TESTS: dict[str, set[str] | None] = {
-    "test_audit": {
-        "test_each_outcome_path_leaves_exactly_one_line_and_a_dry_run_none",
-        "test_a_call_cancelled_mid_write_leaves_one_unknown_line",
-        "test_a_server_shut_down_mid_write_still_writes_its_one_unknown_line",
-        "test_line_separators_in_a_value_never_split_the_audit_line",
-        "test_an_audit_log_that_cannot_take_the_line_yet_does_not_stall_other_calls",
-    },
     "test_container": {"test_the_image_builds_starts_and_reports_healthy"},
-    "test_doctor": {
-        "test_default_account_outside_the_allow_list_is_a_problem_and_nothing_is_sent",
-        "test_doctor_command_exits_non_zero_on_a_problem_and_zero_in_the_sandbox",
-        "test_doctor_counts_in_correct_grammar",
-        "test_read_only_doctor_sends_no_write_probe_and_says_why",
-        "test_sandbox_doctor_speaks_of_the_sandbox_never_of_a_token",
-        "test_unreachable_cloudflare_is_diagnosed_after_1_attempt_without_tool_text",
-        "test_without_a_token_doctor_shows_the_three_ways_to_set_it_and_the_sandbox",
-    },
-    "test_elicitation_modes": None,
     "test_every_bad_field": None,
     "test_find_read_verify": {
         "test_a_resolver_that_never_answers_is_a_failed_lookup_within_the_timeout",
     },
-    "test_guard_rails_stdio": None,
-    "test_http": None,
-    "test_http_instances": None,
-    "test_lifecycle": {
-        "test_a_signal_during_a_write_stops_the_server_and_the_audit_log_keeps_the_attempt",
-        "test_a_stdin_line_beyond_the_limit_is_dropped_and_the_server_keeps_serving",
-        "test_ctrl_c_at_a_terminal_stops_the_stdio_server_the_first_time",
-        "test_get_on_the_mcp_endpoint_answers_405_at_once_instead_of_holding_a_stream",
-        "test_get_on_the_mcp_endpoint_still_needs_the_bearer_token_first",
-        "test_http_server_stops_at_once_on_a_signal_without_a_traceback",
-        "test_http_start_up_lines_give_the_address_on_stderr_and_nothing_on_stdout",
-        "test_json_log_format_writes_one_json_object_per_stderr_line_and_never_the_token",
-        "test_log_level_error_silences_the_start_up_lines",
-        "test_start_up_lines_state_the_guard_rails_in_force_and_never_the_token",
-        "test_stdio_server_stops_at_once_on_a_signal_without_a_traceback",
-        "test_stdio_start_up_lines_go_to_stderr_and_stdout_carries_only_json_rpc",
-    },
     "test_preview_hash": None,
-    "test_stdio_e2e": None,
-    "test_trust_config": {
-        "test_planted_dotenv_cannot_send_the_token_to_another_host",
-        "test_planted_dotenv_setting_an_operator_only_variable_stops_start_up",
-        "test_planted_dotenv_is_refused_by_doctor_too",
-        "test_dotenv_found_in_the_working_directory_may_set_credentials_account_and_harmless_settings",
-        "test_env_file_the_operator_names_may_set_operator_only_variables",
-        "test_no_variable_is_ever_expanded_in_a_found_dotenv",
-        "test_no_variable_is_ever_expanded_in_a_named_env_file",
-        "test_base_url_must_be_https_or_loopback_http_without_userinfo",
-        "test_malformed_default_account_stops_start_up_and_doctor_calls_it_malformed",
-        "test_malformed_allowed_account_stops_start_up",
-        "test_non_utf8_env_file_is_a_configuration_error_naming_the_file",
-        "test_unreadable_env_file_is_a_configuration_error_naming_the_file",
-        "test_env_file_that_is_a_directory_is_a_configuration_error",
-        "test_dotenv_found_as_a_link_to_a_device_is_refused_not_read",
-        "test_short_http_token_is_refused_for_a_non_loopback_bind",
-        "test_help_groups_variables_as_the_trust_table_does",
-    },
 }
 
 OUTSIDE_SKIP = (
@@ -183,13 +136,20 @@ class MemoryClient:
     """The server in this process behind `mcp.Client`, with the stdio client's synchronous `call` and `text`,
     so a test of our logic needs no process. Settings come from the same variables the script would read."""
 
-    def __init__(self, environ: dict[str, str], on_elicit: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        environ: dict[str, str],
+        on_elicit: Callable[..., Any] | None = None,
+        *,
+        env_file: str | os.PathLike[str] | None = None,
+        mode: Any = "auto",
+    ) -> None:
         from mcp_oauth_clients.server import build_server
 
-        self.settings = Settings.load(environ)
+        self.settings = Settings.load(environ, env_file)
         self._stack = contextlib.ExitStack()
         self.portal = self._stack.enter_context(anyio.from_thread.start_blocking_portal())
-        client = Client(build_server(self.settings), elicitation_callback=on_elicit)
+        client = Client(build_server(self.settings), elicitation_callback=on_elicit, mode=mode)
         try:
             self.client = self._stack.enter_context(self.portal.wrap_async_context_manager(client))
         except BaseException:
@@ -229,3 +189,122 @@ def stdio(fake, dns):
     client.initialize()
     yield client
     client.close()
+
+
+@contextlib.asynccontextmanager
+async def asgi_lifespan(app: Any) -> AsyncIterator[None]:
+    """Run an ASGI app's lifespan (which starts the MCP session manager), as uvicorn does around serving."""
+    to_app, app_receives = anyio.create_memory_object_stream[dict[str, Any]](2)
+    app_sends, from_app = anyio.create_memory_object_stream[dict[str, Any]](2)
+    async with anyio.create_task_group() as group:
+        group.start_soon(
+            app, {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, app_receives.receive, app_sends.send
+        )
+        await to_app.send({"type": "lifespan.startup"})
+        assert (await from_app.receive())["type"] == "lifespan.startup.complete"
+        try:
+            yield
+        finally:
+            await to_app.send({"type": "lifespan.shutdown"})
+            assert (await from_app.receive())["type"] == "lifespan.shutdown.complete"
+
+
+@contextlib.asynccontextmanager
+async def http_served(environ: dict[str, str], host: str = "127.0.0.1") -> AsyncIterator[Any]:
+    """The streamable HTTP app in this process, lifespan running, with the settings the script would read from
+    `environ`: what `--transport streamable-http` serves, for tests of its logic (send it requests over
+    `httpx.ASGITransport`, or `httpx2.ASGITransport` for the SDK's client)."""
+    from mcp_oauth_clients.http_transport import http_app
+    from mcp_oauth_clients.server import build_server
+
+    settings = Settings.load(environ)
+    app = http_app(build_server(settings), settings, host)
+    async with asgi_lifespan(app):
+        yield app
+
+
+# The loggers `cli.configure_logging` sets up, restored after an in-process run.
+CONFIGURED_LOGGERS = (
+    "",
+    "mcp_oauth_clients.startup",
+    "httpx",
+    "httpcore",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+)
+
+
+@contextlib.contextmanager
+def logging_restored() -> Iterator[None]:
+    """Undo, on leaving, what `cli.configure_logging` does to the process's loggers."""
+    saved = [(log, log.level, log.handlers[:], log.propagate) for log in map(logging.getLogger, CONFIGURED_LOGGERS)]
+    try:
+        yield
+    finally:
+        for log, level, handlers, propagate in saved:
+            log.setLevel(level)
+            log.handlers[:] = handlers
+            log.propagate = propagate
+
+
+@contextlib.contextmanager
+def server_stderr(settings: Settings) -> Iterator[io.StringIO]:
+    """What the console script would write to stderr, for a server in this process: logging configured as
+    `cli.main` configures it (level, format, secrets masked), and the audit log when it goes to stderr."""
+    from mcp_oauth_clients.cli import configure_logging
+
+    err = io.StringIO()
+    with logging_restored(), contextlib.redirect_stderr(err):
+        configure_logging(settings.log_level, settings.secrets(), settings.log_format)
+        yield err
+
+
+class WouldServe(Exception):
+    """Raised in place of serving by `cli`: the configuration was accepted."""
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`mcp-oauth-clients ARGS` in this process (`cli.main`), with exactly `environ` as the environment, `cwd`
+        (default: an empty folder) as the working directory, stdout and stderr captured: for start-up refusals and
+        doctor. Where the script would start serving, it stops instead with exit code 0 (nothing is served; over stdio,
+    the start-up lines are written first, as there)."""
+    from mcp_oauth_clients import cli as script
+    from mcp_oauth_clients import doctor, http_transport, stdio_transport
+    from mcp_oauth_clients.startup import announce
+
+    def would_serve(*args: Any) -> Any:
+        raise WouldServe
+
+    def would_serve_stdio(server: Any, settings: Settings) -> None:
+        announce(settings, "stdio")  # as serve_stdio does first: the start-up lines
+        raise WouldServe
+
+    run_doctor = doctor.run_doctor  # its `out` default is the stdout of import time, not the captured one
+    monkeypatch.setattr(doctor, "run_doctor", lambda settings, **kw: run_doctor(settings, sys.stdout, **kw))
+    monkeypatch.setattr(stdio_transport, "serve_stdio", would_serve_stdio)
+    monkeypatch.setattr(http_transport, "listen", would_serve)  # after the bind checks, before the port is taken
+
+    def run(argv: list[str], environ: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        for name in list(os.environ):
+            monkeypatch.delenv(name)
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(cwd or tmp_path)
+        out, err = io.StringIO(), io.StringIO()
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            with logging_restored(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = script.main(argv)
+                except WouldServe:
+                    code = 0
+                except SystemExit as exit:  # argparse: --help, or a usage error
+                    code = exit.code if isinstance(exit.code, int) else 1
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        return subprocess.CompletedProcess(["mcp-oauth-clients", *argv], code, out.getvalue(), err.getvalue())
+
+    return run

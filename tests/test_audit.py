@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import threading
@@ -180,21 +181,27 @@ async def test_an_audit_fifo_without_a_reader_refuses_the_write_at_once_and_read
 async def test_an_audit_fifo_with_a_reader_receives_the_intent_before_the_patch(tmp_path):
     audit = tmp_path / "audit.fifo"
     os.mkfifo(audit)
-    received: list[str] = []
-    reading = threading.Event()
+    # Opened for reading here, without waiting for a writer: a reader is present before the server starts.
+    fd = os.open(audit, os.O_RDONLY | os.O_NONBLOCK)
+    data = bytearray()
 
     def reader() -> None:
-        with open(audit, encoding="utf-8") as stream:
-            reading.set()
-            received.extend(stream)
+        while data.count(b"\n") < 2 and select.select([fd], [], [], 60)[0]:  # 60 s: a bound for a hang only
+            chunk = os.read(fd, 65536)
+            if not chunk:  # the log was closed
+                return
+            data.extend(chunk)
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
     emulator = CloudflareEmulator(tokens={TOKEN})
-    await anyio.to_thread.run_sync(reading.wait, 10)
-    async with Client(server_for(emulator, str(audit))) as client:
-        result = await client.call_tool("update_oauth_client", rename())
-    await anyio.to_thread.run_sync(thread.join, 10)  # the lifespan closed the log: the reader sees the end
+    try:
+        async with Client(server_for(emulator, str(audit))) as client:
+            result = await client.call_tool("update_oauth_client", rename())
+        await anyio.to_thread.run_sync(thread.join, 60)
+    finally:
+        os.close(fd)
+    received = data.decode("utf-8").splitlines()
     assert not result.is_error, result.content[0].text
     assert [json.loads(line)["event"] for line in received] == ["write_intent", "write_outcome"]
 

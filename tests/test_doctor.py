@@ -1,4 +1,7 @@
-"""`mcp-oauth-clients doctor` against the loopback fake: each problem reported with its fix, exit code non-zero."""
+"""`mcp-oauth-clients doctor` against the loopback fake: each problem reported with its fix, exit code non-zero.
+
+Doctor runs in this process: `run_doctor` itself, or the command line (`cli`) for its flags and environment;
+one test runs the console script, for the exit code a process returns."""
 
 from __future__ import annotations
 
@@ -57,6 +60,7 @@ async def test_token_without_write_access_names_the_missing_permission():
     assert code == 1 and 'missing "OAuth Client Write"' in text and "--read-only" in text
 
 
+@pytest.mark.e2e
 def test_doctor_command_exits_non_zero_on_a_problem_and_zero_in_the_sandbox(fake):
     bad = subprocess.run(
         [SCRIPT, "doctor"],
@@ -71,64 +75,60 @@ def test_doctor_command_exits_non_zero_on_a_problem_and_zero_in_the_sandbox(fake
     assert good.returncode == 0 and "All checks passed." in good.stdout
 
 
-def run_doctor_command(env: dict[str, str], *args: str, cwd=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SCRIPT, "doctor", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
-
-
 def checks_part(stdout: str) -> str:
     """The lines after "Checks:" (the settings part lists every variable by name, the token's included)."""
     return stdout.split("Checks:", 1)[1]
 
 
 @pytest.mark.parametrize("how", ["flag", "environment"])
-def test_read_only_doctor_sends_no_write_probe_and_says_why(how, fake, tmp_path):
+def test_read_only_doctor_sends_no_write_probe_and_says_why(how, fake, cli):
     env = fake_env(fake, **({"MCP_OAUTH_CLIENTS_READ_ONLY": "1"} if how == "environment" else {}))
-    done = run_doctor_command(env, *(["--read-only"] if how == "flag" else []), cwd=tmp_path)
+    done = cli(["doctor", *(["--read-only"] if how == "flag" else [])], env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert '"OAuth Client Write" not checked: the server is read-only' in done.stdout
     assert fake.writes() == [] and fake.requests  # it did read
 
 
-def test_default_account_outside_the_allow_list_is_a_problem_and_nothing_is_sent(fake, tmp_path):
-    done = run_doctor_command(fake_env(fake), "--allowed-accounts", "f" * 32, cwd=tmp_path)
+def test_default_account_outside_the_allow_list_is_a_problem_and_nothing_is_sent(fake, cli):
+    done = cli(["doctor", "--allowed-accounts", "f" * 32], fake_env(fake))
     assert done.returncode == 1 and "PROBLEM" in done.stdout
     assert f"the default account {ACCOUNT} is not in MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS" in done.stdout
     assert fake.requests == []
 
 
-def test_doctor_counts_in_correct_grammar(fake, tmp_path):
+def test_doctor_counts_in_correct_grammar(fake, cli):
     for key in [k for k in fake.emulator.clients if k[1] != CLIENT]:
         del fake.emulator.clients[key]  # the fake seeds three clients; grammar needs exactly one
-    one = run_doctor_command(fake_env(fake), cwd=tmp_path)
-    none = run_doctor_command(fake_env(fake, CLOUDFLARE_ACCOUNT_ID="e" * 32), cwd=tmp_path)
-    bad = run_doctor_command(fake_env(fake, CLOUDFLARE_API_TOKEN="wrong-token-xyz"), cwd=tmp_path)
+    one = cli(["doctor"], fake_env(fake))
+    none = cli(["doctor"], fake_env(fake, CLOUDFLARE_ACCOUNT_ID="e" * 32))
+    bad = cli(["doctor"], fake_env(fake, CLOUDFLARE_API_TOKEN="wrong-token-xyz"))
     assert "the token can list the 1 OAuth client of account" in one.stdout
     assert "the token can list the 0 OAuth clients of account" in none.stdout
     assert bad.stdout.rstrip().endswith("\n1 problem found.")
     assert "(s)" not in one.stdout + none.stdout + bad.stdout
 
 
-def test_unreachable_cloudflare_is_diagnosed_after_1_attempt_without_tool_text(tmp_path):
+def test_unreachable_cloudflare_is_diagnosed_after_1_attempt_without_tool_text(cli):
     from tests.test_http import free_port
 
     closed = f"http://127.0.0.1:{free_port()}/client/v4"
-    done = run_doctor_command(
-        clean_env(CLOUDFLARE_API_TOKEN=TOKEN, CLOUDFLARE_ACCOUNT_ID=ACCOUNT, CLOUDFLARE_BASE_URL=closed), cwd=tmp_path
+    done = cli(
+        ["doctor"], clean_env(CLOUDFLARE_API_TOKEN=TOKEN, CLOUDFLARE_ACCOUNT_ID=ACCOUNT, CLOUDFLARE_BASE_URL=closed)
     )
     assert done.returncode == 1
     assert f"could not reach Cloudflare at {closed} after 1 attempt" in done.stdout
     assert "attempts" not in done.stdout and "Nothing was" not in done.stdout
 
 
-def test_sandbox_doctor_speaks_of_the_sandbox_never_of_a_token(tmp_path):
-    done = run_doctor_command(clean_env(), "--sandbox", cwd=tmp_path)
+def test_sandbox_doctor_speaks_of_the_sandbox_never_of_a_token(cli):
+    done = cli(["doctor", "--sandbox"], clean_env())
     checks = checks_part(done.stdout)
     assert done.returncode == 0 and "the sandbox holds 3 OAuth clients in account" in checks
     assert "token" not in checks.lower()
 
 
-def test_without_a_token_doctor_shows_the_three_ways_to_set_it_and_the_sandbox(tmp_path):
-    done = run_doctor_command(clean_env(), cwd=tmp_path)
+def test_without_a_token_doctor_shows_the_three_ways_to_set_it_and_the_sandbox(cli):
+    done = cli(["doctor"], clean_env())
     checks = checks_part(done.stdout)
     assert done.returncode == 1 and "no Cloudflare credentials" in checks
     assert '"env": {"CLOUDFLARE_API_TOKEN": "..."}' in checks  # the MCP client's configuration
@@ -156,11 +156,8 @@ async def test_every_doctor_line_goes_through_report(fake, monkeypatch):
     assert text.splitlines() == "\n".join(through_report).splitlines() and code == 1
 
 
-@pytest.mark.e2e
-def test_global_flags_may_come_before_doctor_as_well_as_after_it(tmp_path):
-    done = subprocess.run(
-        [SCRIPT, "--sandbox", "doctor"], env=clean_env(), cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
+def test_global_flags_may_come_before_doctor_as_well_as_after_it(cli):
+    done = cli(["--sandbox", "doctor"], clean_env())
     assert done.returncode == 0 and "the sandbox holds 3 OAuth clients" in done.stdout, done.stdout + done.stderr
 
 

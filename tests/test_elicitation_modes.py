@@ -1,62 +1,86 @@
-"""Elicitation edge cases over the real entry points (issue 9, point 8)."""
+"""Elicitation edge cases (issue 9, point 8): what a client declares decides whether it is asked. The server
+runs in this process, spoken to in raw JSON-RPC over the SDK's in-memory streams (the loop stdio runs), so a
+test can declare exactly the capability a field client declares."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import anyio
 import pytest
+from mcp.client._memory import InMemoryTransport
+from mcp.shared.message import SessionMessage
+from mcp_types import jsonrpc_message_adapter
 
+from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.server import build_server
 from tests.conftest import ACCOUNT, CLIENT
-from tests.stdio_client import RawClient, fake_env
+from tests.stdio_client import fake_env
+
+PROMOTE = {"name": "update_oauth_client", "arguments": {"oauth_client_id": CLIENT, "visibility": "public"}}
 
 
-class CapabilityClient(RawClient):
-    """A raw stdio client that declares exactly the elicitation capability it is given."""
+async def promote_declaring(fake, elicitation: dict) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Initialize on protocol 2025-11-25 declaring exactly `elicitation`, ask for a promotion (accepting any
+    question); return the JSON-RPC answer and the questions asked."""
+    asked: list[dict[str, Any]] = []
+    server = build_server(Settings.load(fake_env(fake)))
+    async with InMemoryTransport(server) as (read, write):
 
-    def __init__(self, env: dict[str, str], elicitation: dict) -> None:
-        super().__init__(env, on_elicit=lambda params: {"action": "accept", "content": {"make_public": True}})
-        self.declared = elicitation
+        async def send(message: dict[str, Any]) -> None:
+            await write.send(SessionMessage(jsonrpc_message_adapter.validate_python({"jsonrpc": "2.0", **message})))
 
-    def initialize(self) -> dict:
-        answer = self.request(
-            "initialize",
-            {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {"elicitation": self.declared},
-                "clientInfo": {"name": "url-only-client", "version": "1.0"},
-            },
-        )
-        self.notify("notifications/initialized")
-        return answer
+        async def answer_to(request_id: int) -> dict[str, Any]:
+            while True:
+                item = await read.receive()
+                assert not isinstance(item, Exception), item
+                message = item.message.model_dump(by_alias=True, exclude_none=True, mode="json")
+                if message.get("method") == "elicitation/create" and "id" in message:
+                    asked.append(message["params"])
+                    accept = {"action": "accept", "content": {"make_public": True}}
+                    await send({"id": message["id"], "result": accept})
+                elif "method" in message and "id" in message:
+                    await send({"id": message["id"], "error": {"code": -32601, "message": "no"}})
+                elif message.get("id") == request_id:
+                    return message
+
+        with anyio.fail_after(60):  # a hang, not a slow machine
+            await send(
+                {
+                    "id": 1,
+                    "method": "initialize",
+                    "params": {
+                        "protocolVersion": "2025-11-25",
+                        "capabilities": {"elicitation": elicitation},
+                        "clientInfo": {"name": "url-only-client", "version": "1.0"},
+                    },
+                }
+            )
+            await answer_to(1)
+            await send({"method": "notifications/initialized"})
+            await send({"id": 2, "method": "tools/call", "params": PROMOTE})
+            return await answer_to(2), asked
 
 
-def test_a_client_declaring_only_url_mode_elicitation_gets_the_refusal_with_steps_over_stdio(fake):
+@pytest.mark.anyio
+async def test_a_client_declaring_only_url_mode_elicitation_gets_the_refusal_with_steps(fake):
     fake.emulator.mark_verified(ACCOUNT, CLIENT)
-    client = CapabilityClient(fake_env(fake), {"url": {}})
-    try:
-        client.initialize()
-        answer = client.request(
-            "tools/call",
-            {"name": "update_oauth_client", "arguments": {"oauth_client_id": CLIENT, "visibility": "public"}},
-        )
-    finally:
-        client.close()
+    answer, asked = await promote_declaring(fake, {"url": {}})
     assert "error" not in answer, answer  # a tool result, never a JSON-RPC error
     result = answer["result"]
     assert result["isError"] and "cannot ask a person" in result["content"][0]["text"]
     assert "Next step:" in result["content"][0]["text"]
-    assert client.elicitations == [] and fake.writes() == []
+    assert asked == [] and fake.writes() == []
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize("declared", [{}, {"form": {}}, {"form": {}, "url": {}}])
-def test_a_client_declaring_form_mode_elicitation_is_asked_over_stdio(fake, declared):
+async def test_a_client_declaring_form_mode_elicitation_is_asked(fake, declared):
     fake.emulator.mark_verified(ACCOUNT, CLIENT)
-    client = CapabilityClient(fake_env(fake), declared)
-    try:
-        client.initialize()
-        error, text, _ = client.text("update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"})
-    finally:
-        client.close()
-    assert not error, text
-    assert len(client.elicitations) == 1 and [w.body for w in fake.writes()] == [{"visibility": "public"}]
+    answer, asked = await promote_declaring(fake, declared)
+    result = answer["result"]
+    assert not result.get("isError"), result["content"][0]["text"]
+    assert len(asked) == 1 and [w.body for w in fake.writes()] == [{"visibility": "public"}]
 
 
 # --- who limits asking: the MCP client, or the protocol version over stateless HTTP (unit) ---------------

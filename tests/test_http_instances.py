@@ -1,8 +1,9 @@
 """The 2026-07-28 consent round trip across two HTTP instances (issue 9, point 8).
 
 The SDK carries the round trip's state through the client, sealed with AES-GCM: by default under a key
-each process draws at start-up, so only the instance that sealed it can open it. With
-MCP_OAUTH_CLIENTS_REQUEST_STATE_KEY shared by the instances, the answer may land on any of them.
+each server draws when it is built (one per process), so only the instance that sealed it can open it. With
+MCP_OAUTH_CLIENTS_REQUEST_STATE_KEY shared by the instances, the answer may land on any of them. The two
+instances are two servers in this process, each its own HTTP app, behind a round-robin transport.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ElicitResult
 
-from tests.conftest import ACCOUNT, CLIENT
+from tests.conftest import ACCOUNT, CLIENT, http_served
 from tests.stdio_client import fake_env
-from tests.test_http import http_server
+from tests.test_http import BASE
 
 pytestmark = pytest.mark.anyio
 SHARED_KEY = "request-state-key-for-tests-9f3Kq2LmZ0pX7vB4nT1wYc"
@@ -27,20 +28,15 @@ SHARED_KEY = "request-state-key-for-tests-9f3Kq2LmZ0pX7vB4nT1wYc"
 class RoundRobin(httpx2.AsyncBaseTransport):
     """Sends each request to the next instance in turn, as a load balancer without sticky routing does."""
 
-    def __init__(self, *bases: str) -> None:
-        self.targets = itertools.cycle(httpx2.URL(base) for base in bases)
-        self.inner = httpx2.AsyncHTTPTransport()
+    def __init__(self, *apps: object) -> None:
+        self.instances = [httpx2.ASGITransport(app=app) for app in apps]
+        self.targets = itertools.cycle(range(len(apps)))
         self.sent_to: list[int] = []
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         target = next(self.targets)
-        self.sent_to.append(target.port)
-        request.url = request.url.copy_with(host=target.host, port=target.port)
-        request.headers["host"] = f"{target.host}:{target.port}"
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+        self.sent_to.append(target)
+        return await self.instances[target].handle_async_request(request)
 
 
 async def promote_across(first_env: dict, second_env: dict, fake) -> tuple[object, RoundRobin, list[str]]:
@@ -51,14 +47,14 @@ async def promote_across(first_env: dict, second_env: dict, fake) -> tuple[objec
         asked.append(params.message)
         return ElicitResult(action="accept", content={"make_public": True})
 
-    with http_server(first_env) as first, http_server(second_env) as second:
+    async with http_served(first_env) as first, http_served(second_env) as second:
         balancer = RoundRobin(first, second)
         async with httpx2.AsyncClient(transport=balancer) as http:
-            transport = streamable_http_client(f"{first}/mcp", http_client=http)
+            transport = streamable_http_client(f"{BASE}/mcp", http_client=http)
             async with Client(transport, elicitation_callback=approve) as client:
                 assert client.protocol_version == "2026-07-28"
                 balancer.sent_to.clear()
-                with anyio.fail_after(30):
+                with anyio.fail_after(60):  # a hang, not a slow machine
                     try:
                         result = await client.call_tool(
                             "update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"}

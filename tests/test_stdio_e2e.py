@@ -2,23 +2,24 @@
 
 Two clients: a raw JSON-RPC client that sends `initialize` with protocol 2025-06-18, as desktop
 clients in the field do, and the SDK's default `Client`. Every byte on stdout must be JSON-RPC, and
-the token must appear nowhere: not on stdout, not on stderr (logging at DEBUG), not in any result.
+the token must appear nowhere: not on stdout, not on stderr (logging at DEBUG), not in any result. What the
+server does with a missing token, a found `.env` or `--sandbox`, and `--help`, are shown in this process.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import ACCOUNT, CLIENT
+from mcp_oauth_clients.config import Settings
+from tests.conftest import ACCOUNT, CLIENT, MemoryClient, server_stderr
 from tests.fake_cloudflare import TOKEN, Fault
 from tests.stdio_client import SCRIPT, RawClient, clean_env, fake_env
 
 
+@pytest.mark.e2e
 def test_desktop_client_on_2025_06_18_lists_calls_and_sees_no_secret(fake):
     client = RawClient(fake_env(fake))
     try:
@@ -53,6 +54,7 @@ def test_desktop_client_on_2025_06_18_lists_calls_and_sees_no_secret(fake):
     assert client.proc.returncode == 0
 
 
+@pytest.mark.e2e
 @pytest.mark.anyio
 async def test_sdk_default_client_over_stdio(fake, tmp_path):
     stderr_file = tmp_path / "stderr.log"
@@ -94,36 +96,36 @@ async def test_sdk_default_client_over_stdio(fake, tmp_path):
     assert TOKEN not in stderr_file.read_text()
 
 
-def test_missing_token_server_starts_and_explains(tmp_path):
-    client = RawClient(
-        clean_env(CLOUDFLARE_ACCOUNT_ID=ACCOUNT, CLOUDFLARE_BASE_URL="http://127.0.0.1:9/client/v4"), cwd=str(tmp_path)
-    )
+def test_missing_token_server_starts_and_explains(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    client = MemoryClient(clean_env(CLOUDFLARE_ACCOUNT_ID=ACCOUNT, CLOUDFLARE_BASE_URL="http://127.0.0.1:9/client/v4"))
     try:
-        client.initialize()
         result = client.call("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x"})
     finally:
         client.close()
     assert result["isError"] and "CLOUDFLARE_API_TOKEN" in result["content"][0]["text"]
 
 
-def test_dotenv_in_the_working_directory_is_loaded(fake, tmp_path):
+def test_dotenv_in_the_working_directory_is_loaded(fake, tmp_path, monkeypatch):
     (tmp_path / ".env").write_text(f"CLOUDFLARE_API_TOKEN={TOKEN}\nCLOUDFLARE_ACCOUNT_ID={ACCOUNT}\n")
+    monkeypatch.chdir(tmp_path)
     # Where requests go is the operator's: a .env found in the working directory may not set it.
-    client = RawClient(clean_env(CLOUDFLARE_BASE_URL=fake.base_url), cwd=str(tmp_path))
-    try:
-        client.initialize()
-        result = client.call("get_oauth_client", {"oauth_client_id": CLIENT})
-    finally:
-        stderr = client.close()
+    env = clean_env(CLOUDFLARE_BASE_URL=fake.base_url, MCP_OAUTH_CLIENTS_LOG_LEVEL="DEBUG")
+    with server_stderr(Settings.load(env)) as stderr:
+        client = MemoryClient(env)
+        try:
+            result = client.call("get_oauth_client", {"oauth_client_id": CLIENT})
+        finally:
+            client.close()
     assert not result.get("isError"), result
     assert fake.requests[-1].headers["authorization"] == f"Bearer {TOKEN}"
-    assert TOKEN not in stderr + "".join(client.stdout_lines)
+    assert TOKEN not in stderr.getvalue() + json.dumps(result)
 
 
-def test_sandbox_flag_needs_no_credentials(tmp_path):
-    client = RawClient(clean_env(), args=("--sandbox",), cwd=str(tmp_path))
+def test_sandbox_needs_no_credentials(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    client = MemoryClient(clean_env(MCP_OAUTH_CLIENTS_SANDBOX="1"))  # what --sandbox sets
     try:
-        client.initialize()
         result = client.call("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "Tried"})
     finally:
         client.close()
@@ -132,11 +134,11 @@ def test_sandbox_flag_needs_no_credentials(tmp_path):
     assert result["structuredContent"]["sandbox"] is True
 
 
-def test_help_lists_every_flag_and_variable():
+def test_help_lists_every_flag_and_variable(cli):
     from mcp_oauth_clients.config import VARIABLES
 
-    out = subprocess.run(
-        [sys.executable, "-m", "mcp_oauth_clients", "--help"], capture_output=True, text=True, check=True
-    ).stdout
+    done = cli(["--help"], clean_env())
+    out = done.stdout
+    assert done.returncode == 0
     for name in [*VARIABLES, "--sandbox", "--env-file"]:
         assert name in out

@@ -1,9 +1,11 @@
-"""Where configuration may come from, attacked through the console script against the loopback fake.
+"""Where configuration may come from, attacked through the command line against the loopback fake.
 
 MCP clients start the server in the user's project folder, so a `.env` there may have been written by
 whoever wrote the project. These tests plant one, or hostile values elsewhere, and show what reaches
-the network, stdout and stderr. The last tests keep `--help`, `.env.example` and the README's
-trust-model table equal to the one table in `config.py`.
+the network, stdout and stderr. The command line runs in this process (`cli`) up to where it would serve,
+and an accepted configuration serves in memory; one test runs the console script, to show a refusal as a
+process shows it. The last tests keep `--help`, `.env.example` and the README's trust-model table equal to
+the one table in `config.py`.
 """
 
 from __future__ import annotations
@@ -12,15 +14,14 @@ import contextlib
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mcp_oauth_clients.config import FLAGS, FOUND_DOTENV, VARIABLES, found_dotenv_may_set
-from tests.conftest import ACCOUNT, CLIENT
+from tests.conftest import ACCOUNT, CLIENT, MemoryClient
 from tests.fake_cloudflare import TOKEN, FakeCloudflare
-from tests.stdio_client import SCRIPT, RawClient, clean_env, fake_env
+from tests.stdio_client import SCRIPT, clean_env, fake_env
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATOR_ONLY = [name for name in VARIABLES if not found_dotenv_may_set(name)]
@@ -83,7 +84,8 @@ def run_server(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Complet
 
 
 def assert_refused_at_start(done: subprocess.CompletedProcess[str], *names: str) -> None:
-    """Exit 2, nothing on stdout, one stderr line naming each variable, no traceback."""
+    """Exit 2, nothing on stdout, one stderr line naming each variable, no traceback (from the console script,
+    or `cli` in this process)."""
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
@@ -93,6 +95,7 @@ def assert_refused_at_start(done: subprocess.CompletedProcess[str], *names: str)
         assert name in lines[0]
 
 
+@pytest.mark.e2e
 def test_planted_dotenv_cannot_send_the_token_to_another_host(tmp_path):
     with FakeCloudflare() as attacker:
         (tmp_path / ".env").write_text(f"CLOUDFLARE_BASE_URL={attacker.base_url}\n")
@@ -104,44 +107,48 @@ def test_planted_dotenv_cannot_send_the_token_to_another_host(tmp_path):
 
 
 @pytest.mark.parametrize("name", OPERATOR_ONLY)
-def test_planted_dotenv_setting_an_operator_only_variable_stops_start_up(name, fake, tmp_path):
+def test_planted_dotenv_setting_an_operator_only_variable_stops_start_up(name, fake, tmp_path, cli):
     (tmp_path / ".env").write_text(f"{name}={HOSTILE_VALUES[name]}\n")
-    done = run_server(fake_env(fake), tmp_path)
+    done = cli([], fake_env(fake), tmp_path)
     assert_refused_at_start(done, name, str(tmp_path / ".env"), "--env-file")
     if name in FLAGS:
         assert FLAGS[name] in done.stderr  # the flag is named as the other place to set it
     assert fake.requests == []
 
 
-def test_planted_dotenv_is_refused_by_doctor_too(fake, tmp_path):
+def test_planted_dotenv_is_refused_by_doctor_too(fake, tmp_path, cli):
     (tmp_path / ".env").write_text("MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION=1\n")
-    done = subprocess.run(
-        [SCRIPT, "doctor"], env=fake_env(fake), cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
+    done = cli(["doctor"], fake_env(fake), tmp_path)
     assert done.returncode == 1 and "PROBLEM" in done.stdout and "Traceback" not in done.stderr
     assert "MCP_OAUTH_CLIENTS_ALLOW_UNATTENDED_PROMOTION" in done.stdout and str(tmp_path / ".env") in done.stdout
     assert fake.requests == []
 
 
-def test_dotenv_found_in_the_working_directory_may_set_credentials_account_and_harmless_settings(fake, tmp_path):
+def test_dotenv_found_in_the_working_directory_may_set_credentials_account_and_harmless_settings(
+    fake, tmp_path, cli, monkeypatch
+):
     (tmp_path / ".env").write_text(
         f"CLOUDFLARE_API_TOKEN={TOKEN}\nCLOUDFLARE_ACCOUNT_ID={ACCOUNT}\nMCP_OAUTH_CLIENTS_LOG_LEVEL=INFO\n"
         "MCP_OAUTH_CLIENTS_TIMEOUT=10\nMCP_OAUTH_CLIENTS_MAX_RETRIES=1\n"
     )
-    done = run_server(clean_env(CLOUDFLARE_BASE_URL=fake.base_url), tmp_path)
-    answer = json.loads(done.stdout.splitlines()[1])
-    assert done.returncode == 0 and not answer["result"].get("isError"), done.stderr
+    env = clean_env(CLOUDFLARE_BASE_URL=fake.base_url)
+    done = cli([], env, tmp_path)
+    assert done.returncode == 0, done.stderr  # it would serve
+    monkeypatch.chdir(tmp_path)
+    client = MemoryClient(env)
+    try:
+        error, text, _ = client.text("get_oauth_client", {"oauth_client_id": CLIENT})
+    finally:
+        client.close()
+    assert not error, text
     assert fake.requests[-1].headers["authorization"] == f"Bearer {TOKEN}"
 
 
 def test_env_file_the_operator_names_may_set_operator_only_variables(fake, tmp_path):
     named = tmp_path / "operator.env"
     named.write_text(f"CLOUDFLARE_BASE_URL={fake.base_url}\nMCP_OAUTH_CLIENTS_READ_ONLY=1\n")
-    client = RawClient(
-        clean_env(CLOUDFLARE_API_TOKEN=TOKEN, CLOUDFLARE_ACCOUNT_ID=ACCOUNT), args=("--env-file", str(named))
-    )
+    client = MemoryClient(clean_env(CLOUDFLARE_API_TOKEN=TOKEN, CLOUDFLARE_ACCOUNT_ID=ACCOUNT), env_file=named)
     try:
-        client.initialize()
         read = client.call("get_oauth_client", {"oauth_client_id": CLIENT})
         write = client.call("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "x"})
     finally:
@@ -150,28 +157,21 @@ def test_env_file_the_operator_names_may_set_operator_only_variables(fake, tmp_p
     assert fake.writes() == []
 
 
-def test_no_variable_is_ever_expanded_in_a_found_dotenv(tmp_path):
+def test_no_variable_is_ever_expanded_in_a_found_dotenv(tmp_path, cli):
     # The refusal of a bad log level says only its length: that of the literal text, not of the token.
     literal = "${CLOUDFLARE_API_TOKEN}"
     assert len(literal) != len(TOKEN)
     (tmp_path / ".env").write_text(f"MCP_OAUTH_CLIENTS_LOG_LEVEL={literal}\n")
-    done = run_server(clean_env(CLOUDFLARE_API_TOKEN=TOKEN), tmp_path)
+    done = cli([], clean_env(CLOUDFLARE_API_TOKEN=TOKEN), tmp_path)
     assert done.returncode == 2 and f"({len(literal)} characters)" in done.stderr
     assert TOKEN not in done.stderr + done.stdout
 
 
-def test_no_variable_is_ever_expanded_in_a_named_env_file(fake, tmp_path):
+def test_no_variable_is_ever_expanded_in_a_named_env_file(fake, tmp_path, cli):
     # doctor shows every setting that is not a secret: an expanded value would print the token.
     named = tmp_path / "operator.env"
     named.write_text("MCP_OAUTH_CLIENTS_AUDIT_LOG=${CLOUDFLARE_API_TOKEN}\n")
-    done = subprocess.run(
-        [SCRIPT, "doctor", "--env-file", str(named)],
-        env=fake_env(fake),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = cli(["doctor", "--env-file", str(named)], fake_env(fake), tmp_path)
     assert "${CLOUDFLARE_API_TOKEN}" in done.stdout
     assert TOKEN not in done.stdout + done.stderr
 
@@ -187,69 +187,64 @@ def test_no_variable_is_ever_expanded_in_a_named_env_file(fake, tmp_path):
         "api.cloudflare.com/client/v4",  # no scheme
     ],
 )
-def test_base_url_must_be_https_or_loopback_http_without_userinfo(url, tmp_path):
-    done = run_server(clean_env(CLOUDFLARE_API_TOKEN=TOKEN, CLOUDFLARE_BASE_URL=url), tmp_path)
+def test_base_url_must_be_https_or_loopback_http_without_userinfo(url, tmp_path, cli):
+    done = cli([], clean_env(CLOUDFLARE_API_TOKEN=TOKEN, CLOUDFLARE_BASE_URL=url), tmp_path)
     assert_refused_at_start(done, "CLOUDFLARE_BASE_URL")
     assert "pa55word" not in done.stderr
 
 
-def test_malformed_default_account_stops_start_up_and_doctor_calls_it_malformed(fake, tmp_path):
+def test_malformed_default_account_stops_start_up_and_doctor_calls_it_malformed(fake, tmp_path, cli):
     env = fake_env(fake, CLOUDFLARE_ACCOUNT_ID="023e105f4ecef8ad9ca31a8372d0c35")  # one character short
-    server = run_server(env, tmp_path)
-    doctor = subprocess.run([SCRIPT, "doctor"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    server = cli([], env, tmp_path)
+    doctor = cli(["doctor"], env, tmp_path)
     assert_refused_at_start(server, "CLOUDFLARE_ACCOUNT_ID")
     assert doctor.returncode == 1 and "malformed" in doctor.stdout and "PROBLEM" in doctor.stdout
     assert "not found" not in doctor.stdout
     assert fake.requests == []
 
 
-def test_malformed_allowed_account_stops_start_up(fake, tmp_path):
-    done = run_server(fake_env(fake, MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS=f"{ACCOUNT},acme"), tmp_path)
+def test_malformed_allowed_account_stops_start_up(fake, tmp_path, cli):
+    done = cli([], fake_env(fake, MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS=f"{ACCOUNT},acme"), tmp_path)
     assert_refused_at_start(done, "MCP_OAUTH_CLIENTS_ALLOWED_ACCOUNTS")
     assert "malformed" in done.stderr
 
 
 @pytest.mark.parametrize("where", ["found", "named"])
-def test_non_utf8_env_file_is_a_configuration_error_naming_the_file(where, fake, tmp_path):
+def test_non_utf8_env_file_is_a_configuration_error_naming_the_file(where, fake, tmp_path, cli):
     path = tmp_path / (".env" if where == "found" else "latin1.env")
     path.write_bytes("CLOUDFLARE_ACCOUNT_ID=caf\xe9\n".encode("latin-1"))
-    args = ("--env-file", str(path)) if where == "named" else ()
-    done = run_server(fake_env(fake), tmp_path, *args)
+    args = ["--env-file", str(path)] if where == "named" else []
+    done = cli(args, fake_env(fake), tmp_path)
     assert_refused_at_start(done, str(path), "UTF-8")
 
 
 @pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc")
-def test_unreadable_env_file_is_a_configuration_error_naming_the_file(fake, tmp_path):
+def test_unreadable_env_file_is_a_configuration_error_naming_the_file(fake, tmp_path, cli):
     # /proc/self/mem is a regular file whose first bytes nobody can read, not even root (EIO).
-    done = run_server(fake_env(fake), tmp_path, "--env-file", "/proc/self/mem")
+    done = cli(["--env-file", "/proc/self/mem"], fake_env(fake), tmp_path)
     assert_refused_at_start(done, "/proc/self/mem", "cannot be read")
 
 
-def test_env_file_that_is_a_directory_is_a_configuration_error(fake, tmp_path):
+def test_env_file_that_is_a_directory_is_a_configuration_error(fake, tmp_path, cli):
     (tmp_path / "conf").mkdir()
-    done = run_server(fake_env(fake), tmp_path, "--env-file", str(tmp_path / "conf"))
+    done = cli(["--env-file", str(tmp_path / "conf")], fake_env(fake), tmp_path)
     assert_refused_at_start(done, str(tmp_path / "conf"), "directory")
 
 
-def test_dotenv_found_as_a_link_to_a_device_is_refused_not_read(fake, tmp_path):
+def test_dotenv_found_as_a_link_to_a_device_is_refused_not_read(fake, tmp_path, cli):
     # A link to /dev/stdin would eat the JSON-RPC stream; one to /dev/zero would never end.
     (tmp_path / ".env").symlink_to("/dev/zero")
-    done = run_server(fake_env(fake), tmp_path)
+    done = cli([], fake_env(fake), tmp_path)
     assert_refused_at_start(done, str(tmp_path / ".env"), "not a regular file")
 
 
-def test_short_http_token_is_refused_for_a_non_loopback_bind(tmp_path):
-    from tests.test_http import free_port
-
-    done = subprocess.run(
-        [SCRIPT, "--sandbox", "--transport", "streamable-http", "--host", "0.0.0.0", "--port", str(free_port())],
-        env=clean_env(
+def test_short_http_token_is_refused_for_a_non_loopback_bind(cli):
+    done = cli(
+        ["--sandbox", "--transport", "streamable-http", "--host", "0.0.0.0", "--port", "8000"],
+        clean_env(
             MCP_OAUTH_CLIENTS_HTTP_TOKEN="only-24-characters-long!",
             MCP_OAUTH_CLIENTS_HTTP_ALLOWED_HOSTS="mcp.example.com",
         ),
-        capture_output=True,
-        text=True,
-        timeout=30,
     )
     assert_refused_at_start(done, "MCP_OAUTH_CLIENTS_HTTP_TOKEN", "32")
     assert "only-24-characters-long!" not in done.stderr
@@ -263,8 +258,8 @@ def test_trust_table_has_a_row_for_every_variable():
     assert set(OPERATOR_ONLY) == set(HOSTILE_VALUES)
 
 
-def test_help_groups_variables_as_the_trust_table_does():
-    out = subprocess.run([sys.executable, "-m", "mcp_oauth_clients", "--help"], capture_output=True, text=True).stdout
+def test_help_groups_variables_as_the_trust_table_does(cli):
+    out = cli(["--help"], clean_env()).stdout
     found_part, operator_part = out.split("These only from the environment")
     assert "These may also come from a .env found in the working directory" in found_part
     for name in VARIABLES:
