@@ -1,4 +1,4 @@
-"""Print the fault matrix the tests run (tests/fault_cases.py) as a Markdown table; --write puts it in README.md."""
+"""The fault matrix the tests run (tests/fault_cases.py) as a Markdown table; --write puts it in docs/faults.md."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ START, END = "<!-- fault-matrix:start -->", "<!-- fault-matrix:end -->"
 if __name__ == "__main__":
     table = render_table()
     if "--write" in sys.argv:
-        readme = ROOT / "README.md"
-        text = readme.read_text()
+        page = ROOT / "docs" / "faults.md"
+        text = page.read_text()
         block = f"{START}\n{table}\n{END}"
         text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-        readme.write_text(text)
+        page.write_text(text)
     print(table)

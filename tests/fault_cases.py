@@ -81,7 +81,7 @@ class FaultCase:
     operation: str  # "update" (a rename) or "read"
     faults: Callable[[], list[Fault]]
     outcome: str
-    requests: int  # requests that reach the fake
+    requests: int  # attempts of the call's own request that reach the fake (an update's read before it not counted)
     max_seconds: float
     target: str = "fake"  # "fake", "refused" (nothing listening) or "blackhole" (connect times out)
     extra: dict = field(default_factory=dict)
@@ -456,7 +456,7 @@ CASES += [
 
 def render_table() -> str:
     """The matrix as a Markdown table (fault, operation, requests reaching Cloudflare, outcome)."""
-    lines = ["| fault | call | requests that reach the API | outcome |", "|---|---|---|---|"]
+    lines = ["| fault | call | attempts that reach the API | outcome |", "|---|---|---|---|"]
     for case in CASES:
         call = case.extra.get("call") or ("update (rename)" if case.operation == "update" else "read")
         lines.append(f"| {case.name} | {call} | {case.requests} | {case.outcome} |")

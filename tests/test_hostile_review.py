@@ -80,7 +80,7 @@ def test_an_answer_nested_absurdly_deep_is_an_unreadable_answer_not_a_crash(fake
     fake.script(Fault(status=200, body=b'{"success": true, "result": ' + b"[" * depth + b"]" * depth + b"}"))
     error, text, _ = stdio.text("get_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID})
     assert error and "Internal error" not in text, text
-    assert "not a Cloudflare API envelope" in text or "no client" in text, text
+    assert "could not be read" in text or "no client" in text, text
 
 
 def huge_client_answer(size: int) -> bytes:
@@ -92,7 +92,7 @@ def huge_client_answer(size: int) -> bytes:
 def test_a_50_mb_answer_is_cut_at_the_limit_and_refused_not_buffered(fake, served):
     fake.script(Fault(status=200, body=huge_client_answer(50 * 1024 * 1024)))
     error, text, _ = served.text("get_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID})
-    assert error and "Internal error" not in text and "not a Cloudflare API envelope" in text, text
+    assert error and "Internal error" not in text and "could not be read" in text, text
     assert len(text) < 2000
 
 
@@ -163,7 +163,11 @@ def test_no_spelling_of_a_planted_base_url_sends_the_token_to_another_host(spell
                 client.close()
         assert attacker.requests == [] and attacker.hits == 0, spelling
     if done.returncode != 0:
-        assert done.returncode == 2 and "CLOUDFLARE_BASE_URL" in done.stderr and "Traceback" not in done.stderr
+        # the refusal names the variable it refused: the base URL, or the one whose value hides it (whose value
+        # a refusal never echoes, so the planted address is not repeated either)
+        refused = "MCP_OAUTH_CLIENTS_LOG_LEVEL" if spelling == "hidden in a multiline value" else "CLOUDFLARE_BASE_URL"
+        assert done.returncode == 2 and refused in done.stderr and "Traceback" not in done.stderr
+        assert attacker.base_url not in done.stderr
     else:  # the line set nothing: the read went where the environment says (here the dead proxy), and failed
         assert "Could not reach Cloudflare at https://api.cloudflare.com" in answer, answer
     assert TOKEN not in done.stderr + done.stdout + answer
@@ -356,4 +360,4 @@ def test_a_gzip_bomb_is_cut_at_the_limit_once_decoded(fake, served):
     assert len(bomb) < 200_000  # what travels is small; what it decodes to is not
     fake.script(Fault(status=200, body=bomb, headers={"content-type": "application/json", "content-encoding": "gzip"}))
     error, text, _ = served.text("get_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID})
-    assert error and "Internal error" not in text and "not a Cloudflare API envelope" in text, text
+    assert error and "Internal error" not in text and "could not be read" in text, text
