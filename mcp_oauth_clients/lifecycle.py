@@ -107,10 +107,6 @@ async def create_client(services: Services, params: OAuthClientCreate, *, over_h
         raise await _lost_create(services, attempt, params.client_name, catch.file)
     client = _applied(attempt)
     account = attempt.target.account_id or ""
-    # The outcome line names the target as planned, before the client had an id: this line ties the two.
-    services.audit.note(
-        "client_created", attempt=attempt.attempt_id, account_id=account, oauth_client_id=client.client_id
-    )
     guidance = guidance_for(client)
     steps = []
     if guidance.dns_record is not None:
