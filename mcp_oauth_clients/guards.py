@@ -1,4 +1,5 @@
-"""Guard rails: containment, read-only mode, the scope catalogue, and promotion pre-flight and consent.
+"""Guard rails: containment, read-only mode, the scope catalogue, promotion pre-flight, and a person's approval
+of every irreversible step (`check_approved`).
 
 Each guard raises `Refused` (or `InvalidInput`) before anything is written, with what to do instead.
 """
@@ -10,7 +11,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 
@@ -21,6 +22,7 @@ from mcp_oauth_clients.errors import InvalidInput, Refused, ToolFailure
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.untrusted import quoted
 from mcp_oauth_clients.verification import guidance_for
+from mcp_oauth_clients.write_path import Plan
 
 logger = logging.getLogger(__name__)
 
@@ -125,26 +127,44 @@ UNATTENDED = (
 )
 
 
+@dataclass(frozen=True)
+class Approval:
+    """What was said about an irreversible step: the person's answer, whether one could be asked, the flag."""
+
+    consent: Consent = Consent.NOT_ASKED
+    asking: Asking = NO_PERSON
+    confirm_irreversible: bool = False
+    plan: Plan | None = None  # the plan the person was asked about (its client, read once)
+    notes: list[str] = field(default_factory=list)
+
+
+def check_approved(settings: Settings, approval: Approval, act: str) -> None:
+    """A person decides `act` (promotion, a deletion): their answer, or, where none can be asked, the operator's
+    unattended flag plus confirm_irreversible. The model's flag alone is never approval."""
+    if approval.consent is Consent.APPROVED:
+        return
+    if approval.consent in (Consent.DECLINED, Consent.CANCELLED):
+        raise Refused(
+            f"The person {approval.consent.value} {act}. Nothing was written.",
+            next_step="leave it as it is unless the person asks again.",
+        )
+    if settings.allow_unattended_promotion and approval.confirm_irreversible:
+        return
+    why_not = approval.asking.why_not or NO_PERSON.why_not
+    raise Refused(
+        f"{act[0].upper()}{act[1:]} cannot be undone, and no person can approve it here: {why_not}. "
+        "Nothing was written.",
+        next_step=f"{approval.asking.next_step}, or to do it themselves in the Cloudflare dashboard. An operator may "
+        "instead start this server with --allow-unattended-promotion (it covers every irreversible step), after "
+        "which a call carrying confirm_irreversible: true is accepted.",
+    )
+
+
 def check_promotion_consent(
     settings: Settings, consent: Consent, confirm_irreversible: bool, asking: Asking = NO_PERSON
 ) -> None:
-    """A person decides the irreversible: by elicitation, or by the operator's flag plus an explicit confirm."""
-    if consent is Consent.APPROVED:
-        return
-    if consent in (Consent.DECLINED, Consent.CANCELLED):
-        raise Refused(
-            f"The person {consent.value} the promotion. Nothing was written.",
-            next_step="leave the client private unless the person asks again.",
-        )
-    if settings.allow_unattended_promotion and confirm_irreversible:
-        return
-    why_not = asking.why_not or NO_PERSON.why_not
-    raise Refused(
-        f"Promotion to public cannot be undone, and no person can approve it here: {why_not}. Nothing was written.",
-        next_step=f"{asking.next_step}, or to promote the client themselves in the Cloudflare dashboard. An "
-        "operator may instead start this server with --allow-unattended-promotion, after which a call "
-        "carrying confirm_irreversible: true is accepted.",
-    )
+    """`check_approved` for a promotion to public, in the update path's terms."""
+    check_approved(settings, Approval(consent, asking, confirm_irreversible), "the promotion")
 
 
 class ScopeCatalogue:

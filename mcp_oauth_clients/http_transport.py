@@ -30,8 +30,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from mcp_oauth_clients import __version__
+from mcp_oauth_clients import __version__, secret_links
 from mcp_oauth_clients.config import ConfigError, Settings, check_http_bind, is_loopback_bind
+from mcp_oauth_clients.secret_links import SecretLinks
 from mcp_oauth_clients.startup import announce
 
 MCP_PATH = "/mcp"
@@ -104,12 +105,18 @@ class NoStream:
         await self.app(scope, receive, send)
 
 
-def http_app(server: MCPServer[Any], settings: Settings, host: str) -> ASGIApp:
-    """The ASGI app: `/mcp` (stateless, JSON answers) and `/healthz`."""
+def http_app(server: MCPServer[Any], settings: Settings, host: str, links: SecretLinks | None = None) -> ASGIApp:
+    """The ASGI app: `/mcp` (stateless, JSON answers), `/healthz`, and `/secret/<token>`, the one-time links
+    that hand a person a client secret (`secret_links`: no bearer token, the unguessable token is the key)."""
+    links = links if links is not None else SecretLinks()
 
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__, "sandbox": settings.sandbox})
+
+    @server.custom_route(secret_links.ROUTE, methods=["GET"])
+    async def secret_page(request: Request) -> Response:
+        return links.page(request)
 
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -118,6 +125,7 @@ def http_app(server: MCPServer[Any], settings: Settings, host: str) -> ASGIApp:
         transport_security=security_for(settings, host),
         host=host,
     )
+    app.state.secret_links = links  # tools reach it through their HTTP request's app (secret_links.link_round)
     guarded: ASGIApp = NoStream(app)
     return BearerTokenGate(guarded, settings.http_token) if settings.http_token else guarded
 
@@ -261,7 +269,7 @@ def serve(server: MCPServer[Any], settings: Settings, host: str, port: int) -> i
         host=host,
         port=port,
         log_config=None,  # our handlers (text or JSON lines), not uvicorn's own
-        access_log=False,
+        access_log=False,  # a request line would carry a one-time link's token (/secret/<token>)
         timeout_graceful_shutdown=1,  # requests in flight get a second, then are cancelled (audited as unknown)
         http=GuardedH11Protocol,
         backlog=ACCEPT_BACKLOG,

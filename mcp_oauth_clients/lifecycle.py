@@ -4,14 +4,17 @@ Each is a plan (guards, one read of the client where there is one, checks: nothi
 `write_path.attempt_write` (audit intent, one request, outcome). Two rules of their own:
 
 - A secret never reaches a model, a log, the audit or an error. Before a create or rotation is sent, a
-  new 0600 file is reserved for its secret (`lifecycle_secrets`; refused with nothing sent when it cannot
-  be); the secret is taken out of Cloudflare's answer the moment it arrives (`take_secret`), before
-  the answer is kept by the attempt, and written to that file. Results carry its path and fingerprint.
+  place is reserved for its secret (`lifecycle_secrets`: a new 0600 file, or over HTTP a one-time link the
+  person accepted; refused with nothing sent when there is none); the secret is taken out of Cloudflare's
+  answer the moment it arrives (`take_secret`), before the answer is kept by the attempt, and put there.
+  Results carry the file's path or the link's expiry, and the secret's fingerprint.
 - A create or rotation is sent once (a retry could make two clients, or lose a secret), and an answer
   lost on the way is followed by a read of what now exists.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from mcp_oauth_clients import guards
 from mcp_oauth_clients.cloudflare_client import APIResult
@@ -29,9 +32,16 @@ from mcp_oauth_clients.lifecycle_results import (
     SecretRotation,
     found_by_name,
 )
-from mcp_oauth_clients.lifecycle_secrets import SECRETS_DIR_VARIABLE, SecretCatch, secret_store, secrets_folder
+from mcp_oauth_clients.lifecycle_secrets import (
+    SECRETS_DIR_VARIABLE,
+    SecretCatch,
+    handling,
+    secret_store,
+    secrets_folder,
+)
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.operations import Services, client_path, written_client
+from mcp_oauth_clients.secret_links import LinkDelivery, SecretLink
 from mcp_oauth_clients.secret_store import SecretStore
 from mcp_oauth_clients.untrusted import quoted
 from mcp_oauth_clients.verification import guidance_for
@@ -63,23 +73,25 @@ async def plan_create(services: Services, params: OAuthClientCreate, account_id:
     )
 
 
-async def create_client(services: Services, params: OAuthClientCreate, *, over_http: bool = False) -> CreatedClient:
-    """Preview or create a client; its secret goes to a new file, never into the result."""
+async def create_client(
+    services: Services, params: OAuthClientCreate, *, over_http: bool = False, link: LinkDelivery | None = None
+) -> CreatedClient:
+    """Preview or create a client; its secret goes to a new file or the person's one-time link (`link`), never
+    into the result."""
     settings = services.settings
     if params.dry_run:
         account = services.account_for(params.account_id)
         plan = await plan_create(services, params, account)
         folder = secrets_folder(settings)
         notes = list(plan.notes)
-        if folder is None and over_http:
+        if folder is None and over_http and link is None:
             notes.append(f"Over HTTP the create is refused unless the operator sets {SECRETS_DIR_VARIABLE}.")
-        store_folder = folder or SecretStore().folder
         return CreatedClient(
             sandbox=settings.sandbox,
             preview=True,
             account_id=account,
             sent=plan.body,
-            secret=SecretHandling(folder=str(store_folder)),
+            secret=_previewed(folder, link),
             side_effects=plan.side_effects,
             notes=notes,
         )
@@ -89,7 +101,7 @@ async def create_client(services: Services, params: OAuthClientCreate, *, over_h
         account = services.account_for(params.account_id)
         guards.check_writable(settings)
         plan = await plan_create(services, params, account)
-        catch.reserve(secret_store(settings, over_http=over_http), account, params.client_name)
+        catch.reserve(secret_store(settings, over_http=over_http, link=link), account, params.client_name)
         return plan
 
     def read(answer: APIResult) -> OAuthClient:
@@ -102,15 +114,11 @@ async def create_client(services: Services, params: OAuthClientCreate, *, over_h
             services.audit, services.cloudflare, services.target(given, None, CREATE), prepare, read
         )
     finally:
-        catch.discard()
+        _close(catch, link)
     if attempt.outcome == "unknown" or _unreadable_success(attempt.failure):
         raise await _lost_create(services, attempt, params.client_name, catch.file)
     client = _applied(attempt)
     account = attempt.target.account_id or ""
-    # The outcome line names the target as planned, before the client had an id: this line ties the two.
-    services.audit.note(
-        "client_created", attempt=attempt.attempt_id, account_id=account, oauth_client_id=client.client_id
-    )
     guidance = guidance_for(client)
     steps = []
     if guidance.dns_record is not None:
@@ -165,6 +173,21 @@ def _applied(attempt: WriteAttempt) -> OAuthClient:
     return attempt.after
 
 
+def _close(catch: SecretCatch, link: LinkDelivery | None) -> None:
+    """Give up whatever no secret came for: the reserved file, and a link refused before it was reserved
+    (the person's page then stops waiting); a written file and a filled link stay."""
+    catch.discard()
+    if link is not None and link.reservation is not None:
+        link.reservation.discard()
+
+
+def _previewed(folder: Path | None, link: LinkDelivery | None) -> SecretHandling:
+    """Where a previewed call's secret would go: the one-time link it would offer, else the folder's new file."""
+    if link is not None:
+        return handling(link=SecretLink())
+    return SecretHandling(folder=str(folder or SecretStore().folder))
+
+
 # --- rotate ------------------------------------------------------------------------------------------------
 
 
@@ -188,14 +211,16 @@ async def plan_rotate(services: Services, account_id: str, client_id: str, curre
 CLEAN_UP = f"the previous secret keeps working: once every app uses the new one, call {DELETE_ROTATED_TOOL} to end it."
 
 
-async def rotate_secret(services: Services, params: ClientAction, *, over_http: bool = False) -> SecretRotation:
-    """Preview or rotate a client's secret; the new secret goes to a new file, the old one keeps working."""
+async def rotate_secret(
+    services: Services, params: ClientAction, *, over_http: bool = False, link: LinkDelivery | None = None
+) -> SecretRotation:
+    """Preview or rotate a client's secret; the new secret goes to a new file or the person's one-time link
+    (`link`), the old one keeps working."""
     settings = services.settings
     if params.dry_run:
         account = services.account_for(params.account_id)
         plan = await plan_rotate(services, account, params.oauth_client_id)
-        folder = secrets_folder(settings) or SecretStore().folder
-        return _rotation(services, plan, SecretHandling(folder=str(folder)), None, preview=True)
+        return _rotation(services, plan, _previewed(secrets_folder(settings), link), None, preview=True)
     catch = SecretCatch()
 
     async def prepare() -> Plan:
@@ -204,7 +229,9 @@ async def rotate_secret(services: Services, params: ClientAction, *, over_http: 
         plan = await plan_rotate(services, account, params.oauth_client_id)
         assert plan.before is not None
         catch.reserve(
-            secret_store(settings, over_http=over_http), account, plan.before.client_name or params.oauth_client_id
+            secret_store(settings, over_http=over_http, link=link),
+            account,
+            plan.before.client_name or params.oauth_client_id,
         )
         return plan
 
@@ -218,7 +245,7 @@ async def rotate_secret(services: Services, params: ClientAction, *, over_http: 
     try:
         attempt = await attempt_write(services.audit, services.cloudflare, target, prepare, read)
     finally:
-        catch.discard()
+        _close(catch, link)
     if attempt.outcome == "unknown" or _unreadable_success(attempt.failure):
         raise await _lost_rotation(services, attempt, catch.file)
     if attempt.failure is not None:

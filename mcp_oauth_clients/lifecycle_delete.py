@@ -2,19 +2,16 @@
 
 The plan names what is lost; a person approves it when asked by the MCP client (the tool's consent
 resolvers ask about this plan), else the operator's unattended flag with confirm_irreversible
-(`check_approved`). A dry run lists what would be lost and sends nothing.
+(`guards.check_approved`). A dry run lists what would be lost and sends nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mcp_oauth_clients import guards
 from mcp_oauth_clients.arguments import parse_arguments
-from mcp_oauth_clients.config import Settings
-from mcp_oauth_clients.errors import Refused
-from mcp_oauth_clients.guards import NO_PERSON, Asking, Consent
+from mcp_oauth_clients.guards import NO_PERSON, Approval, Asking
 from mcp_oauth_clients.lifecycle_models import IrreversibleAction
 from mcp_oauth_clients.lifecycle_results import (
     DELETE_ROTATED_TOOL,
@@ -82,38 +79,6 @@ async def plan_delete_rotated(
     )
 
 
-@dataclass(frozen=True)
-class Approval:
-    """What was said about an irreversible step: the person's answer, whether one could be asked, the flag."""
-
-    consent: Consent = Consent.NOT_ASKED
-    asking: Asking = NO_PERSON
-    confirm_irreversible: bool = False
-    plan: Plan | None = None  # the plan the person was asked about (its client, read once)
-    notes: list[str] = field(default_factory=list)
-
-
-def check_approved(settings: Settings, approval: Approval, act: str) -> None:
-    """A person decides `act`: their answer, or, where none can be asked, the operator's unattended flag plus
-    confirm_irreversible. The model's flag alone is never approval."""
-    if approval.consent is Consent.APPROVED:
-        return
-    if approval.consent in (Consent.DECLINED, Consent.CANCELLED):
-        raise Refused(
-            f"The person {approval.consent.value} {act}. Nothing was sent.",
-            next_step="leave it as it is unless the person asks again.",
-        )
-    if settings.allow_unattended_promotion and approval.confirm_irreversible:
-        return
-    why_not = approval.asking.why_not or NO_PERSON.why_not
-    raise Refused(
-        f"{act[0].upper()}{act[1:]} cannot be undone, and no person can approve it here: {why_not}. Nothing was sent.",
-        next_step=f"{approval.asking.next_step}, or to do it themselves in the Cloudflare dashboard. An operator may "
-        "instead start this server with --allow-unattended-promotion (it covers every irreversible step), after "
-        "which a call carrying confirm_irreversible: true is accepted.",
-    )
-
-
 async def delete(services: Services, params: IrreversibleAction, approval: Approval, *, rotated: bool) -> Deletion:
     """Preview or delete a client (`rotated` False) or its previous secret (True), once a person approved."""
     planner = plan_delete_rotated if rotated else plan_delete
@@ -130,7 +95,7 @@ async def delete(services: Services, params: IrreversibleAction, approval: Appro
         guards.check_writable(services.settings)
         plan = await planner(services, account, params.oauth_client_id, current)
         if plan.irreversible is not None:
-            check_approved(services.settings, approval, act)
+            guards.check_approved(services.settings, approval, act)
         return plan
 
     given = params.account_id.lower() if params.account_id else services.settings.default_account

@@ -175,6 +175,8 @@ def refuse(audit: AuditLog, target: Target, failure: ToolFailure) -> WriteAttemp
 
 def record_outcome(audit: AuditLog, attempt: WriteAttempt) -> None:
     entry: dict[str, Any] = {"attempt": attempt.attempt_id, **attempt.target.fields(), "outcome": attempt.outcome}
+    if attempt.target.client_id is None and attempt.after is not None:
+        entry["oauth_client_id"] = attempt.after.client_id  # a create: the id exists only once it is answered
     if attempt.reason is not None:
         entry["reason"] = attempt.reason
     entry["request_id"] = attempt.request_id

@@ -8,9 +8,12 @@ from mcp_oauth_clients.cloudflare_client import APIResult
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.errors import InvalidInput, Refused, TransportFailure
 from mcp_oauth_clients.guards import (
+    Approval,
+    Asking,
     Consent,
     ScopeCatalogue,
     check_account_allowed,
+    check_approved,
     check_promotion_consent,
     check_promotion_ready,
     check_writable,
@@ -124,34 +127,60 @@ def test_every_unmet_requirement_is_listed_in_the_refusal():
     assert "Nothing was written" in caught.value.message and "meet every requirement" in caught.value.next_step
 
 
-# --- consent --------------------------------------------------------------------------------------
+# --- a person's approval of the irreversible ---------------------------------------------------------
 
 OPERATOR = Settings(allow_unattended_promotion=True)
+ACTS = ["the promotion", "the deletion of the client", "the deletion of the previous secret"]
 
 
+@pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("settings", [Settings(), OPERATOR])
-def test_a_person_who_approved_lets_the_promotion_through(settings):
-    check_promotion_consent(settings, Consent.APPROVED, confirm_irreversible=False)
+def test_a_person_who_approved_lets_each_irreversible_step_through(settings, act):
+    check_approved(settings, Approval(Consent.APPROVED), act)
 
 
+@pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize(("consent", "said"), [(Consent.DECLINED, "declined"), (Consent.CANCELLED, "cancelled")])
-def test_a_declined_or_cancelled_consent_is_final_even_with_the_operator_flag_and_confirm(consent, said):
+def test_a_declined_or_cancelled_consent_is_final_even_with_the_operator_flag_and_confirm(consent, said, act):
     with pytest.raises(Refused) as caught:
-        check_promotion_consent(OPERATOR, consent, confirm_irreversible=True)
-    assert caught.value.message.startswith(f"The person {said} the promotion")
-    assert "leave the client private" in caught.value.next_step
+        check_approved(OPERATOR, Approval(consent, confirm_irreversible=True), act)
+    assert caught.value.message == f"The person {said} {act}. Nothing was written."
+    assert "unless the person asks again" in caught.value.next_step
 
 
 def test_without_a_person_the_operator_flag_and_confirm_together_let_it_through():
-    check_promotion_consent(OPERATOR, Consent.NOT_ASKED, confirm_irreversible=True)
+    check_approved(OPERATOR, Approval(Consent.NOT_ASKED, confirm_irreversible=True), "the promotion")
 
 
 @pytest.mark.parametrize(("settings", "confirm"), [(OPERATOR, False), (Settings(), True), (Settings(), False)])
 def test_without_a_person_the_flag_or_confirm_alone_is_refused_explaining_both(settings, confirm):
     with pytest.raises(Refused) as caught:
-        check_promotion_consent(settings, Consent.NOT_ASKED, confirm_irreversible=confirm)
-    assert "cannot be undone" in caught.value.message
+        check_approved(
+            settings, Approval(Consent.NOT_ASKED, confirm_irreversible=confirm), "the deletion of the client"
+        )
+    assert caught.value.message.startswith("The deletion of the client cannot be undone")
     assert "--allow-unattended-promotion" in caught.value.next_step and "confirm_irreversible" in caught.value.next_step
+
+
+def test_the_refusal_names_why_no_person_could_be_asked_and_what_to_do_instead():
+    asking = Asking("the protocol version cannot carry a question", next_step="ask the person to reconnect")
+    with pytest.raises(Refused) as caught:
+        check_approved(Settings(), Approval(asking=asking), "the promotion")
+    assert "the protocol version cannot carry a question" in caught.value.message
+    assert caught.value.next_step.startswith("ask the person to reconnect, or to do it themselves")
+
+
+@pytest.mark.parametrize(
+    ("consent", "confirm", "passes"),
+    [(Consent.APPROVED, False, True), (Consent.DECLINED, True, False), (Consent.NOT_ASKED, True, True)],
+)
+def test_promotion_consent_is_the_same_rule_named_the_promotion(consent, confirm, passes):
+    if passes:
+        check_promotion_consent(OPERATOR, consent, confirm_irreversible=confirm)
+        return
+    with pytest.raises(Refused) as caught:
+        check_promotion_consent(OPERATOR, consent, confirm_irreversible=confirm)
+    assert caught.value.message.startswith("The person declined the promotion")
 
 
 # --- the scope catalogue --------------------------------------------------------------------------

@@ -332,9 +332,10 @@ async def test_create_and_rotate_are_audited_intent_before_outcome_without_the_s
     new_id = created.structured_content["client"]["client_id"]
     issued = emulator.issued_secrets(ACCOUNT, new_id) + emulator.issued_secrets(ACCOUNT, CLIENT)
     assert len(issued) == 2 and not any(secret in audit.read_text() for secret in issued)
-    assert {"event": "client_created", "oauth_client_id": new_id}.items() <= next(
-        line for line in lines if line["event"] == "client_created"
-    ).items()
+    created_outcome = next(
+        line for line in lines if (line["event"], line["action"]) == ("write_outcome", "create_oauth_client")
+    )
+    assert created_outcome["oauth_client_id"] == new_id and created_outcome["outcome"] == "applied"
 
 
 async def test_a_rotation_while_a_rotated_secret_is_pending_sends_nothing(secrets_dir):
