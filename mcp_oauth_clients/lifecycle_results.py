@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from mcp_oauth_clients.errors import ToolFailure
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.results import PREVIEW_BANNER, SANDBOX_BANNER, SETTINGS, value
+from mcp_oauth_clients.secret_links import SecretLink
 from mcp_oauth_clients.untrusted import plain, quoted
 from mcp_oauth_clients.verification import VerificationGuidance
 
@@ -33,6 +34,7 @@ class SecretHandling(BaseModel):
 
     folder: str = Field(description="The secrets folder.")
     file: SecretFile | None = Field(default=None, description="The secret's file, once written.")
+    link: SecretLink | None = Field(default=None, description="The one-time link it went through (never its URL).")
     lost: str | None = Field(default=None, description="Why the secret Cloudflare issued could not be kept.")
 
 
@@ -94,6 +96,15 @@ def _head(sandbox: bool, preview: bool) -> list[str]:
 def _secret_lines(secret: SecretHandling, preview: bool) -> list[str]:
     if secret.lost is not None:
         return [f"WARNING: the new secret is lost: {secret.lost}. Rotate it ({ROTATE_TOOL}) to get one you can use."]
+    if secret.link is not None:
+        if preview or secret.link.expires_at is None:
+            return ["The secret would be offered to the person through a one-time link from this server, never to you."]
+        until = secret.link.expires_at[11:16]
+        return [
+            f"The secret was offered to the person through a one-time link from this server (fingerprint "
+            f"{secret.link.fingerprint}): it opens once, until {until} UTC, and is not shown here. If the person "
+            f"does not open it in time, the secret is gone: rotate it ({ROTATE_TOOL})."
+        ]
     if secret.file is not None:
         return [
             f"The secret is in {quoted(secret.file.path, 500)} (fingerprint {secret.file.fingerprint}), readable only "

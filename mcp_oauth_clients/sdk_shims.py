@@ -21,11 +21,11 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
 
 # (arguments, ctx, the values resolvers filled in by parameter name) -> the result
-ToolCall = Callable[[dict[str, Any], Context, dict[str, Any]], Awaitable[CallToolResult]]
+ToolCall = Callable[[dict[str, Any], Context, dict[str, Any]], Awaitable[CallToolResult | InputRequiredResult]]
 
 
 class _RawArguments(ArgModelBase):
@@ -68,7 +68,7 @@ def model_tool(
     outputSchema, and `resolved` (parameter name -> `Annotated[T, Resolve(fn)]`) run before each call."""
     resolved = dict(resolved or {})
 
-    async def tool(arguments: dict[str, Any], ctx: Context, **values: Any) -> CallToolResult:
+    async def tool(arguments: dict[str, Any], ctx: Context, **values: Any) -> CallToolResult | InputRequiredResult:
         return await call(arguments, ctx, values)
 
     hints: dict[str, Any] = {"arguments": dict[str, Any], "ctx": Context, **resolved}

@@ -12,15 +12,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
-from mcp_oauth_clients import checks, lifecycle, lifecycle_delete, operations, write_path
+from mcp_oauth_clients import checks, lifecycle, lifecycle_delete, operations, secret_links, write_path
 from mcp_oauth_clients.arguments import parse_arguments
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.consent import (
@@ -106,6 +106,7 @@ class Resolved:
     consent: Consent = Consent.NOT_ASKED
     asking: Asking = NO_PERSON
     over_http: bool = False  # the person may then not reach this server's disk (where secrets go)
+    link: secret_links.LinkDelivery | None = None  # over HTTP: the one-time link its secret goes through
 
 
 Operation = Callable[[operations.Services, Any, Resolved], Awaitable[BaseModel]]
@@ -124,13 +125,16 @@ class ToolSpec:
     description: str
     writes: bool = False  # its refusals are audited
     question: Question | None = None  # what it may ask a person before it is sent
+    issues_secret: bool = False  # over HTTP, may offer its secret through a one-time link first
 
 
 def _services(ctx: Context) -> operations.Services:
     return cast(operations.Services, ctx.request_context.lifespan_context)  # what server.py's lifespan yields
 
 
-async def _handle(spec: ToolSpec, arguments: dict[str, Any], ctx: Context, resolved: Resolved) -> CallToolResult:
+async def _handle(
+    spec: ToolSpec, arguments: dict[str, Any], ctx: Context, resolved: Resolved
+) -> CallToolResult | InputRequiredResult:
     services = _services(ctx)
     try:
         params = parse_arguments(spec.params, arguments)
@@ -138,6 +142,11 @@ async def _handle(spec: ToolSpec, arguments: dict[str, Any], ctx: Context, resol
         if spec.writes and arguments.get("dry_run") is not True:  # a write refused for its arguments
             write_path.refuse(services.audit, _target_of(services, spec, arguments), failure)
         return _error(services, failure.render())
+    if spec.issues_secret:
+        link = secret_links.link_round(ctx, arguments, read_only=services.settings.read_only)
+        if isinstance(link, InputRequiredResult):
+            return link  # round 1: the person is offered the link; nothing is sent until they accept
+        resolved = replace(resolved, link=link)
     try:
         result = await spec.run(services, params, resolved)
         text = spec.render(result, params)
@@ -229,11 +238,11 @@ async def _check(services: operations.Services, params: OAuthClientRef, _: Resol
 
 
 async def _create(services: operations.Services, params: OAuthClientCreate, r: Resolved) -> CreatedClient:
-    return await lifecycle.create_client(services, params, over_http=r.over_http)
+    return await lifecycle.create_client(services, params, over_http=r.over_http, link=r.link)
 
 
 async def _rotate(services: operations.Services, params: ClientAction, r: Resolved) -> SecretRotation:
-    return await lifecycle.rotate_secret(services, params, over_http=r.over_http)
+    return await lifecycle.rotate_secret(services, params, over_http=r.over_http, link=r.link)
 
 
 def _deletion(rotated: bool) -> Operation:
@@ -326,6 +335,7 @@ def tool_table(settings: Settings) -> list[ToolSpec]:
             _write("Create a Cloudflare OAuth client", read_only, destructive=False, idempotent=False),
             note + CREATE_DESCRIPTION,
             writes=True,
+            issues_secret=True,
         ),
         ToolSpec(
             lifecycle.ROTATE,
@@ -336,6 +346,7 @@ def tool_table(settings: Settings) -> list[ToolSpec]:
             _write("Rotate an OAuth client's secret", read_only, destructive=False, idempotent=False),
             note + ROTATE_DESCRIPTION,
             writes=True,
+            issues_secret=True,
         ),
         ToolSpec(
             lifecycle_delete.DELETE_ROTATED,
@@ -363,7 +374,9 @@ def tool_table(settings: Settings) -> list[ToolSpec]:
 
 
 def _registered(spec: ToolSpec) -> Tool:
-    async def call(arguments: dict[str, Any], ctx: Context, values: dict[str, Any]) -> CallToolResult:
+    async def call(
+        arguments: dict[str, Any], ctx: Context, values: dict[str, Any]
+    ) -> CallToolResult | InputRequiredResult:
         plan = values.get("plan")
         consent = read_consent(values.get("consent"), spec.question, plan)
         resolved = Resolved(plan, consent, asking_in(ctx), over_http=ctx.request_context.request is not None)

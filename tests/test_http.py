@@ -17,6 +17,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.tools import tool_table
 from tests.conftest import ACCOUNT, CLIENT, http_served
 from tests.stdio_client import SCRIPT, clean_env, fake_env
 
@@ -111,13 +113,8 @@ async def test_sdk_client_lists_and_calls_over_http(fake):
             result = await client.call_tool("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "HTTP"})
         async with raw_client(app) as raw:
             health = (await raw.get("/healthz")).json()
-    assert [t.name for t in tools] == [
-        "update_oauth_client",
-        "get_oauth_client",
-        "list_oauth_clients",
-        "list_oauth_scopes",
-        "check_verification_record",
-    ]
+    assert [t.name for t in tools] == [spec.name for spec in tool_table(Settings())]  # the same tools as stdio
+    assert len(tools) == 9
     assert not result.is_error and result.structured_content["client"]["client_name"] == "HTTP"
     assert health["status"] == "ok"
 
