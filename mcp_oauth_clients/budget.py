@@ -18,13 +18,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from mcp_oauth_clients.untrusted import quoted
+
 TEXT_BUDGET = 32_000  # UTF-8 bytes of the text a model reads, about 8,000 tokens
 STRUCTURED_BUDGET = 64_000  # UTF-8 bytes of structuredContent as compact JSON
 CLIP = 1_000  # characters an outside string keeps once structuredContent is over its budget
 FREE_FORM_KEPT = 1_000  # bytes a free-form value keeps before it is replaced by a note
 NARROW = "narrow the call: a filter (name, visibility or search), an offset, or get_oauth_client for one client"
 LEFT_OUT_KEY = "left_out"  # where a trimmed structuredContent says what it lost (see Budgeted)
-_PATHS_NAMED = 8
+NOTE_ROOM = 1_000  # bytes of the budget kept for that note
+_PATHS_NAMED = 4
 _MAX_CUTS = 64
 
 
@@ -42,10 +45,9 @@ def size_of(value: Any) -> int:
 def fit_text(text: str, reserve: int = 0) -> str:
     """`text` within TEXT_BUDGET (less `reserve`), cut at a line end, saying how much was left out and why."""
     data = text.encode()
-    limit = TEXT_BUDGET - reserve - 300  # room for the sentence below
     if len(data) <= TEXT_BUDGET - reserve:
         return text
-    kept = data[:limit].decode(errors="ignore")
+    kept = data[: max(TEXT_BUDGET - reserve - 300, 0)].decode(errors="ignore")  # 300: room for the sentence
     end = kept.rfind("\n")
     kept = kept[:end] if end > 0 else kept
     lines = text.count("\n", len(kept)) + (0 if end > 0 else 1)
@@ -66,20 +68,25 @@ class _Trim:
     cut: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def sentence(self) -> str:
+        """One sentence, under NOTE_ROOM bytes; paths hold outside keys (unknown fields), so they are quoted."""
         parts = []
         if self.cut:
             named = list(self.cut.items())[:_PATHS_NAMED]
-            parts.append("lists shortened: " + ", ".join(f"{p} {kept} of {n}" for p, (kept, n) in named))
+            parts.append("lists shortened: " + ", ".join(f"{_named(p)} {kept} of {n}" for p, (kept, n) in named))
         if self.replaced:
-            parts.append("values left out: " + ", ".join(self.replaced[:_PATHS_NAMED]))
+            parts.append("values left out: " + ", ".join(map(_named, self.replaced[:_PATHS_NAMED])))
         if self.clipped:
             parts.append(f"{self.clipped:,} strings clipped to {CLIP:,} characters")
         if self.dropped:
-            parts.append("unknown fields left out: " + ", ".join(self.dropped[:_PATHS_NAMED]))
+            parts.append("unknown fields left out: " + ", ".join(map(_named, self.dropped[:_PATHS_NAMED])))
         return (
             f"[structuredContent cut to its {STRUCTURED_BUDGET // 1000} KB budget; {'; '.join(parts)}. "
             f"To see the rest, {NARROW}.]"
         )
+
+
+def _named(path: str) -> str:
+    return quoted(path, 40)
 
 
 def fit_structured(data: dict[str, Any], model: type[BaseModel]) -> tuple[dict[str, Any], str | None]:
@@ -90,11 +97,11 @@ def fit_structured(data: dict[str, Any], model: type[BaseModel]) -> tuple[dict[s
     root = trim.schema
     for step in (_drop_unknown, _clip, _replace_free_form):
         data = step(trim, data, root, "")
-        if size_of(data) <= STRUCTURED_BUDGET - 2_000:  # room for the note itself
+        if size_of(data) <= STRUCTURED_BUDGET - NOTE_ROOM:
             break
     else:
         for _ in range(_MAX_CUTS):
-            excess = size_of(data) - (STRUCTURED_BUDGET - 2_000)
+            excess = size_of(data) - (STRUCTURED_BUDGET - NOTE_ROOM)
             if excess <= 0 or not _cut_largest(trim, data, root, excess):
                 break
     note = trim.sentence()

@@ -245,7 +245,7 @@ def describe_scopes(result: ScopeList, query: ScopeQuery) -> str:
             if s.scopes:
                 more = len(s.scopes) - 8 + s.scopes_not_shown
                 tail = f" and {more} more" if more > 0 else ""
-                line += f" (covers {', '.join(quoted(x, 60) for x in s.scopes[:8])}{tail})"
+                line += f" (covers {', '.join(quoted(x, 40) for x in s.scopes[:8])}{tail})"
             lines.append(line)
     if result.next_offset is not None:
         lines.append(f"More: {result.matched - result.next_offset} more; call again with offset {result.next_offset}.")
