@@ -26,7 +26,7 @@ IDENTITY_NOTE = (
     "accepted as they are; offline_access follows refresh_token, openid follows id_token."
 )
 
-Offset = Field(default=0, ge=0, description="Skip this many matches (from a 'more' hint).")
+Offset = Field(default=0, ge=0, description="Skip this many matches (from a 'More:' line).")
 
 
 class ClientQuery(BaseModel):
@@ -190,7 +190,7 @@ def scope_page(items: Any, query: ScopeQuery, sandbox: bool) -> ScopeList:
 
 
 def describe_clients(result: ClientList, query: ClientQuery) -> str:
-    """One line per client, then the "more" hint and anything Cloudflare left out."""
+    """One line per client, then the "More:" line and anything Cloudflare left out."""
     lines = [SANDBOX_BANNER] if result.sandbox else []
     filters = []
     if query.name:
@@ -230,7 +230,7 @@ def _client_line(client: ClientSummary) -> str:
 
 
 def describe_scopes(result: ScopeList, query: ScopeQuery) -> str:
-    """One line per scope (id, name, category), the "more" hint, and how identity scopes work when sought."""
+    """One line per scope (id, name, category), the "More:" line, and how identity scopes work when sought."""
     lines = [SANDBOX_BANNER] if result.sandbox else []
     where = f" matching {quoted(query.search, 80)}" if query.search else ""
     if not result.scopes:
