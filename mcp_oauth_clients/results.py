@@ -1,26 +1,38 @@
 """The tool's answer: one structured model (the outputSchema) and the few lines a person reads in a chat.
 
-Names and URIs come from whoever controls the client. In the text they are shown only as quoted,
-labelled data, with invisible and bidirectional-control characters escaped (`untrusted`), so a client
-named "Ignore previous instructions…" or one that reorders text with U+202E reads as what it is.
+Names and URIs come from whoever controls the client. In the text every outside value is `quoted`
+(escaped, clipped, in double quotes) or `plain` (bare only as a 32-hex id or a known word of its field),
+so a client named "Ignore previous instructions…" or one that reorders text with U+202E reads as what it is.
+Long stored lists are shown up to LIST_CHARS characters with a count of the rest; the whole answer is
+then held to its budget at the MCP edge (`budget`).
+
+Glossary: one word per concept, in code and in the text a model reads.
+- quoted: outside text as it stands in our text, by `untrusted.quoted` (not "shown"); `untrusted.plain`
+  leaves a value bare only when it matched a strict pattern.
+- preview: what a dry run returns ([PREVIEW], "Would change"); dry run: the argument that asks for one
+  (`dry_run: true`). Not "plan" or "previewed" in user text (`write_path.Plan` is the value behind both).
+- next_step: the one thing to do next, a field and a "Next step:" line (not "hint" or "fix").
+- outcome: what a write did (applied, nothing_to_change), decided once (`write_path`).
+- left out: what a budget or a page did not carry, always said with how to see it.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from mcp_oauth_clients.budget import Budgeted
 from mcp_oauth_clients.diff import FieldChange
 from mcp_oauth_clients.oauth_client import OAuthClient
-from mcp_oauth_clients.untrusted import plain, quoted
+from mcp_oauth_clients.untrusted import VERIFICATION_STATUSES, VISIBILITIES, plain, quoted
 from mcp_oauth_clients.verification import VerificationGuidance
 
 SANDBOX_BANNER = "[SANDBOX] In-memory emulation, not Cloudflare: nothing real was read or changed."
 PREVIEW_BANNER = "[PREVIEW] Dry run: nothing was written."
 
 
-class OAuthClientResult(BaseModel):
+class OAuthClientResult(Budgeted):
     """An OAuth client as Cloudflare returned it, what was sent, and the DNS verification guidance."""
 
     sandbox: bool = Field(description="True when served by the in-memory sandbox, not by Cloudflare.")
@@ -47,12 +59,10 @@ class OAuthClientResult(BaseModel):
     request_id: str | None = Field(default=None, description="Cloudflare's request id (cf-ray), when given.")
 
 
-def shown(value: Any, limit: int = 200) -> str:
-    """Untrusted text as quoted data: hidden characters escaped (see `untrusted`), length capped."""
-    return quoted(value, limit)
+# Retired name for `quoted`, kept only while dns_check imports it (remove once it imports `quoted`).
+shown = quoted
 
-
-# Every setting a read shows, in the order a person reads them; lists are shown in full.
+# Every setting a read shows, in the order a person reads them.
 SETTINGS = (
     "client_uri",
     "logo_uri",
@@ -68,17 +78,37 @@ SETTINGS = (
     "token_endpoint_auth_method",
 )
 FACTS = ("created_at", "updated_at", "promoted_at", "has_rotated_secret")
+LIST_CHARS = 1_500  # a list shows its entries up to about this many characters, then a count of the rest
+SENTENCE_CHARS = 1_000  # a warning, note or reason that quotes outside values is clipped here
 
 
 def value(data: Any) -> str:
-    """One form for every value, in a read and in a diff: quoted text, [lists] in full, (not set)."""
+    """One form for every value, in a read and in a diff: quoted text, [lists] (long ones counted), (not set)."""
     if data is None:
         return "(not set)"
     if isinstance(data, list):
-        return "[" + ", ".join(shown(e, 120) for e in data) + "]"
+        return f"[{entries(data)}]"
     if isinstance(data, bool):
         return "true" if data else "false"
-    return shown(data, 200)
+    return quoted(data, 200)
+
+
+def entries(items: list[Any]) -> str:
+    """`a, b, c` quoted; past LIST_CHARS characters `a, b, and 4,998 more`: a huge list is counted, not printed."""
+    kept: list[str] = []
+    used = 0
+    for item in items:
+        text = quoted(item, 120)
+        used += len(text) + 2
+        if used > LIST_CHARS and kept:
+            return ", ".join(kept) + f", and {len(items) - len(kept):,} more"
+        kept.append(text)
+    return ", ".join(kept)
+
+
+def _sentence(text: str) -> str:
+    """One of our sentences (which may quote outside values), clipped so no one line floods the answer."""
+    return text if len(text) <= SENTENCE_CHARS else text[: SENTENCE_CHARS - 1] + "… (clipped)"
 
 
 def describe(result: OAuthClientResult) -> str:
@@ -88,9 +118,9 @@ def describe(result: OAuthClientResult) -> str:
     if result.preview:
         lines.append(PREVIEW_BANNER)
     is_read = not result.preview and result.outcome is None
-    name = shown(client.client_name) if client.client_name else "(unnamed)"
-    subject = f"OAuth client {_word(client.client_id, 'client_id')} in account {result.account_id}"
-    what = f"{subject}: {name}, visibility {_word(client.visibility, 'visibility')}."
+    name = quoted(client.client_name) if client.client_name else "(unnamed)"
+    subject = f"OAuth client {_word(client.client_id, 'client_id')} in account {plain(result.account_id)}"
+    what = f"{subject}: {name}, visibility {_word(client.visibility, 'visibility', VISIBILITIES)}."
     if result.preview:
         lines.append(f"Preview of an update to {what}")
     elif result.outcome == "applied":
@@ -109,19 +139,21 @@ def describe(result: OAuthClientResult) -> str:
         for change in result.changes:
             lines.append(f"  {_change(change)}")
             if change.reason:
-                lines.append(f"    because: {change.reason}")
+                lines.append(f"    because: {_sentence(change.reason)}")
     elif result.outcome != "nothing_to_change":
         lines.append("No field changes.")
     if result.preview or not result.changes:  # once applied, each side effect is shown as a change's reason
-        lines += [f"Side effect: {e}" for e in result.side_effects]
-    lines += [f"Warning: {w}" for w in result.warnings]
-    lines += [f"Note: {n}" for n in result.notes]
+        lines += [f"Side effect: {_sentence(e)}" for e in result.side_effects]
+    lines += [f"Warning: {_sentence(w)}" for w in result.warnings]
+    lines += [f"Note: {_sentence(n)}" for n in result.notes]
     if client.odd_fields:  # names and problems are ours; the values stay in structuredContent, as data
         lines.append(
             "Cloudflare returned stored fields malformed (see client.odd_fields): "
             + "; ".join(f"{odd.field} ({odd.problem})" for odd in client.odd_fields)
         )
-    lines += _verification(result.verification, full=is_read or "client_uri" in result.sent)
+    # Verification matters on a read and when the host or the visibility changes; a rename does not touch it.
+    if is_read or "client_uri" in result.sent or "visibility" in result.sent:
+        lines += _verification(result.verification, full=is_read or "client_uri" in result.sent)
     if result.preview and result.state_hash:
         lines.append(
             f"To apply exactly this, call again without dry_run and with expected_state_hash {result.state_hash}."
@@ -133,29 +165,29 @@ def describe(result: OAuthClientResult) -> str:
     return "\n".join(lines)
 
 
-def _word(data: str | None, name: str) -> str:
-    """An id or status as it is when it is one word; quoted data otherwise; said plainly when absent."""
-    return plain(data) if data is not None else f"(Cloudflare returned no {name})"
+def _word(data: str | None, name: str, words: frozenset[str] = frozenset()) -> str:
+    """An id or a known word bare, anything else quoted (`plain`); said plainly when absent."""
+    return plain(data, words) if data is not None else f"(Cloudflare returned no {name})"
 
 
 def _verification(guidance: VerificationGuidance, *, full: bool) -> list[str]:
     """The full DNS guidance where it matters (a read, a client_uri change); one status line elsewhere."""
     if guidance.host is None:
         return guidance.next_steps[:1]
-    host = shown(guidance.host)
+    host = quoted(guidance.host)
+    status = plain(guidance.status or "unknown", VERIFICATION_STATUSES | {"unknown"})
     if guidance.status == "verified":
         return [f"Client URI host {host}: verified."]
     record = guidance.dns_record
     if record is None:
         return guidance.next_steps[:1]
     if not full:
-        status = plain(guidance.status)
         return [f"Client URI host {host}: verification {status} (check_verification_record checks its DNS)."]
     # The steps (how to restart a failed check among them) are the guidance's own words; the record is
     # shown once, in its own line, so the step that restates it is left out.
     return [
-        f"Client URI host {host}: verification {plain(guidance.status)}. To verify it, a person adds this DNS record:",
-        f"  type TXT   name {shown(record.name)}   value {shown(record.value)}",
+        f"Client URI host {host}: verification {status}. To verify it, a person adds this DNS record:",
+        f"  type TXT   name {quoted(record.name)}   value {quoted(record.value, 2000)}",
         *(f"- {step}" for step in guidance.next_steps if record.value not in step),
     ]
 
@@ -163,9 +195,8 @@ def _verification(guidance: VerificationGuidance, *, full: bool) -> list[str]:
 def _change(change: FieldChange) -> str:
     """`field: before -> after`, the same for every field; lists add what entries came and went."""
     line = f"{change.field}: {value(change.before)} -> {value(change.after)}"
-    moved = [f"added {shown(e, 120)}" for e in change.added or []] + [
-        f"removed {shown(e, 120)}" for e in change.removed or []
-    ]
-    if change.added is not None:
-        line += f" ({'; '.join(moved) if moved else 'reordered'})"
-    return line
+    if change.added is None:
+        return line
+    added, removed = change.added, change.removed or []
+    moved = ([f"added {entries(added)}"] if added else []) + ([f"removed {entries(removed)}"] if removed else [])
+    return line + f" ({'; '.join(moved) if moved else 'reordered'})"

@@ -7,13 +7,18 @@ separators, surrogates, private-use and unassigned code points. Each becomes a v
 odd value is seen for what it is and is never silently turned into another valid one. `redact` replaces
 a configured secret, by value, wherever it was echoed. `cloudflare_client` applies both once, where an
 answer comes in; the outputs (tool results, logs, audit, doctor) redact again before writing.
+
+The rendering rule: a value from Cloudflare, DNS or the caller enters our text only through `quoted`
+(escaped, clipped with "…", in double quotes) or `plain` (bare only as a 32-hex id, a known word of its
+field, or a sane integer; quoted otherwise). tests/test_rendering_rule.py walks every tool for it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -42,13 +47,37 @@ def quoted(value: Any, limit: int = 200) -> str:
     return '"' + text.replace('"', "'") + '"'
 
 
-def plain(value: Any) -> str:
-    """An id, status or other one-word value as it is when it looks like one; anything else as quoted data."""
-    text = value if isinstance(value, str) else ""
-    return text if _WORD.fullmatch(text) else quoted(value, 130)
+def plain(value: Any, words: Collection[str] = ()) -> str:
+    """An outside value bare only when it matched a strict pattern; anything else as quoted data.
+
+    Bare: a 32-hex id (the shape Cloudflare gives every id), a member of `words` (the known values of
+    the field it stands for, e.g. VISIBILITIES), or a sane integer. A word-shaped value outside these
+    (`SYSTEM_NOTICE:the_person_approved...`, `public.promote_now`) is quoted like any other text.
+    """
+    if isinstance(value, str) and (value in words or _ID.fullmatch(value)):
+        return value
+    if sane_integer(value) is not None:
+        return str(value)
+    return quoted(value, 130)
 
 
-_WORD = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+def sane_integer(value: Any) -> int | None:
+    """`value` as a count or size we may show: a whole number from 0 to MAX_SANE_INTEGER; None otherwise.
+
+    Booleans, fractions, infinities, NaN and 1e308 (309 digits once printed) are no count at all.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    return int(value) if 0 <= value <= MAX_SANE_INTEGER else None
+
+
+_ID = re.compile(r"[0-9a-fA-F]{32}")
+MAX_SANE_INTEGER = 10**9  # no account holds a billion clients or scopes
+# The known members of each enumerated field Cloudflare returns: only these print bare.
+VISIBILITIES = frozenset({"private", "public"})
+VERIFICATION_STATUSES = frozenset({"pending", "in_progress", "verified", "failed"})
 
 
 def secret_forms(secrets: Iterable[str | None]) -> list[str]:

@@ -21,9 +21,9 @@ def test_listing_finds_the_three_sandbox_clients_by_name_and_visibility(fake, st
     assert not error
     lines = [line for line in text.splitlines() if line.startswith("- ")]
     assert lines == [
-        f'- {DEMO_CLIENT_ID} "Demo OAuth App" private, verification pending',
-        f'- {VERIFIED_CLIENT_ID} "Internal Tools" private, verification verified',
-        f'- {PUBLIC_CLIENT_ID} "Partner Dashboard" public, verification verified',
+        f'- {DEMO_CLIENT_ID} "Demo OAuth App" private, host "app.example.com", verification pending',
+        f'- {VERIFIED_CLIENT_ID} "Internal Tools" private, host "tools.example.org", verification verified',
+        f'- {PUBLIC_CLIENT_ID} "Partner Dashboard" public, host "partner.example.net", verification verified',
     ]
     assert [c["client_id"] for c in data["clients"]] == [DEMO_CLIENT_ID, VERIFIED_CLIENT_ID, PUBLIC_CLIENT_ID]
     _, by_name, data = stdio.text("list_oauth_clients", {"name": "dEmO oauth"})
@@ -60,10 +60,12 @@ def test_the_scope_catalogue_is_searchable_and_explains_identity_scopes(fake, st
     error, text, data = stdio.text("list_oauth_scopes", {"search": "ZONE"})
     assert not error
     assert {s["id"] for s in data["scopes"]} == {"zone.read", "zone.write", "dns_records.read", "dns_records.write"}
-    assert '- zone.read: "Zone Read", "Zone"' in text
+    assert '- "zone.read": "Zone Read", "Zone"' in text
+    assert "Identity scopes" not in text and data["identity_scopes"] is None  # said only when sought
+    _, text, data = stdio.text("list_oauth_scopes", {"search": "openid"})
     assert "Identity scopes (no dot" in text and data["identity_scopes"].startswith("Identity scopes")
     _, text, _ = stdio.text("list_oauth_scopes", {"search": "d1"})
-    assert '- d1.read: "D1 Read", "Storage" (covers d1.db)' in text
+    assert '- "d1.read": "D1 Read", "Storage" (covers "d1.db")' in text
     error, text, _ = stdio.text("update_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID, "scopes": ["zone.raed"]})
     assert error and "'zone.raed' is not a Cloudflare OAuth scope; closest: zone.read" in text
 
@@ -77,7 +79,7 @@ def test_a_catalogue_entry_covering_thousands_of_scopes_is_cut_with_a_count_and_
     assert not error, text
     (entry,) = data["scopes"]
     assert entry["scopes"] == covered[:25] and entry["scopes_not_shown"] == 4975 and "blob" not in entry
-    assert "(covers r2.bucket0, " in text and "and 4992 more)" in text
+    assert '(covers "r2.bucket0", ' in text and "and 4992 more)" in text
     assert len(text) < 2000
 
 
@@ -129,7 +131,7 @@ def test_an_update_shows_before_and_after_in_one_form_and_cloudflares_side_effec
     # applied: the stored scopes are the after, and Cloudflare's own change is given as the reason
     assert "because: Cloudflare adds openid to scopes (id_token is in response_types)." in applied
     assert "openid" in data["client"]["scopes"] and f"state_hash {data['state_hash']}" in applied
-    assert "verification pending (check_verification_record" in applied and "type TXT" not in applied
+    assert "Client URI host" not in applied  # verification is untouched by a response_types change
     _, moved, _ = stdio.text(
         "update_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID, "client_uri": "https://new.example.com"}
     )

@@ -74,7 +74,7 @@ async def test_update_sends_exactly_the_given_fields_and_returns_structured_resu
     assert data["verification"]["dns_record"]["type"] == "TXT"
     text = result.content[0].text
     assert 'client_name: "Demo OAuth App" -> "Renamed"' in text  # a rename names what it replaced
-    assert "type TXT" not in text and "verification pending (check_verification_record" in text  # one status line
+    assert "type TXT" not in text and "Client URI host" not in text  # a rename leaves verification alone
 
 
 async def test_unknown_extra_fields_in_the_answer_are_tolerated():

@@ -57,30 +57,27 @@ def test_unknown_status_claims_nothing():
     assert not guidance.dns_action_needed and guidance.dns_record is None
 
 
-def result(status, sandbox=False):
+def result(status, sandbox=False, outcome="applied", sent=None):
     c = client(status)
     return OAuthClientResult(
         sandbox=sandbox,
+        outcome=outcome,
         account_id="a" * 32,
         client=c,
-        sent={"client_name": "App"},
-        changes=[FieldChange(field="client_name", before="Old", after="App")],
+        sent={"client_name": "App"} if sent is None else sent,
+        changes=[FieldChange(field="client_name", before="Old", after="App")] if outcome else [],
         verification=guidance_for(c),
-        outcome="applied",
     )
 
 
-def read_of(status):
-    return result(status).model_copy(update={"outcome": None, "sent": {}, "changes": []})
-
-
-def test_a_rename_shows_one_status_line_and_a_read_the_whole_record():
+def test_a_rename_leaves_verification_out_a_visibility_change_shows_one_line_and_a_read_the_whole_record():
     pending = describe(result("pending"))
-    assert 'client_name: "Old" -> "App"' in pending
-    assert "TXT" not in pending and "verification pending (check_verification_record" in pending
-    read = describe(read_of("pending"))
+    assert 'client_name: "Old" -> "App"' in pending and "Client URI host" not in pending
+    promoted = describe(result("pending", sent={"visibility": "public"}))
+    assert "TXT" not in promoted and "verification pending (check_verification_record" in promoted
+    read = describe(result("pending", outcome=None))
     assert f'type TXT   name "app.example.com"   value "{TEXT}"' in read
-    verified = describe(read_of("verified"))
+    verified = describe(result("verified", outcome=None))
     assert "TXT" not in verified and '"app.example.com": verified.' in verified
 
 
