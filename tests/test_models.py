@@ -6,7 +6,7 @@ import json
 from typing import ClassVar
 
 import pytest
-from pydantic import model_validator
+from pydantic import TypeAdapter, model_validator
 
 from mcp_oauth_clients import checks, suggestions
 from mcp_oauth_clients.arguments import parse_arguments
@@ -701,8 +701,9 @@ def test_a_model_given_something_other_than_an_object_is_refused_by_pydantic_not
     from pydantic import ValidationError
 
     for model in (OAuthClientRef, OAuthClientUpdate):
-        with pytest.raises(ValidationError, match="valid dictionary"):
+        with pytest.raises(ValidationError, match="valid dictionary") as caught:
             model.model_validate(["oauth_client_id", CLIENT])
+        assert caught.value.errors()[0]["input"] == ["oauth_client_id", CLIENT]  # what was given, untouched
 
 
 @pytest.mark.parametrize("model", [OAuthClientRef, ClientQuery, ScopeQuery, OAuthClientUpdate])
@@ -721,8 +722,22 @@ def test_an_optional_field_is_typed_optional_but_shown_as_its_value_type_without
 
 def test_a_field_description_given_at_the_model_wins_over_its_types():
     props = OAuthClientUpdate.model_json_schema()["properties"]
-    assert props["client_uri"]["description"].endswith("; sending it unchanged restarts a failed verification.")
-    assert props["client_uri"]["description"].startswith(CLIENT_URI)
+    assert props["client_uri"]["description"] == (
+        "Home page URL. Its host needs DNS verification before promotion (check_verification_record); sending it "
+        "unchanged restarts a failed verification."
+    )
+    assert TypeAdapter(ClientURI).json_schema()["description"] == CLIENT_URI + "."
+    assert CLIENT_URI == "Home page URL. Its host needs DNS verification before promotion (check_verification_record)"
+
+
+def test_a_union_of_two_real_types_is_shown_as_it_is():
+    class Either(ToolParams):
+        value: int | str
+        maybe: int | str | None = None
+
+    props = Either.model_json_schema()["properties"]
+    assert props["value"] == {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+    assert props["maybe"] == {"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "null"}]}
 
 
 # --- a create model is declared from the same definitions, repeating no rule (issue 18) ---------------
