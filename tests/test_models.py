@@ -844,16 +844,16 @@ def test_suggestions_come_closest_first_up_to_the_number_asked():
     assert closest("redirect_uri", names, most=2) == ["redirect_uris", "post_logout_redirect_uris"]
 
 
-@pytest.mark.parametrize(("length", "suggested"), [(suggestions.MAX_WORD, True), (suggestions.MAX_WORD + 1, False)])
-def test_a_word_longer_than_the_limit_gets_no_suggestion(length, suggested):
+@pytest.mark.parametrize(("length", "suggested"), [(64, True), (65, False)])
+def test_a_word_longer_than_64_characters_gets_no_suggestion(length, suggested):
     word, meant = "x" * length, "x" * (length - 1) + "y"
-    assert (closest(word, [meant]) == [meant]) is suggested
+    assert closest(word, [meant]) == ([meant] if suggested else [])
 
 
-@pytest.mark.parametrize(("size", "suggested"), [(suggestions.MAX_CHOICES, True), (suggestions.MAX_CHOICES + 1, False)])
-def test_more_choices_than_the_limit_give_no_suggestion(size, suggested):
+@pytest.mark.parametrize(("size", "suggested"), [(2000, True), (2001, False)])
+def test_more_than_2000_choices_give_no_suggestion(size, suggested):
     choices = ["account.read"] + [f"filler{i:05d}.write" for i in range(size - 1)]
-    assert (closest("account.raed", choices) == ["account.read"]) is suggested
+    assert closest("account.raed", choices) == (["account.read"] if suggested else [])
 
 
 def test_an_unknown_argument_gets_the_same_suggestion_as_the_shared_rule_gives():
