@@ -229,9 +229,8 @@ def lean_schema(schema: dict[str, Any]) -> None:
         if len(branches) == 2 and {"type": "null"} in branches:
             (kept,) = (branch for branch in branches if branch != {"type": "null"})
             del prop["anyOf"]
-            merged = {**kept, **prop}  # the field's own description wins over its type's
-            prop.clear()
-            prop.update(merged)
+            for key, value in kept.items():
+                prop.setdefault(key, value)  # the field's own description wins over its type's
         prop.pop("title", None)
         if "enum" in prop:
             prop.pop("const", None)  # a one-member enum says it already
