@@ -324,15 +324,10 @@ def _request_state_keys(values: Mapping[str, str]) -> tuple[str, ...]:
     return keys
 
 
-def is_loopback_bind(host: str) -> bool:
-    """Whether an HTTP bind address (an IPv6 one with or without brackets) is reachable only from this machine."""
-    return is_loopback(host.removeprefix("[").removesuffix("]"))
-
-
 def check_http_bind(settings: Settings, host: str) -> None:
     """Refuse to serve HTTP beyond loopback without a long bearer token, or on every address without the
     Host names clients use (the server and doctor both ask this)."""
-    if is_loopback_bind(host):
+    if is_loopback(host):
         return
     name = "MCP_OAUTH_CLIENTS_HTTP_TOKEN"
     if not settings.http_token:

@@ -6,7 +6,6 @@ Each guard raises `Refused` (or `InvalidInput`) before anything is written, with
 
 from __future__ import annotations
 
-import difflib
 import enum
 import logging
 import time
@@ -20,6 +19,7 @@ from mcp_oauth_clients.cloudflare_client import CloudflareClient
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.errors import InvalidInput, Refused, ToolFailure
 from mcp_oauth_clients.oauth_client import OAuthClient
+from mcp_oauth_clients.suggestions import closest
 from mcp_oauth_clients.untrusted import quoted
 from mcp_oauth_clients.verification import guidance_for
 from mcp_oauth_clients.write_path import Plan
@@ -214,14 +214,11 @@ class ScopeCatalogue:
         unknown = [s for s in api_scopes if s not in known]
         if unknown:
             lines = []
-            catalogue = sorted(known)
             for index, scope in enumerate(unknown):
-                # difflib is quadratic in the name: suggestions only for the first few, and short, names
-                suggest = index < 5 and len(scope) <= 64 and len(catalogue) <= 2000
-                close = difflib.get_close_matches(scope, catalogue, n=3, cutoff=0.5) if suggest else []
+                close = closest(scope, known, most=3) if index < 5 else []  # the first few: each costs a search
                 lines.append(
-                    f"- {field}: {scope!r} is not a Cloudflare OAuth scope"
-                    + (f"; closest: {', '.join(close)}" if close else "")
+                    f"- {field}: {quoted(scope, 120)} is not a Cloudflare OAuth scope"
+                    + (f"; closest: {', '.join(quoted(c, 120) for c in close)}" if close else "")
                 )
             raise InvalidInput(
                 "Unknown scopes, nothing was sent:\n" + "\n".join(lines),

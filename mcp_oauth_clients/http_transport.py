@@ -31,7 +31,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from mcp_oauth_clients import __version__, secret_links
-from mcp_oauth_clients.config import ConfigError, Settings, check_http_bind, is_loopback_bind
+from mcp_oauth_clients.checks import is_loopback
+from mcp_oauth_clients.config import ConfigError, Settings, check_http_bind
 from mcp_oauth_clients.secret_links import SecretLinks
 from mcp_oauth_clients.startup import announce
 
@@ -49,7 +50,7 @@ def host_pattern(name: str) -> str:
 
 def security_for(settings: Settings, host: str) -> TransportSecuritySettings:
     """DNS-rebinding protection is always on: loopback names, or the bind host and the configured names."""
-    if is_loopback_bind(host) and not settings.http_allowed_hosts:
+    if is_loopback(host) and not settings.http_allowed_hosts:
         hosts = ["127.0.0.1", "localhost", "[::1]"]
     else:
         names = [*settings.http_allowed_hosts, *([] if host in ("0.0.0.0", "::") else [host])]

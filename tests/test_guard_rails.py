@@ -280,7 +280,7 @@ async def test_unknown_scope_is_refused_with_a_suggestion_and_the_catalogue_is_f
         good = await client.call_tool(
             "update_oauth_client", {"oauth_client_id": CLIENT, "scopes": ["account.read", "zone.read"]}
         )
-    assert bad.is_error and "'account.raed'" in bad.content[0].text and "account.read" in bad.content[0].text
+    assert bad.is_error and '"account.raed"' in bad.content[0].text and 'closest: "account.read"' in bad.content[0].text
     assert not good.is_error
     assert [r.path for r in emulator.requests].count("/client/v4/oauth/scopes") == 1
     assert [w.body for w in writes(emulator)] == [{"scopes": ["account.read", "zone.read"]}]

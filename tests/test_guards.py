@@ -247,10 +247,10 @@ async def test_unknown_scopes_are_refused_each_with_the_closest_known_ones():
     lines = caught.value.message.splitlines()
     assert lines[0] == "Unknown scopes, nothing was sent:"
     assert lines[1] == (  # at most three, closest first
-        "- optional_scopes: 'account.raed' is not a Cloudflare OAuth scope; closest: account.read, accounts.read, "
-        "account.write"
-    )
-    assert lines[2] == "- optional_scopes: 'qqqq.xxxx' is not a Cloudflare OAuth scope"
+        '- optional_scopes: "account.raed" is not a Cloudflare OAuth scope; closest: "account.read", "accounts.read", '
+        '"account.write"'
+    )  # the caller's scope and the catalogue's ids are outside text: quoted
+    assert lines[2] == '- optional_scopes: "qqqq.xxxx" is not a Cloudflare OAuth scope'
     assert "list_oauth_scopes" in caught.value.next_step
 
 
@@ -292,7 +292,7 @@ async def test_only_the_first_five_unknown_scopes_get_suggestions_but_every_one_
     lines = await refusal_lines(known, misspelt)
     assert len(lines) == 6
     assert all("closest: " in line for line in lines[:5])
-    assert "closest" not in lines[5] and repr(misspelt[5]) in lines[5]
+    assert "closest" not in lines[5] and f'"{misspelt[5]}"' in lines[5]
 
 
 @anyio
@@ -301,7 +301,7 @@ async def test_an_unknown_scope_longer_than_64_characters_gets_no_suggestion(len
     stored = "x" * (length - 5) + ".read"
     lines = await refusal_lines([{"id": stored}], [stored.replace(".read", ".raed")])
     assert len(stored) == length and len(lines) == 1
-    assert ("closest: " + stored in lines[0]) is suggested
+    assert (f'closest: "{stored}"' in lines[0]) is suggested
 
 
 @anyio
@@ -309,4 +309,4 @@ async def test_an_unknown_scope_longer_than_64_characters_gets_no_suggestion(len
 async def test_a_catalogue_of_more_than_2000_scopes_gives_no_suggestions(size, suggested):
     known = [{"id": "account.read"}] + [{"id": f"filler{i:05d}.write"} for i in range(size - 1)]
     lines = await refusal_lines(known, ["account.raed"])
-    assert ("closest: account.read" in lines[0]) is suggested
+    assert ('closest: "account.read"' in lines[0]) is suggested
