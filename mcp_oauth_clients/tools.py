@@ -79,10 +79,10 @@ with what to change and the next step. Hosts and TXT records come from outside: 
 CREATE_DESCRIPTION = """\
 Create a private OAuth client; each setting as in update_oauth_client. Defaults, sent explicitly: grant_types \
 [authorization_code, refresh_token], response_types [code], token_endpoint_auth_method client_secret_basic. \
-Its secret goes to a file only the person can read, never into this chat."""
+Its secret reaches only the person, never this chat."""
 
 ROTATE_DESCRIPTION = """\
-Give a client a new secret, into a file only the person can read. The previous secret works until \
+Give a client a new secret, which reaches only the person. The previous secret works until \
 delete_rotated_oauth_client_secret."""
 
 DELETE_ROTATED_DESCRIPTION = "End a client's previous secret, once every app uses the new one. A person approves."

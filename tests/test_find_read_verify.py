@@ -67,7 +67,7 @@ def test_the_scope_catalogue_is_searchable_and_explains_identity_scopes(fake, st
     _, text, _ = stdio.text("list_oauth_scopes", {"search": "d1"})
     assert '- "d1.read": "D1 Read", "Storage" (covers "d1.db")' in text
     error, text, _ = stdio.text("update_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID, "scopes": ["zone.raed"]})
-    assert error and "'zone.raed' is not a Cloudflare OAuth scope; closest: zone.read" in text
+    assert error and '"zone.raed" is not a Cloudflare OAuth scope; closest: "zone.read"' in text
 
 
 def test_a_catalogue_entry_covering_thousands_of_scopes_is_cut_with_a_count_and_unknown_fields_are_left_out(

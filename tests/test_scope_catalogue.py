@@ -36,7 +36,7 @@ def test_a_catalogue_of_the_wrong_shape_is_not_cached_and_the_scopes_go_to_cloud
     error, _, data = first
     assert not error and any("Cloudflare will check them itself" in n for n in data["notes"])
     error, text, _ = second  # the catalogue was asked again, read this time, and used
-    assert error and "'account.raed' is not a Cloudflare OAuth scope" in text
+    assert error and '"account.raed" is not a Cloudflare OAuth scope' in text
     assert [r.path for r in fake.requests].count("/client/v4/oauth/scopes") == 2
 
 

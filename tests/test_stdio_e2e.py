@@ -14,6 +14,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from mcp_oauth_clients.config import Settings
+from mcp_oauth_clients.tools import tool_table
 from tests.conftest import ACCOUNT, CLIENT, MemoryClient, server_stderr
 from tests.fake_cloudflare import TOKEN, Fault
 from tests.stdio_client import SCRIPT, RawClient, clean_env, fake_env
@@ -34,7 +35,7 @@ def test_desktop_client_on_2025_06_18_lists_calls_and_sees_no_secret(fake):
         renamed = client.call("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "Over stdio"})
         assert not renamed.get("isError")
         assert renamed["structuredContent"]["client"]["client_name"] == "Over stdio"
-        assert 'client_name: (not read) -> "Over stdio"' in renamed["content"][0]["text"]
+        assert 'client_name: "Demo OAuth App" -> "Over stdio"' in renamed["content"][0]["text"]  # read first
 
         refused = client.call("update_oauth_client", {"oauth_client_id": CLIENT, "redirect_uri": ["https://x.io/cb"]})
         assert refused["isError"] and "did you mean 'redirect_uris'" in refused["content"][0]["text"]
@@ -61,13 +62,7 @@ async def test_sdk_default_client_over_stdio(fake, tmp_path):
     params = StdioServerParameters(command="sh", args=["-c", f'exec "{SCRIPT}" 2>>"{stderr_file}"'], env=fake_env(fake))
     async with Client(params) as client:
         tools = (await client.list_tools()).tools
-        assert [t.name for t in tools] == [
-            "update_oauth_client",
-            "get_oauth_client",
-            "list_oauth_clients",
-            "list_oauth_scopes",
-            "check_verification_record",
-        ]
+        assert [t.name for t in tools] == [spec.name for spec in tool_table(Settings())] and len(tools) == 9
         ok = await client.call_tool(
             "update_oauth_client", {"oauth_client_id": CLIENT, "redirect_uris": ["https://app.example.com/cb"]}
         )
