@@ -237,7 +237,10 @@ def test_plain_leaves_bare_only_an_id_a_known_word_of_its_field_or_a_sane_intege
     assert plain(None) == '"None"'
 
 
-@pytest.mark.xfail(strict=True, reason="models.py prints a refused value with repr ({value!r:.120}), not quoted()")
+@pytest.mark.xfail(
+    strict=True,
+    reason="arguments.describe_validation_error prints a refused value with repr ({value!r:.120}), not quoted()",
+)
 async def test_a_refusal_that_names_stored_entries_quotes_them(dns, tmp_path):
     stored = {**hostile_client(TXT_HOST), "redirect_uris": [SENTENCE, WORDS["scope"]]}
     call = {"oauth_client_id": CLIENT, "remove": {"redirect_uris": [SENTENCE]}, "dry_run": True}
