@@ -26,7 +26,6 @@ from mcp_oauth_clients.lifecycle_results import (
     RotatedSecretDeletionConsent,
 )
 from mcp_oauth_clients.models import OAuthClientUpdate
-from mcp_oauth_clients.results import shown
 from mcp_oauth_clients.untrusted import plain, quoted
 from mcp_oauth_clients.write_path import Plan
 
@@ -72,10 +71,10 @@ def can_ask_with_a_form(capabilities: ClientCapabilities | None) -> bool:
 def consent_question(plan: Plan) -> str:
     """The question names the account, the client (name and id) and what cannot be undone."""
     client = plan.before
-    name = shown(client.client_name) if client is not None and client.client_name else "(unnamed)"
+    name = quoted(client.client_name) if client is not None and client.client_name else "(unnamed)"
     return (
         f"Make the OAuth client {name} ({plain(plan.target.client_id)}) in Cloudflare account "
-        f"{plan.target.account_id} PUBLIC? Any Cloudflare user could then authorize it. {plan.irreversible}"
+        f"{plain(plan.target.account_id)} PUBLIC? Any Cloudflare user could then authorize it. {plan.irreversible}"
     )
 
 

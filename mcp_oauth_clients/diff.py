@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from mcp_oauth_clients.oauth_client import STATE_FIELDS as UPDATABLE
 from mcp_oauth_clients.oauth_client import OAuthClient, host_of
-from mcp_oauth_clients.untrusted import quoted
+from mcp_oauth_clients.untrusted import quoted, quoted_entries
 
 
 class FieldChange(BaseModel):
@@ -38,7 +38,7 @@ def apply_edits(
         present = set(result)  # membership by set: a stored list from Cloudflare may be long
         for entry in additions.get(field, []):
             if entry in present:
-                notes.append(f"{field}: {entry!r} is already present; not added twice.")
+                notes.append(f"{field}: {quoted(entry)} is already present; not added twice.")
             else:
                 result.append(entry)
                 present.add(entry)
@@ -46,7 +46,7 @@ def apply_edits(
             if entry in present:
                 result.remove(entry)
             else:
-                notes.append(f"{field}: {entry!r} was not present; nothing to remove.")
+                notes.append(f"{field}: {quoted(entry)} was not present; nothing to remove.")
         lists[field] = result
     return lists, notes
 
@@ -107,7 +107,8 @@ def warnings_for(before: OAuthClient | None, body: dict[str, Any], diff: list[Fi
             "This removes the last redirect URI: no user can complete sign-in with this client until one is added."
         )
     elif redirects is not None and redirects.removed:
-        warnings.append(f"Redirect URIs removed: {redirects.removed}. Apps that still send them will fail to sign in.")
+        removed = quoted_entries(redirects.removed)
+        warnings.append(f"Redirect URIs removed: {removed}. Apps that still send them will fail to sign in.")
     if "client_uri" in body and before is not None and before.client_uri:
         old_host = host_of(before.client_uri)
         new_host = host_of(body["client_uri"])

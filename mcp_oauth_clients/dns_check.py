@@ -16,10 +16,11 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from mcp_oauth_clients.budget import Budgeted
 from mcp_oauth_clients.checks import MAX_URI_LENGTH
 from mcp_oauth_clients.dns_lookup import MAX_NAMES, Outcome, TXTAnswer, TXTResolver, ask_all, names_to_check
 from mcp_oauth_clients.oauth_client import OAuthClient
-from mcp_oauth_clients.untrusted import plain, quoted
+from mcp_oauth_clients.untrusted import VERIFICATION_STATUSES, plain, quoted
 from mcp_oauth_clients.verification import TXT_PREFIX, VerificationGuidance, clip, guidance_for
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class TXTLookup(BaseModel):
     problem: str | None = Field(default=None, description="Why the lookup failed.")
 
 
-class VerificationCheck(BaseModel):
+class VerificationCheck(Budgeted):
     """Cloudflare's verification status for the client URI host, what DNS shows, and the next step."""
 
     sandbox: bool
@@ -77,8 +78,7 @@ class VerificationCheck(BaseModel):
     )
     finding: Finding = Field(description="What DNS shows for the expected record.")
     found_on: str | None = Field(default=None, description="The name holding the record (right or wrong).")
-    fix: str | None = Field(default=None, description="What to change in the record, when it is wrong.")
-    next_step: str
+    next_step: str = Field(description="The one thing to do next; for a wrong record, what to change in it.")
     note: str = NAME_NOTE
 
 
@@ -123,7 +123,7 @@ async def check_verification(
             answer=answer.outcome,
             verdict=verdict,
         )
-    finding, found_on, fix = _finding(expected, judged)
+    finding, found_on, change = _finding(expected, judged)
     return VerificationCheck(
         sandbox=sandbox,
         account_id=account_id,
@@ -137,8 +137,7 @@ async def check_verification(
         names_left_out=left_out,
         finding=finding,
         found_on=found_on,
-        fix=fix,
-        next_step=next_step(client, guidance, finding),
+        next_step=next_step(client, guidance, finding, change),
     )
 
 
@@ -184,15 +183,15 @@ def _judge_all(answer: TXTAnswer, expected: str | None) -> tuple[Verdict, str | 
 def _finding(
     expected: str | None, judged: list[tuple[TXTAnswer, tuple[Verdict, str | None, list[int]]]]
 ) -> tuple[Finding, str | None, str | None]:
-    """(finding, name holding the record, what to fix): the exact record anywhere wins, then the first near miss."""
+    """(finding, name holding the record, what to change): the exact record anywhere wins, then the first near miss."""
     if expected is None:
         return "not_checked", None, None
     for answer, (verdict, _, _) in judged:
         if verdict == "found":
             return "found", answer.name, None
-    for answer, (verdict, fix, _) in judged:
+    for answer, (verdict, change, _) in judged:
         if verdict == "wrong":
-            return "wrong", answer.name, fix
+            return "wrong", answer.name, change
     if any(verdict == "failed" for _, (verdict, _, _) in judged):
         return "lookup_failed", None, None
     return "not_found", None, None
@@ -225,8 +224,8 @@ def _cut(strings: list[str]) -> list[str]:
     return kept
 
 
-def next_step(client: OAuthClient, guidance: VerificationGuidance, finding: Finding) -> str:
-    """Wait, fix the record, or restart Cloudflare's check: one sentence."""
+def next_step(client: OAuthClient, guidance: VerificationGuidance, finding: Finding, change: str | None = None) -> str:
+    """Wait, change the record (`change`: what is wrong with it), or restart Cloudflare's check: one sentence."""
     if guidance.host_problem is not None:
         return "Set a client_uri whose host is a DNS name (update_oauth_client); Cloudflare verifies that host."
     if guidance.status == "verified":
@@ -234,7 +233,7 @@ def next_step(client: OAuthClient, guidance: VerificationGuidance, finding: Find
     if guidance.host is None:
         return "Set client_uri first (update_oauth_client); its host is what Cloudflare verifies."
     if guidance.dns_record is None:
-        status = plain(guidance.status or "unknown")
+        status = plain(guidance.status or "unknown", VERIFICATION_STATUSES | {"unknown"})
         return f"Cloudflare gave no usable verification value (status {status}): read the client later."
     uri = quoted(client.client_uri)
     restart = f"restart verification by sending the unchanged client_uri ({uri}) with update_oauth_client"
@@ -244,7 +243,7 @@ def next_step(client: OAuthClient, guidance: VerificationGuidance, finding: Find
             return f"The record is right and Cloudflare's last check failed: {restart}."
         return f"The record is right; {then}."
     if finding == "wrong":
-        return f"A person fixes the record as said above, then {then}."
+        return f"A person fixes the record ({change or 'see the record above'}), then {then}."
     if finding == "not_found":
         return f"A person adds the record above, then {then}."
     return "Try the check again later, or ask the operator about the resolver (MCP_OAUTH_CLIENTS_DNS_SERVER)."

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from mcp_oauth_clients.dns_check import TXTLookup, VerificationCheck
 from mcp_oauth_clients.results import SANDBOX_BANNER
-from mcp_oauth_clients.untrusted import plain, quoted
+from mcp_oauth_clients.untrusted import VERIFICATION_STATUSES, plain, quoted
 
 RECORD_CHARS_SHOWN = 120
+STATUSES = VERIFICATION_STATUSES | {"unknown"}
 
 
 def describe_check(result: VerificationCheck) -> str:
@@ -25,9 +26,8 @@ def describe_check(result: VerificationCheck) -> str:
         else f"client {plain(result.oauth_client_id)} (Cloudflare's answer holds no client_id)"
     )
     host = quoted(guidance.host) if guidance.host else "(no client_uri)"
-    lines.append(
-        f"Verification of {client}'s client URI host {host}: Cloudflare says {plain(guidance.status or 'unknown')}."
-    )
+    status = plain(guidance.status or "unknown", STATUSES)
+    lines.append(f"Verification of {client}'s client URI host {host}: Cloudflare says {status}.")
     if guidance.host_problem is not None:
         lines.append(f"Not looked up: {guidance.host_problem}.")
     lines += [_lookup_line(lookup) for lookup in result.lookups]
@@ -38,7 +38,7 @@ def describe_check(result: VerificationCheck) -> str:
     found_on = quoted(result.found_on) if result.found_on else ""
     summary = {
         "found": f"Found: the exact record is on {found_on}.",
-        "wrong": f"Found but wrong, on {found_on}: {result.fix}.",
+        "wrong": f"Found but wrong, on {found_on}.",
         "not_found": "Not found: no name checked holds the record.",
         "lookup_failed": "Lookup failed: DNS could not be asked, so nothing is known about the record.",
         "not_checked": "",

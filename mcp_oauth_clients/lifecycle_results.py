@@ -1,7 +1,9 @@
 """What the lifecycle tools answer (their outputSchema) and the text a model reads, rendered from it once.
 
 No model here can hold a client secret: a secret is only ever a `SecretFile` (its path and fingerprint).
-Names and URIs from Cloudflare reach the text only through `untrusted.quoted` / `plain`.
+Every value from Cloudflare or the caller (names, URIs, ids, the account, visibility) reaches the text, and
+the questions a person is asked, only through `untrusted.quoted` / `plain`. The output models inherit
+`budget.Budgeted`, so an answer cut to its budget at the MCP edge says what it left out.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from mcp_oauth_clients.budget import Budgeted
 from mcp_oauth_clients.errors import ToolFailure
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.results import PREVIEW_BANNER, SANDBOX_BANNER, SETTINGS, value
 from mcp_oauth_clients.secret_links import SecretLink
-from mcp_oauth_clients.untrusted import plain, quoted
+from mcp_oauth_clients.untrusted import VISIBILITIES, plain, quoted
 from mcp_oauth_clients.verification import VerificationGuidance
 
 LIST_TOOL = "list_oauth_clients"
@@ -38,7 +41,7 @@ class SecretHandling(BaseModel):
     lost: str | None = Field(default=None, description="Why the secret Cloudflare issued could not be kept.")
 
 
-class CreatedClient(BaseModel):
+class CreatedClient(Budgeted):
     """A created client (or the preview of one): its settings, its secret's file, the DNS work left."""
 
     sandbox: bool = Field(description="True when served by the in-memory sandbox, not by Cloudflare.")
@@ -54,7 +57,7 @@ class CreatedClient(BaseModel):
     request_id: str | None = None
 
 
-class SecretRotation(BaseModel):
+class SecretRotation(Budgeted):
     """A rotation (or its preview): the new secret's file and the clean-up step."""
 
     sandbox: bool
@@ -67,7 +70,7 @@ class SecretRotation(BaseModel):
     request_id: str | None = None
 
 
-class Deletion(BaseModel):
+class Deletion(Budgeted):
     """A deletion of a client or of its previous (rotated) secret, or its preview: what is lost."""
 
     sandbox: bool
@@ -87,6 +90,10 @@ class Deletion(BaseModel):
 
 def _name(name: str | None) -> str:
     return quoted(name) if name else "(unnamed)"
+
+
+def _subject(result: SecretRotation | Deletion) -> str:
+    return f"OAuth client {plain(result.client_id)} {_name(result.client_name)} in account {plain(result.account_id)}"
 
 
 def _head(sandbox: bool, preview: bool) -> list[str]:
@@ -120,12 +127,12 @@ def describe_created(result: CreatedClient, _: object = None) -> str:
     lines = _head(result.sandbox, result.preview)
     client = result.client
     if client is None:
-        lines.append(f"Preview of a new OAuth client in account {result.account_id}; it would be sent as:")
+        lines.append(f"Preview of a new OAuth client in account {plain(result.account_id)}; it would be sent as:")
         lines += [f"{name}: {value(data)}" for name, data in result.sent.items()]
     else:
         lines.append(
-            f"Created OAuth client {plain(client.client_id)} in account {result.account_id}: "
-            f"{_name(client.client_name)}, visibility {plain(client.visibility)}."
+            f"Created OAuth client {plain(client.client_id)} in account {plain(result.account_id)}: "
+            f"{_name(client.client_name)}, visibility {plain(client.visibility, VISIBILITIES)}."
         )
         lines += [f"{field}: {value(getattr(client, field))}" for field in SETTINGS]
     lines += [f"Side effect: {e}" for e in result.side_effects]
@@ -137,22 +144,21 @@ def describe_created(result: CreatedClient, _: object = None) -> str:
         )
         lines.append(f"  type TXT   name {quoted(record.name)}   value {quoted(record.value, 2000)}")
     lines += _secret_lines(result.secret, result.preview)
-    lines += [f"Next: {step}" for step in result.next_steps]
+    lines += [f"Next step: {step}" for step in result.next_steps]
     return "\n".join(lines)
 
 
 def describe_rotated(result: SecretRotation, _: object = None) -> str:
     lines = _head(result.sandbox, result.preview)
-    subject = f"OAuth client {plain(result.client_id)} {_name(result.client_name)} in account {result.account_id}"
-    lines.append(f"{'Would rotate' if result.preview else 'Rotated'} the secret of {subject}.")
+    lines.append(f"{'Would rotate' if result.preview else 'Rotated'} the secret of {_subject(result)}.")
     lines += _secret_lines(result.secret, result.preview)
-    lines += [f"Next: {step}" for step in result.next_steps]
+    lines += [f"Next step: {step}" for step in result.next_steps]
     return "\n".join(lines)
 
 
 def describe_deleted(result: Deletion, _: object = None) -> str:
     lines = _head(result.sandbox, result.preview)
-    subject = f"OAuth client {plain(result.client_id)} {_name(result.client_name)} in account {result.account_id}"
+    subject = _subject(result)
     thing = "the previous (rotated) secret of " if result.what == "rotated_secret" else ""
     if result.outcome == "nothing_to_change":
         lines.append(f"Nothing to delete on {subject}. Nothing was sent.")
@@ -224,10 +230,14 @@ def confirmation_word(client: OAuthClient | None, client_id: str) -> str:
 def deletion_question(
     account_id: str, client_id: str, client: OAuthClient | None, irreversible: str, rotated: bool
 ) -> str:
-    """Names the account, the client (name and id) and what is lost; for a client, what to type."""
+    """Names the account, the client (name and id) and what is lost; for a client, what to type.
+
+    The name is an outside value like any other: it stands quoted once, and the person is told to type it
+    without the quotes, so no name can pass for words of the question.
+    """
     subject = f"the OAuth client {_name(client.client_name if client else None)} ({plain(client_id)})"
+    account = f"Cloudflare account {plain(account_id)}"
     if rotated:
-        return f"Delete the previous secret of {subject} in Cloudflare account {account_id}? {irreversible}"
-    word = confirmation_word(client, client_id)
-    what = "its name" if word != client_id else "its id"
-    return f"DELETE {subject} in Cloudflare account {account_id}? {irreversible} To confirm, type {what}: {word}"
+        return f"Delete the previous secret of {subject} in {account}? {irreversible}"
+    what = "its id" if confirmation_word(client, client_id) == client_id else "its name"
+    return f"DELETE {subject} in {account}? {irreversible} To confirm, type {what} as shown above, without quotes."

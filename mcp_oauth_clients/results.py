@@ -25,7 +25,7 @@ from pydantic import Field
 from mcp_oauth_clients.budget import Budgeted
 from mcp_oauth_clients.diff import FieldChange
 from mcp_oauth_clients.oauth_client import OAuthClient
-from mcp_oauth_clients.untrusted import VERIFICATION_STATUSES, VISIBILITIES, plain, quoted
+from mcp_oauth_clients.untrusted import VERIFICATION_STATUSES, VISIBILITIES, plain, quoted, quoted_entries
 from mcp_oauth_clients.verification import VerificationGuidance
 
 SANDBOX_BANNER = "[SANDBOX] In-memory emulation, not Cloudflare: nothing real was read or changed."
@@ -58,9 +58,6 @@ class OAuthClientResult(Budgeted):
     verification: VerificationGuidance = Field(description="Client URI host verification and the DNS work left.")
     request_id: str | None = Field(default=None, description="Cloudflare's request id (cf-ray), when given.")
 
-
-# Retired name for `quoted`, kept only while dns_check imports it (remove once it imports `quoted`).
-shown = quoted
 
 # Every setting a read shows, in the order a person reads them.
 SETTINGS = (
@@ -95,15 +92,7 @@ def value(data: Any) -> str:
 
 def entries(items: list[Any]) -> str:
     """`a, b, c` quoted; past LIST_CHARS characters `a, b, and 4,998 more`: a huge list is counted, not printed."""
-    kept: list[str] = []
-    used = 0
-    for item in items:
-        text = quoted(item, 120)
-        used += len(text) + 2
-        if used > LIST_CHARS and kept:
-            return ", ".join(kept) + f", and {len(items) - len(kept):,} more"
-        kept.append(text)
-    return ", ".join(kept)
+    return quoted_entries(items, LIST_CHARS)
 
 
 def _sentence(text: str) -> str:

@@ -9,8 +9,9 @@ a configured secret, by value, wherever it was echoed. `cloudflare_client` appli
 answer comes in; the outputs (tool results, logs, audit, doctor) redact again before writing.
 
 The rendering rule: a value from Cloudflare, DNS or the caller enters our text only through `quoted`
-(escaped, clipped with "…", in double quotes) or `plain` (bare only as a 32-hex id, a known word of its
-field, or a sane integer; quoted otherwise). tests/test_rendering_rule.py walks every tool for it.
+(escaped, clipped with "…", in double quotes), `quoted_entries` (a list of them, counted past a size) or
+`plain` (bare only as a 32-hex id, a known word of its field, or a sane integer; quoted otherwise).
+tests/test_rendering_rule.py walks every tool for it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -40,11 +41,41 @@ def escape(text: str) -> str:
 
 
 def quoted(value: Any, limit: int = 200) -> str:
-    """Untrusted text as it stands in a sentence: escaped, length capped, in double quotes (none inside)."""
-    text = escape(str(value))
+    """Untrusted text as it stands in a sentence: escaped, length capped, in double quotes (none inside).
+
+    The limit counts the escaped text; a clip falls before an escape, never inside one, so no `\\u20…`
+    half-escape is left to be misread.
+    """
+    raw = str(value)
+    text = escape(raw)
     if len(text) > limit:
-        text = text[: limit - 1] + "…"
+        text = _escaped_prefix(raw, limit - 1) + "…"
     return '"' + text.replace('"', "'") + '"'
+
+
+def _escaped_prefix(raw: str, room: int) -> str:
+    """The longest escaped start of `raw` within `room` characters, made of whole characters and escapes."""
+    kept: list[str] = []
+    for ch in raw:
+        piece = escape_char(ch) if unicodedata.category(ch) in HIDDEN_CATEGORIES else ch
+        room -= len(piece)
+        if room < 0:
+            break
+        kept.append(piece)
+    return "".join(kept)
+
+
+def quoted_entries(items: Sequence[Any], room: int = 1_500) -> str:
+    """`"a", "b", "c"`, each quoted; past `room` characters `"a", "b", and 4,998 more`: counted, not printed."""
+    kept: list[str] = []
+    used = 0
+    for item in items:
+        text = quoted(item, 120)
+        used += len(text) + 2
+        if used > room and kept:
+            return ", ".join(kept) + f", and {len(items) - len(kept):,} more"
+        kept.append(text)
+    return ", ".join(kept)
 
 
 def plain(value: Any, words: Collection[str] = ()) -> str:

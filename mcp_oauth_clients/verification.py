@@ -2,9 +2,11 @@
 
 Everything said here comes from Cloudflare's guide "Create an OAuth client". The guide does not
 name the exact DNS name of the record: we give the host and say the record goes on that name in
-its DNS zone, and no more. A host that breaks DNS's own limits (`dns_lookup.NAME_RULE`) gets no
-record: no zone could hold one, so the guidance says why and to set a valid client_uri instead.
-Every string taken from Cloudflare's answer is bounded here, so the guidance fits any answer budget.
+its DNS zone, and no more. That the guide names no other is said once, by the DNS check that looks
+on the host and its parents (`dns_check.NAME_NOTE`), not in every read that carries this guidance.
+A host that breaks DNS's own limits (`dns_lookup.NAME_RULE`) gets no record: no zone could hold one,
+so the guidance says why and to set a valid client_uri instead. Every string taken from Cloudflare's
+answer is bounded here, so the guidance fits any answer budget.
 """
 
 from __future__ import annotations
@@ -113,10 +115,7 @@ def guidance_for(client: OAuthClient) -> VerificationGuidance:
         )
     else:
         steps.append("If the check fails or times out, restart it by sending the unchanged client_uri.")
-    steps.append(
-        "Verification is needed only to make the client public; a private client works without it. "
-        "Cloudflare's guide does not name the record's exact DNS name beyond the client URI host."
-    )
+    steps.append("Verification is needed only to make the client public; a private client works without it.")
     return VerificationGuidance(
         host=host,
         status=status,

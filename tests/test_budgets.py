@@ -139,6 +139,11 @@ ARGUMENTS = {
     "update_oauth_client": {"oauth_client_id": CLIENT, "add": {"redirect_uris": ["https://b.example.com/cb"]}},
     "list_oauth_clients": {},
     "list_oauth_scopes": {},
+    "create_oauth_client": {
+        "client_name": "New App",
+        "redirect_uris": [f"https://new.example.com/cb/{i}" for i in range(60)],
+        "scopes": ["account.read"],
+    },
 }
 
 
@@ -157,6 +162,9 @@ async def ordinary_then_cut(tool: str, dns: Any, lower: Any) -> tuple[Any, Any]:
     """A tool's ordinary answer, then the same call again after `lower(ordinary)` set smaller budgets."""
     emulator = CloudflareEmulator(tokens={TOKEN})
     emulator.clients[(ACCOUNT, CLIENT)]["redirect_uris"] = [f"https://app.example.com/cb/{i}" for i in range(60)]
+    # A name as long as a hostile Cloudflare may store it: the answers that carry little else (a rotation, a
+    # deletion) are then over a lowered budget too.
+    emulator.clients[(ACCOUNT, CLIENT)]["client_name"] = "Demo OAuth App " + "n" * 3_000
     for i in range(40):
         extra = demo_client(f"{i:032x}")
         emulator.clients[(ACCOUNT, extra["client_id"])] = extra
@@ -175,7 +183,8 @@ async def ordinary_then_cut(tool: str, dns: Any, lower: Any) -> tuple[Any, Any]:
 @pytest.mark.parametrize("tool", every_tool())
 async def test_every_tools_text_over_the_budget_is_cut_at_the_edge_saying_what_was_left_out(tool, monkeypatch, dns):
     def lower(ordinary: Any) -> None:
-        monkeypatch.setattr(budget, "TEXT_BUDGET", len(ordinary.content[0].text.encode()) // 2 + 300)
+        size = len(ordinary.content[0].text.encode())
+        monkeypatch.setattr(budget, "TEXT_BUDGET", min(size // 2 + 300, size - 1))  # always below the answer
 
     ordinary, result = await ordinary_then_cut(tool, dns, lower)
     text = result.content[0].text

@@ -27,13 +27,13 @@ def test_added_entries_go_after_the_stored_ones_and_removed_entries_leave():
 def test_a_field_with_nothing_stored_starts_from_an_empty_list():
     lists, notes = apply_edits(stored(), {"scopes": ["x.read"]}, {"allowed_cors_origins": ["https://a.example.com"]})
     assert lists == {"allowed_cors_origins": [], "scopes": ["x.read"]}
-    assert notes == ["allowed_cors_origins: 'https://a.example.com' was not present; nothing to remove."]
+    assert notes == ['allowed_cors_origins: "https://a.example.com" was not present; nothing to remove.']
 
 
 def test_adding_a_present_entry_is_noted_and_it_is_not_added_twice():
     lists, notes = apply_edits(stored(redirect_uris=[A]), {"redirect_uris": [A]}, {})
     assert lists == {"redirect_uris": [A]}
-    assert notes == [f"redirect_uris: {A!r} is already present; not added twice."]
+    assert notes == [f'redirect_uris: "{A}" is already present; not added twice.']
 
 
 def test_an_entry_both_added_and_removed_ends_up_absent():
@@ -123,7 +123,7 @@ def test_an_empty_redirect_list_where_none_was_stored_gives_no_warning():
 
 def test_removing_some_redirect_uris_names_them():
     [warning] = warnings(stored(redirect_uris=[A, B]), {"redirect_uris": [B]})
-    assert f"Redirect URIs removed: {[A]}" in warning and "will fail to sign in" in warning
+    assert f'Redirect URIs removed: "{A}".' in warning and "will fail to sign in" in warning
 
 
 def test_adding_a_redirect_uri_gives_no_warning():

@@ -167,7 +167,7 @@ async def test_a_near_miss_among_many_records_is_kept_first_and_named_as_wrong()
     result = await run(client(), ZoneResolver({"example.com": served}))
     assert (result.finding, result.found_on) == ("wrong", "example.com")
     assert result.lookups[1].records[0] == [CODE.split("=", 1)[1]] and result.lookups[1].verdict == "wrong"
-    assert "lacks the cloudflare_oauth_client_publisher= prefix" in (result.fix or "")
+    assert "lacks the cloudflare_oauth_client_publisher= prefix" in result.next_step
 
 
 async def test_each_record_kept_is_cut_at_300_characters_and_eight_strings_with_the_cut_marked():

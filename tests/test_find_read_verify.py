@@ -218,9 +218,9 @@ def test_a_near_miss_is_found_but_wrong_with_what_to_fix(checker):
     for record, fix in NEAR_MISSES:
         dns.zone.zone["app.example.com"] = [record]
         text, data = check(stdio)
-        assert data["finding"] == "wrong" and fix in data["fix"], (record, data)
-        assert f'Found but wrong, on "app.example.com": {data["fix"]}.' in text
-        assert f'value "{CODE}"' in text and "A person fixes the record as said above" in text
+        assert data["finding"] == "wrong" and fix in data["next_step"], (record, data)
+        assert 'Found but wrong, on "app.example.com".' in text and f"Next step: {data['next_step']}" in text
+        assert f'value "{CODE}"' in text and "A person fixes the record (" in text
 
 
 def test_no_such_name_and_a_name_without_txt_read_differently(checker):

@@ -397,7 +397,7 @@ async def test_an_accepted_delete_deletes_and_its_question_names_account_client_
     assert (ACCOUNT, CLIENT) not in emulator.clients
     question = asked[0]
     assert ACCOUNT in question and CLIENT in question and '"Demo OAuth App"' in question
-    assert "every user's authorization" in question and "type its name: Demo OAuth App" in question
+    assert "every user's authorization" in question and "type its name as shown above, without quotes" in question
 
 
 async def test_deleting_a_public_client_names_every_installation_as_lost():

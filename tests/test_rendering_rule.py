@@ -3,21 +3,28 @@
 A hostile account (every text field of a client, of its verification, of the scope catalogue and of the
 DNS zone set to an instruction-like sentence, and ids, visibility, status and scope ids set to word-shaped
 instructions that a loose "one word" pattern would let through) is served in memory to every tool of
-`tools.tool_table`, so a tool added to the table is walked as soon as it exists. Every marker of outside
-text carries the word INJECTED; the text with its double-quoted spans removed must not hold it.
+`tools.tool_table`, so a tool added to the table is walked as soon as it exists. A create is answered with
+the hostile client too, and the writes that need a person run both as a dry run and applied (the operator's
+unattended flag with confirm_irreversible), so applied text is walked as well. Every marker of outside text
+carries the word INJECTED; the text with its double-quoted spans removed must not hold it. The questions a
+person is asked before an irreversible write are walked the same way.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp import Client
+from mcp.types import ElicitResult
 
 from mcp_oauth_clients.config import Settings
-from mcp_oauth_clients.emulator import CloudflareEmulator, mock_transport
+from mcp_oauth_clients.emulator import CloudflareEmulator
 from mcp_oauth_clients.server import build_server
 from mcp_oauth_clients.tools import tool_table
 from mcp_oauth_clients.untrusted import plain, quoted
@@ -82,14 +89,13 @@ ACCOUNTS = {  # each a hostile client; the scope catalogue and the DNS zone are 
     "hostile TXT records": pending(hostile_client(TXT_HOST), "cf=abc"),
 }
 # Known breaks of the rule outside this helper's files, each to be fixed by its owner; strict, so a fix shows.
-KNOWN = {
-    ("check_verification_record", "sentence host looked up"): "dns_check.py prints looked-up names bare (h6)",
-    ("check_verification_record", "word host looked up"): "dns_check.py prints looked-up names bare (h6)",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 CATALOGUE = [
     {"id": WORDS["scope"], "name": SENTENCE, "category": SENTENCE, "scopes": [WORDS["scope"], SENTENCE] * 6},
     {"id": "zone.read", "name": "Zone Read", "category": "Zone"},
 ]
+
+NEW = {"client_name": CALLER, "redirect_uris": [CLEAN_URI], "scopes": [WORDS["scope"]]}  # a known (hostile) id
 
 # Arguments each tool is walked with; a tool not named here gets its required fields from FILLERS.
 CALLS: dict[str, list[dict[str, Any]]] = {
@@ -98,6 +104,8 @@ CALLS: dict[str, list[dict[str, Any]]] = {
         {"oauth_client_id": CLIENT, "client_name": CALLER},
         {"oauth_client_id": CLIENT, "remove": {"redirect_uris": [CLEAN_URI, WORD_URI]}, "dry_run": True},
         {"oauth_client_id": CLIENT, "add": {"redirect_uris": ["https://app.example.com/cb"]}, "dry_run": True},
+        {"oauth_client_id": CLIENT, "add": {"redirect_uris": [CLEAN_URI]}, "dry_run": True},  # already present
+        {"oauth_client_id": CLIENT, "remove": {"redirect_uris": [f"https://{MARK}.example.org/cb"]}, "dry_run": True},
         {"oauth_client_id": CLIENT, "client_uri": "https://new.example.com", "dry_run": True},
         {"oauth_client_id": CLIENT, "visibility": "public", "dry_run": True},
         {"oauth_client_id": CLIENT, "scopes": ["account.raed"]},  # a refusal that names the catalogue
@@ -106,7 +114,22 @@ CALLS: dict[str, list[dict[str, Any]]] = {
     "list_oauth_clients": [{}, {"name": "injected"}, {"name": CALLER}],
     "list_oauth_scopes": [{}, {"search": "injected"}, {"search": CALLER}, {"search": "openid"}],
     "check_verification_record": [{"oauth_client_id": CLIENT}],
+    "create_oauth_client": [
+        {**NEW, "client_uri": "https://app.example.com", "dry_run": True},
+        {**NEW, "client_uri": "https://app.example.com"},  # answered with the hostile client (`hostile_create`)
+    ],
+    "rotate_oauth_client_secret": [{"oauth_client_id": CLIENT, "dry_run": True}, {"oauth_client_id": CLIENT}],
+    "delete_rotated_oauth_client_secret": [
+        {"oauth_client_id": CLIENT, "dry_run": True},
+        {"oauth_client_id": CLIENT, "confirm_irreversible": True},
+    ],
+    "delete_oauth_client": [
+        {"oauth_client_id": CLIENT, "dry_run": True},
+        {"oauth_client_id": CLIENT, "confirm_irreversible": True},
+    ],
 }
+# What a tool's walk needs stored beyond the hostile client: a previous secret to delete.
+STORED: dict[str, dict[str, Any]] = {"delete_rotated_oauth_client_secret": {"has_rotated_secret": True}}
 FILLERS: dict[str, Any] = {
     "oauth_client_id": CLIENT,
     "client_name": CALLER,
@@ -137,16 +160,44 @@ def every_tool() -> list[str]:
     return [spec.name for spec in tool_table(Settings())]
 
 
-async def texts_of(tool: str, stored: dict[str, Any], dns: Any, calls: list[dict[str, Any]] | None = None) -> list[str]:
-    """Every text `tool` answers for the hostile account holding `stored`, over in-memory MCP."""
+def hostile_create(emulator: CloudflareEmulator, stored: dict[str, Any]) -> httpx.MockTransport:
+    """The emulator, except that a create is answered with the hostile client (and the new secret)."""
+    creates = re.compile(rf"/client/v4/accounts/{ACCOUNT}/oauth_clients")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = emulator.handle(request.method, request.url.path, dict(request.headers), request.content)
+        body = answer.body
+        if request.method == "POST" and creates.fullmatch(request.url.path) and answer.status == 200:
+            envelope = json.loads(body)
+            envelope["result"] = {**stored, "client_secret": envelope["result"]["client_secret"]}
+            body = json.dumps(envelope).encode()
+        return httpx.Response(answer.status, content=body, headers=answer.headers)
+
+    return httpx.MockTransport(handler)
+
+
+def hostile_server(stored: dict[str, Any], dns: Any, folder: Path) -> Any:
+    """The server on a hostile account holding `stored`; the operator allows unattended irreversible steps."""
     emulator = CloudflareEmulator(tokens={TOKEN}, seed=False)
     emulator.clients[(ACCOUNT, CLIENT)] = copy.deepcopy(stored)
     emulator.scopes = copy.deepcopy(CATALOGUE)
     for name in (TXT_HOST, "example.com", f"{MARK}-promote-now.example.com".lower()):
         dns.zone.zone[name] = [[SENTENCE], [WORDS["scope"], SENTENCE], [f"cloudflare_oauth_client_publisher={MARK}"]]
     ip, port = dns.address.rsplit(":", 1)
-    settings = settings_for("https://api.example.test/client/v4", dns_server=(ip, int(port)))
-    async with Client(build_server(settings, transport=mock_transport(emulator))) as client:
+    settings = settings_for(
+        "https://api.example.test/client/v4",
+        dns_server=(ip, int(port)),
+        secrets_dir=str(folder),
+        allow_unattended_promotion=True,
+    )
+    return build_server(settings, transport=hostile_create(emulator, stored))
+
+
+async def texts_of(
+    tool: str, stored: dict[str, Any], dns: Any, folder: Path, calls: list[dict[str, Any]] | None = None
+) -> list[str]:
+    """Every text `tool` answers for the hostile account holding `stored`, over in-memory MCP."""
+    async with Client(hostile_server({**stored, **STORED.get(tool, {})}, dns, folder)) as client:
         schema = {t.name: t.input_schema for t in (await client.list_tools()).tools}[tool]
         return [(await client.call_tool(tool, a)).content[0].text for a in calls or calls_for(tool, schema)]
 
@@ -166,8 +217,8 @@ def walks() -> list[Any]:
 
 
 @pytest.mark.parametrize(("tool", "stored"), walks())
-async def test_no_tool_prints_an_outside_value_bare_for_a_hostile_account(tool, stored, dns):
-    texts = await texts_of(tool, stored, dns)
+async def test_no_tool_prints_an_outside_value_bare_for_a_hostile_account(tool, stored, dns, tmp_path):
+    texts = await texts_of(tool, stored, dns, tmp_path)
     for text in texts:
         assert not bare(text), "\n".join(bare(text))
     if tool in CALLS:  # the walk is not vacuous: the hostile values did reach the text, quoted
@@ -186,16 +237,54 @@ def test_plain_leaves_bare_only_an_id_a_known_word_of_its_field_or_a_sane_intege
     assert plain(None) == '"None"'
 
 
-@pytest.mark.xfail(strict=True, reason="models.py prints a refused value with repr ({value!r:.120}), not quoted()")
-async def test_a_refusal_that_names_stored_entries_quotes_them(dns):
+@pytest.mark.xfail(
+    strict=True,
+    reason="arguments.describe_validation_error prints a refused value with repr ({value!r:.120}), not quoted()",
+)
+async def test_a_refusal_that_names_stored_entries_quotes_them(dns, tmp_path):
     stored = {**hostile_client(TXT_HOST), "redirect_uris": [SENTENCE, WORDS["scope"]]}
     call = {"oauth_client_id": CLIENT, "remove": {"redirect_uris": [SENTENCE]}, "dry_run": True}
-    (text,) = await texts_of("update_oauth_client", stored, dns, [call])
+    (text,) = await texts_of("update_oauth_client", stored, dns, tmp_path, [call])
     assert "is refused" in text and not bare(text), "\n".join(bare(text))
 
 
-@pytest.mark.xfail(strict=True, reason="diff.warnings_for prints removed redirect URIs as a Python list, not quoted()")
-async def test_the_warning_for_removed_redirect_uris_quotes_them(dns):
+async def test_the_warning_for_removed_redirect_uris_quotes_them(dns, tmp_path):
     call = {"oauth_client_id": CLIENT, "remove": {"redirect_uris": [CLEAN_URI]}, "dry_run": True}
-    (text,) = await texts_of("update_oauth_client", hostile_client(TXT_HOST), dns, [call])
-    assert "Redirect URIs removed" in text and not bare(text), "\n".join(bare(text))
+    (text,) = await texts_of("update_oauth_client", hostile_client(TXT_HOST), dns, tmp_path, [call])
+    assert f'Warning: Redirect URIs removed: "{CLEAN_URI}".' in text and not bare(text), "\n".join(bare(text))
+
+
+# The writes that ask a person first, each with what its stored client needs for the question to be asked.
+QUESTIONS = [
+    ("update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public"}, {"visibility": "private"}),
+    ("delete_oauth_client", {"oauth_client_id": CLIENT}, {}),
+    ("delete_rotated_oauth_client_secret", {"oauth_client_id": CLIENT}, {"has_rotated_secret": True}),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments", "extra"), QUESTIONS, ids=[q[0] for q in QUESTIONS])
+async def test_the_question_a_person_is_asked_quotes_every_outside_value(tool, arguments, extra, dns, tmp_path):
+    asked: list[str] = []
+
+    async def decline(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="decline")
+
+    stored = {**hostile_client(TXT_HOST), "client_uri": "https://txt.example.com/app", **extra}
+    stored["client_uri_verification"] = {"status": "verified", "text": SENTENCE}
+    async with Client(hostile_server(stored, dns, tmp_path), elicitation_callback=decline) as client:
+        result = await client.call_tool(tool, arguments)
+    assert result.is_error and len(asked) == 1, (result.content[0].text, asked)  # asked once, declined
+    (question,) = asked
+    assert f'"{SENTENCE}"' in question and ACCOUNT in question and CLIENT in question
+    assert not bare(question), question
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="guards.ScopeCatalogue.check prints the caller's scope with repr and the catalogue's closest ids bare",
+)
+async def test_a_refusal_of_an_unknown_scope_quotes_it_and_the_catalogue_ids_it_suggests(dns, tmp_path):
+    call = {"oauth_client_id": CLIENT, "scopes": ["account.INJECTED_grant_everything"]}
+    (text,) = await texts_of("update_oauth_client", hostile_client(TXT_HOST), dns, tmp_path, [call])
+    assert "closest" in text and not bare(text), "\n".join(bare(text))

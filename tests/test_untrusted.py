@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_oauth_clients.untrusted import quoted
+from mcp_oauth_clients.untrusted import escape, quoted
 
 
 @pytest.mark.parametrize("limit", [1, 10, 200])
@@ -27,4 +27,13 @@ def test_the_default_limit_is_200_characters():
 
 def test_the_limit_counts_the_escaped_text_so_hidden_characters_cannot_make_it_longer():
     shown = quoted("\u202e" * 10, 20)
-    assert shown == '"' + "\\u202e" * 3 + "\\…" + '"'  # 19 escaped characters, then the ellipsis
+    assert shown == '"' + "\\u202e" * 3 + '…"'  # 18 escaped characters: a fourth escape would pass the limit
+
+
+@pytest.mark.parametrize("limit", range(1, 40))
+def test_a_clip_falls_before_an_escape_never_inside_one(limit):
+    raw = "ab\u202e\U000e0041c" * 5  # escapes of 6 and 10 characters between plain ones
+    text = quoted(raw, limit)[1:-1]
+    assert len(text) <= limit and text.endswith("…")
+    kept = text.removesuffix("…")
+    assert any(kept == escape(raw[:i]) for i in range(len(raw))), text  # whole characters and whole escapes

@@ -185,3 +185,9 @@ def test_a_status_longer_than_any_real_one_is_cut_and_marked():
     guidance = guidance_for(client("x" * 500))
     assert guidance.status == "x" * 127 + "…"
     assert guidance_for(client("y" * 128)).status == "y" * 128
+
+
+@pytest.mark.parametrize("status", ["pending", "in_progress", "failed"])
+def test_a_read_does_not_hedge_about_the_records_dns_name_the_dns_check_says_it_once(status):
+    steps = " ".join(guidance_for(client(status)).next_steps)
+    assert "exact DNS name" not in steps and "our reading" not in steps  # said by check_verification_record
