@@ -15,6 +15,7 @@ from mcp_oauth_clients import checks
 from mcp_oauth_clients.errors import InvalidInput
 from mcp_oauth_clients.models import LIST_FIELDS, ToolParams
 from mcp_oauth_clients.suggestions import closest
+from mcp_oauth_clients.untrusted import plain, quoted
 
 ParamsT = TypeVar("ParamsT", bound=ToolParams)
 
@@ -126,13 +127,17 @@ def describe_validation_error(exc: ValidationError, *, set_aside: set[str], mean
             continue
         pattern = (error.get("ctx") or {}).get("pattern")
         if error["type"] == "list_type" and isinstance(error.get("input"), str):
-            message = f'expected a list of strings, got a single string; send ["{error["input"][:80]}"]'
+            message = f"expected a list of strings, got a single string; send [{quoted(error['input'], 80)}]"
         elif error["type"] == "string_pattern_mismatch" and pattern in _IDENTIFIER_PATTERNS:
             try:
                 checks.check_identifier(str(error.get("input")), pattern, loc)
             except ValueError as detail:
                 message = str(detail).removeprefix(f"{loc} ")
         value = error.get("input")
-        shown = f" (got {value!r:.120})" if loc and isinstance(value, str | int | float) else ""
+        shown = (
+            f" (got {quoted(value, 120) if isinstance(value, str) else plain(value)})"
+            if loc and isinstance(value, str | int | float)
+            else ""
+        )
         lines.append(f"- {loc[:120] or 'arguments'}: {message}{shown}")
     return lines

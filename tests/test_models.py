@@ -361,7 +361,7 @@ def test_a_json_encoded_add_or_remove_is_decoded():
 
 def test_a_string_that_only_looks_like_json_stays_a_string_and_is_refused_as_one():
     text = refused(scopes='["account.read"')
-    assert "- scopes: expected a list of strings, got a single string" in text and """(got '["account.read"')""" in text
+    assert "- scopes: expected a list of strings, got a single string" in text and """(got "['account.read'")""" in text
 
 
 def test_a_scalar_field_holding_json_text_is_sent_as_that_text():
@@ -375,7 +375,7 @@ def test_a_null_names_its_field():
 
 def test_a_bare_string_is_echoed_in_the_list_to_send_clipped_to_80_characters():
     text = refused(scopes="a" * 100)
-    assert f'send ["{"a" * 80}"]' in text
+    assert f'send ["{"a" * 79}…"]' in text  # quoted, and clipped to 80 characters with the clip marked
 
 
 def test_an_entry_both_added_and_removed_is_refused_naming_it():
@@ -446,12 +446,12 @@ def test_optional_scopes_within_scopes_without_scopes_given_are_accepted():
 def test_the_refused_value_is_echoed_clipped():
     text = refused(logo_uri="ftp://" + "x" * 200)
     line = next(line for line in text.splitlines() if line.startswith("- logo_uri:"))
-    assert line.endswith(f" (got {'ftp://' + 'x' * 200!r:.120})")
+    assert line.endswith(f' (got "{"ftp://" + "x" * 113}…")')  # quoted, clipped to 120 characters, said
 
 
 def test_a_malformed_client_id_is_explained_with_its_shape():
     text = refused(oauth_client_id="a/b", client_name="x")
-    assert "- oauth_client_id: must be 1 to 128 letters" in text and "(got 'a/b')" in text
+    assert "- oauth_client_id: must be 1 to 128 letters" in text and '(got "a/b")' in text
 
 
 def test_a_malformed_state_hash_is_refused_by_its_pattern():
@@ -647,7 +647,7 @@ def test_a_long_field_path_and_a_long_duplicate_are_clipped_in_the_refusal():
 
 def test_an_add_or_remove_that_is_not_an_object_is_refused_naming_what_was_expected():
     assert problem_lines({"add": "x"}) == [
-        "- add: Input should be a valid dictionary or instance of ListAdditions (got 'x')"
+        '- add: Input should be a valid dictionary or instance of ListAdditions (got "x")'
     ]
     assert problem_lines({"remove": 5}) == [
         "- remove: Input should be a valid dictionary or instance of ListRemovals (got 5)"
@@ -796,14 +796,14 @@ def test_a_create_model_declared_from_the_definitions_enforces_the_same_rules_wi
         client_name=" ",
         client_uri=f"https://{'a' * 64}.example.com",
     ) == [
-        "- client_name: must not be blank (got ' ')",
+        '- client_name: must not be blank (got " ")',
         "- grant_types: must contain 'authorization_code' (Cloudflare requires it); 'refresh_token' may be added",
         "- redirect_uris[0]: plain http only on loopback (127.x.x.x, [::1], localhost; any port); use https:// for "
-        "any other host (got 'http://app.example.com/cb')",
+        'any other host (got "http://app.example.com/cb")',
         "- redirect_uris[1]: plain http only on loopback (127.x.x.x, [::1], localhost; any port); use https:// for "
-        "any other host (got 'http://app.example.com/cb')",
+        'any other host (got "http://app.example.com/cb")',
         "- response_types: must not be empty",
-        f"- client_uri: {checks.HOST_RULE} (got 'https://{'a' * 64}.example.com')",
+        f'- client_uri: {checks.HOST_RULE} (got "https://{"a" * 64}.example.com")',
         "- optional_scopes: 'openid' cannot be optional (openid, offline and offline_access never are)",
     ]
     assert create_problems(optional_scopes=["zone.read"]) == [

@@ -237,10 +237,6 @@ def test_plain_leaves_bare_only_an_id_a_known_word_of_its_field_or_a_sane_intege
     assert plain(None) == '"None"'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="arguments.describe_validation_error prints a refused value with repr ({value!r:.120}), not quoted()",
-)
 async def test_a_refusal_that_names_stored_entries_quotes_them(dns, tmp_path):
     stored = {**hostile_client(TXT_HOST), "redirect_uris": [SENTENCE, WORDS["scope"]]}
     call = {"oauth_client_id": CLIENT, "remove": {"redirect_uris": [SENTENCE]}, "dry_run": True}
@@ -280,10 +276,6 @@ async def test_the_question_a_person_is_asked_quotes_every_outside_value(tool, a
     assert not bare(question), question
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="guards.ScopeCatalogue.check prints the caller's scope with repr and the catalogue's closest ids bare",
-)
 async def test_a_refusal_of_an_unknown_scope_quotes_it_and_the_catalogue_ids_it_suggests(dns, tmp_path):
     call = {"oauth_client_id": CLIENT, "scopes": ["account.INJECTED_grant_everything"]}
     (text,) = await texts_of("update_oauth_client", hostile_client(TXT_HOST), dns, tmp_path, [call])
