@@ -529,3 +529,66 @@ async def test_a_create_502_lookup_shows_word_shaped_ids_and_dates_of_same_named
         result = await client.call_tool("create_oauth_client", NEW)
     text = result.content[0].text
     assert "client(s) named" in text and not bare(text, "SYSTEM_NOTICE"), text
+
+
+FINDING_3 = (
+    "finding 3: lifecycle._rotation always gives next_steps=[CLEAN_UP] (call delete_rotated_oauth_client_secret), "
+    "even when the new secret is lost or Cloudflare's answer held none: following it ends the only secret anyone has"
+)
+
+
+def secret_as(value: Any) -> Callable[[httpx.Response], httpx.Response]:
+    def mutate(response: httpx.Response) -> httpx.Response:
+        envelope = response.json()
+        envelope["result"]["client_secret"] = value
+        return httpx.Response(response.status_code, json=envelope)
+
+    return mutate
+
+
+@pytest.mark.xfail(strict=True, reason=FINDING_3)
+@pytest.mark.parametrize("value", [["S3CRETLIST"], ""], ids=["list", "empty"])
+async def test_a_rotation_whose_answer_held_no_usable_secret_does_not_advise_ending_the_previous_one(value, tmp_path):
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    server, _ = setup(emulator, tampering(emulator, "POST", secret_as(value)), secrets_dir=str(tmp_path / "s"))
+    async with Client(server) as client:
+        result = await client.call_tool("rotate_oauth_client_secret", {"oauth_client_id": CLIENT})
+    text = result.content[0].text
+    assert "S3CRETLIST" not in everything(result)
+    assert "call delete_rotated_oauth_client_secret to end it" not in text, text
+
+
+@pytest.mark.xfail(strict=True, reason=FINDING_3)
+async def test_a_rotation_whose_secret_could_not_be_written_does_not_advise_ending_the_previous_one(
+    tmp_path, monkeypatch
+):
+    from mcp_oauth_clients import secret_store
+
+    def full_disk(fd: int, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(secret_store.os, "write", full_disk)
+    server, emulator = setup(secrets_dir=str(tmp_path / "s"))
+    async with Client(server) as client:
+        result = await client.call_tool("rotate_oauth_client_secret", {"oauth_client_id": CLIENT})
+    text = result.content[0].text
+    assert "the new secret is lost" in text
+    assert "call delete_rotated_oauth_client_secret to end it" not in text, text
+
+
+async def test_a_delete_answered_200_with_an_unreadable_body_is_an_unknown_outcome_not_a_failure(tmp_path):
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    audit = tmp_path / "audit.jsonl"
+
+    def unreadable(response: httpx.Response) -> httpx.Response:
+        return httpx.Response(200, text="<html>ok</html>")
+
+    server, _ = setup(
+        emulator, tampering(emulator, "DELETE", unreadable), allow_unattended_promotion=True, audit_log=str(audit)
+    )
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "delete_oauth_client", {"oauth_client_id": CLIENT, "confirm_irreversible": True}
+        )
+    assert "Outcome unknown" in result.content[0].text
+    assert json.loads(audit.read_text().splitlines()[-1])["outcome"] == "unknown"
