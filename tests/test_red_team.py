@@ -309,26 +309,42 @@ async def test_a_person_who_can_be_asked_is_asked_even_when_the_operator_allows_
     assert result.is_error and writes(emulator) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 2: consent.plan_for_consent swallows any failure of the read into 'no plan', so no question "
-    "is asked (Consent.NOT_ASKED) although the client can ask; the body reads again and guards.check_approved "
-    "accepts the operator's unattended flag + the model's confirm_irreversible as if no person could be asked",
+FINDING_2 = (
+    "finding 2: consent.plan_for_consent swallows any failure of the read into 'no plan', so no question is asked "
+    "(Consent.NOT_ASKED) although the client can ask; the body reads again and guards.check_approved accepts the "
+    "operator's unattended flag + the model's confirm_irreversible as if no person could be asked"
 )
-async def test_a_person_is_not_bypassed_when_the_read_before_the_question_fails_once():
-    """Under the unattended flag, a transient failure of the read the question is built from must not turn a
-    client that can ask a person into one that is not asked."""
-    emulator = CloudflareEmulator(tokens={TOKEN})
+
+
+def first_read_fails(emulator: CloudflareEmulator) -> httpx.MockTransport:
     failed = [False]
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.method == "GET" and not failed[0]:
+        if request.method == "GET" and "/oauth_clients/" in request.url.path and not failed[0]:
             failed[0] = True
             return httpx.Response(400, json={"success": False, "errors": [{"code": 1, "message": "flaky"}]})
         answer = emulator.handle(request.method, request.url.path, dict(request.headers), request.content)
         return httpx.Response(answer.status, content=answer.body, headers=answer.headers)
 
-    server, _ = setup(emulator, httpx.MockTransport(handler), allow_unattended_promotion=True)
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.xfail(strict=True, reason=FINDING_2)
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("delete_oauth_client", {"oauth_client_id": CLIENT, "confirm_irreversible": True}),
+        ("delete_rotated_oauth_client_secret", {"oauth_client_id": CLIENT, "confirm_irreversible": True}),
+        ("update_oauth_client", {"oauth_client_id": CLIENT, "visibility": "public", "confirm_irreversible": True}),
+    ],
+)
+async def test_a_person_who_can_be_asked_is_not_bypassed_when_the_read_before_the_question_fails_once(tool, arguments):
+    """Under the unattended flag, a transient failure of the read the question is built from must not turn a
+    client that can ask a person into one that is not asked."""
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    emulator.mark_verified(ACCOUNT, CLIENT)
+    emulator.clients[(ACCOUNT, CLIENT)]["has_rotated_secret"] = True
+    server, _ = setup(emulator, first_read_fails(emulator), allow_unattended_promotion=True)
     asked: list[str] = []
 
     async def decline(context: Any, params: Any) -> ElicitResult:
@@ -336,10 +352,39 @@ async def test_a_person_is_not_bypassed_when_the_read_before_the_question_fails_
         return ElicitResult(action="decline")
 
     async with Client(server, elicitation_callback=decline) as client:
-        result = await client.call_tool(
-            "delete_oauth_client", {"oauth_client_id": CLIENT, "confirm_irreversible": True}
-        )
+        result = await client.call_tool(tool, arguments)
     assert result.is_error and writes(emulator) == [], (asked, result.content[0].text)
+
+
+async def test_with_the_unattended_flag_a_person_who_can_be_asked_is_still_asked_for_a_promotion():
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    emulator.mark_verified(ACCOUNT, CLIENT)
+    server, _ = setup(emulator, allow_unattended_promotion=True)
+    arguments = {"oauth_client_id": CLIENT, "visibility": "public", "confirm_irreversible": True}
+    async with Client(server, elicitation_callback=answering(None, action="decline")) as client:
+        result = await client.call_tool("update_oauth_client", arguments)
+    assert result.is_error and writes(emulator) == []
+
+
+@pytest.mark.parametrize("name", ["../../../evil", "x" * 5000, "\u202e\u0000../con"])
+async def test_a_hostile_stored_name_never_puts_the_rotated_secret_outside_the_secrets_folder(name, tmp_path):
+    server, emulator = setup(secrets_dir=str(tmp_path / "s"))
+    emulator.clients[(ACCOUNT, CLIENT)]["client_name"] = name
+    async with Client(server) as client:
+        result = await client.call_tool("rotate_oauth_client_secret", {"oauth_client_id": CLIENT})
+    assert not result.is_error, result.content[0].text
+    (file,) = secret_files(tmp_path / "s")
+    assert file.parent == tmp_path / "s" and len(file.name) < 255
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+async def test_the_allow_list_compares_account_ids_whatever_their_case():
+    server, emulator = setup(allowed_accounts=(ACCOUNT,))
+    async with Client(server) as client:
+        other = await client.call_tool(
+            "rotate_oauth_client_secret", {"oauth_client_id": CLIENT, "account_id": "F" * 32}
+        )
+    assert other.is_error and emulator.requests == []
 
 
 @pytest.mark.parametrize(
