@@ -687,3 +687,42 @@ async def test_a_field_pointer_naming_a_real_field_still_reads_as_that_field(tmp
     async with Client(server) as client:
         result = await client.call_tool("create_oauth_client", NEW)
     assert "(field: redirect_uris[0])" in result.content[0].text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 5: SecretLinks.claim hands the same empty slot to every claim of one elicitation id, so a "
+    "round 2 replayed while the first write is in flight sends a second create/rotation, and the second secret "
+    "overwrites the first behind the link (_fill checks only that the slot is open)",
+)
+def test_one_accepted_link_covers_one_write_only():
+    links = SecretLinks()
+    slot = links.offer()
+    first = links.claim(slot.elicitation_id)
+    second = links.claim(slot.elicitation_id)
+    assert first is not None and second is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 6: SecretLinks.offer has no cap on open links and sweeps all of them on every offer, so a "
+    "caller repeating round 1 of create keeps unbounded memory for ten minutes and pays O(n) per call",
+)
+def test_the_open_links_a_caller_can_pile_up_are_bounded():
+    links = SecretLinks()
+    for _ in range(5_000):
+        links.offer()
+    assert repr(links) != "SecretLinks(5000 open)"
+
+
+async def test_no_recorded_request_to_cloudflare_carries_the_issued_secret(tmp_path):
+    server, emulator = setup(secrets_dir=str(tmp_path / "s"), allow_unattended_promotion=True)
+    emulator.clients[(ACCOUNT, CLIENT)]["has_rotated_secret"] = False
+    async with Client(server) as client:
+        await client.call_tool("rotate_oauth_client_secret", {"oauth_client_id": CLIENT})
+        await client.call_tool("get_oauth_client", {"oauth_client_id": CLIENT})
+        await client.call_tool(
+            "delete_rotated_oauth_client_secret", {"oauth_client_id": CLIENT, "confirm_irreversible": True}
+        )
+    (secret,) = emulator.issued_secrets(ACCOUNT, CLIENT)
+    assert not any(secret in repr(r) for r in emulator.requests)
