@@ -726,3 +726,47 @@ async def test_no_recorded_request_to_cloudflare_carries_the_issued_secret(tmp_p
         )
     (secret,) = emulator.issued_secrets(ACCOUNT, CLIENT)
     assert not any(secret in repr(r) for r in emulator.requests)
+
+
+@pytest.mark.parametrize("tool", ["create_oauth_client", "rotate_oauth_client_secret"])
+async def test_a_secret_in_an_unreadable_2xx_answer_reaches_no_output_at_debug(tool, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    leaked = "sekret-in-a-broken-answer-0123456789abcdef"
+    audit = tmp_path / "audit.jsonl"
+    emulator = CloudflareEmulator(tokens={TOKEN})
+
+    def broken(response: httpx.Response) -> httpx.Response:
+        return httpx.Response(200, text=f'{{"success": true, "result": {{"client_secret": "{leaked}"')
+
+    server, _ = setup(
+        emulator, tampering(emulator, "POST", broken), secrets_dir=str(tmp_path / "s"), audit_log=str(audit)
+    )
+    async with Client(server) as client:
+        result = await client.call_tool(tool, arguments_for(tool))
+    assert result.is_error
+    assert leaked not in everything(result, audit.read_text(), caplog.text)
+    assert not any(leaked in p.read_text() for p in secret_files(tmp_path / "s"))
+
+
+@pytest.mark.parametrize("kind", ["html", "json"])
+@pytest.mark.parametrize("tool", ["create_oauth_client", "rotate_oauth_client_secret"])
+async def test_a_secret_cloudflare_echoes_in_an_error_after_the_write_reaches_no_output(tool, kind, tmp_path, caplog):
+    """The write landed, then its answer is an error holding the new secret: no excerpt of it is shown."""
+    caplog.set_level(logging.DEBUG)
+    audit = tmp_path / "audit.jsonl"
+    emulator = CloudflareEmulator(tokens={TOKEN})
+
+    def failing(response: httpx.Response) -> httpx.Response:
+        secret = response.json()["result"]["client_secret"]
+        if kind == "html":
+            return httpx.Response(502, text=f"<html><body>{secret}</body></html>")
+        return httpx.Response(500, json={"success": False, "errors": [{"code": 1, "message": f"issued {secret}"}]})
+
+    server, _ = setup(
+        emulator, tampering(emulator, "POST", failing), secrets_dir=str(tmp_path / "s"), audit_log=str(audit)
+    )
+    async with Client(server) as client:
+        result = await client.call_tool(tool, arguments_for(tool))
+    issued = [s for (account, cid) in list(emulator.clients) for s in emulator.issued_secrets(account, cid)]
+    assert result.is_error and issued
+    assert not any(secret in everything(result, audit.read_text(), caplog.text) for secret in issued)
