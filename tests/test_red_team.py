@@ -770,3 +770,30 @@ async def test_a_secret_cloudflare_echoes_in_an_error_after_the_write_reaches_no
     issued = [s for (account, cid) in list(emulator.clients) for s in emulator.issued_secrets(account, cid)]
     assert result.is_error and issued
     assert not any(secret in everything(result, audit.read_text(), caplog.text) for secret in issued)
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+async def test_a_create_of_the_largest_settings_a_caller_may_send_stays_within_the_budgets(dry_run, tmp_path):
+    from mcp_oauth_clients.checks import MAX_URI_LENGTH
+    from mcp_oauth_clients.models import MAX_URIS
+
+    def uri(i: int, prefix: str) -> str:
+        head = f"https://{prefix}{i}.example.com/"
+        return head + "p" * (MAX_URI_LENGTH - len(head))
+
+    arguments = {
+        "client_name": "N" * 200,
+        "redirect_uris": [uri(i, "r") for i in range(MAX_URIS)],
+        "post_logout_redirect_uris": [uri(i, "l") for i in range(MAX_URIS)],
+        "allowed_cors_origins": [f"https://o{i}.example.com" for i in range(MAX_URIS)],
+        "scopes": ["account.read"],
+        "dry_run": dry_run,
+    }
+    server, emulator = setup(secrets_dir=str(tmp_path / "s"))
+    async with Client(server) as client:
+        result = await client.call_tool("create_oauth_client", arguments)
+    assert not result.is_error, result.content[0].text[:500]
+    assert len(result.content[0].text.encode()) <= TEXT_BUDGET
+    assert len(json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False).encode()) <= (
+        STRUCTURED_BUDGET
+    )
