@@ -797,3 +797,47 @@ async def test_a_create_of_the_largest_settings_a_caller_may_send_stays_within_t
     assert len(json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False).encode()) <= (
         STRUCTURED_BUDGET
     )
+
+
+@pytest.mark.parametrize(
+    "fault",
+    ["reset", "delay", "503"],
+)
+@pytest.mark.parametrize(
+    ("tool", "method"),
+    [
+        ("create_oauth_client", "POST"),
+        ("rotate_oauth_client_secret", "POST"),
+        ("delete_oauth_client", "DELETE"),
+        ("delete_rotated_oauth_client_secret", "DELETE"),
+    ],
+)
+async def test_a_lifecycle_write_that_landed_but_whose_answer_was_lost_is_unknown_once_and_audited(
+    tool, method, fault, fake, tmp_path
+):
+    from tests.fake_cloudflare import Fault
+
+    faults = {
+        "reset": Fault(reset=True, method=method, lands=True),
+        "delay": Fault(delay=1.5, method=method, lands=True),
+        "503": Fault(status=503, method=method, lands=True),
+    }
+    fake.emulator.clients[(ACCOUNT, CLIENT)]["has_rotated_secret"] = tool == "delete_rotated_oauth_client_secret"
+    fake.script(faults[fault])
+    audit = tmp_path / "audit.jsonl"
+    settings = settings_for(
+        fake.base_url,
+        audit_log=str(audit),
+        secrets_dir=str(tmp_path / "s"),
+        allow_unattended_promotion=True,
+        timeout=0.5,
+        retry_backoff=0.01,
+    )
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool(tool, arguments_for(tool))
+    sent = [r for r in fake.emulator.requests if r.method == method]
+    assert len(sent) == 1  # an irreversible or secret-issuing write is never sent twice
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [line["event"] for line in lines if line["event"].startswith("write_")] == ["write_intent", "write_outcome"]
+    assert lines[-1]["outcome"] == "unknown"
+    assert result.is_error and "unknown" in result.content[0].text.lower()
