@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -85,7 +85,7 @@ def everything(result: Any, *extra: str) -> str:
     return result.content[0].text + json.dumps(result.structured_content) + "".join(extra)
 
 
-def answering(content: dict | None, action: str = "accept"):
+def answering(content: dict | None, action: Literal["accept", "decline", "cancel"] = "accept"):
     async def callback(context: Any, params: Any) -> ElicitResult:
         return ElicitResult(action=action, content=content)
 
