@@ -75,8 +75,23 @@ class Answer:
 
 
 def read(response: httpx.Response, secrets: list[str]) -> Answer:
-    """The answer as data; every string in it is cleaned and redacted here, once."""
-    return Answer(response, _payload(response, secrets), _header(response, "cf-ray", secrets), secrets)
+    """The answer as data; every string in it is cleaned and redacted here, once.
+
+    A client secret the answer issues (a create, a rotation) is a secret from this moment: it stays in its
+    own field, for the tool to take to the person, and is redacted from the headers and every text made
+    from the answer (its request id reaches logs, the audit and results).
+    """
+    payload = _payload(response, secrets)
+    issued = _issued_secret(payload)
+    if issued is not None:
+        secrets = [*secrets, issued]
+    return Answer(response, payload, _header(response, "cf-ray", secrets), secrets)
+
+
+def _issued_secret(payload: Any) -> str | None:
+    result = payload.get("result") if isinstance(payload, dict) else None
+    secret = result.get("client_secret") if isinstance(result, dict) else None
+    return secret if isinstance(secret, str) and secret else None
 
 
 def retry_after_seconds(headers: httpx.Headers) -> float | None:

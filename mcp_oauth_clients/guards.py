@@ -139,8 +139,8 @@ class Approval:
 
 
 def check_approved(settings: Settings, approval: Approval, act: str) -> None:
-    """A person decides `act` (promotion, a deletion): their answer, or, where none can be asked, the operator's
-    unattended flag plus confirm_irreversible. The model's flag alone is never approval."""
+    """A person decides `act` (promotion, a deletion): their answer, or, only where none can be asked, the
+    operator's unattended flag plus confirm_irreversible. The model's flag alone is never approval."""
     if approval.consent is Consent.APPROVED:
         return
     if approval.consent in (Consent.DECLINED, Consent.CANCELLED):
@@ -148,9 +148,17 @@ def check_approved(settings: Settings, approval: Approval, act: str) -> None:
             f"The person {approval.consent.value} {act}. Nothing was written.",
             next_step="leave it as it is unless the person asks again.",
         )
+    if approval.asking.why_not is None:
+        # A person could have been asked here but was not (the read before the question failed): the operator's
+        # flag stands in only for a person who cannot be asked, never for one who can.
+        raise Refused(
+            f"{act[0].upper()}{act[1:]} cannot be undone, and the person was not asked this time (the client could "
+            "not be read before the question). Nothing was written.",
+            next_step="call again: the person will be asked in your MCP client.",
+        )
     if settings.allow_unattended_promotion and approval.confirm_irreversible:
         return
-    why_not = approval.asking.why_not or NO_PERSON.why_not
+    why_not = approval.asking.why_not
     raise Refused(
         f"{act[0].upper()}{act[1:]} cannot be undone, and no person can approve it here: {why_not}. "
         "Nothing was written.",
