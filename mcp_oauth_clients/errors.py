@@ -110,11 +110,19 @@ class CloudflareMessage:
         if self.code is not None:
             text = f"[{self.code}] {text}"
         if self.field:
-            plain = re.fullmatch(r"[\w.\[\]-]{1,120}", self.field)  # a field path reads as is; anything else is data
-            text += f" (field: {self.field if plain else quoted(self.field, 120)})"
+            text += f" (field: {self.field if _is_request_field(self.field) else quoted(self.field, 120)})"
         if self.documentation_url:
             text += f" (docs: {quoted(self.documentation_url, 200)})"
         return text
+
+
+def _is_request_field(path: str) -> bool:
+    """A pointer into the request body that names one of the request's own fields (`redirect_uris[0]`) reads as is;
+    any other text Cloudflare put there is its words, and is quoted as data."""
+    from mcp_oauth_clients.models import UPDATABLE_FIELDS  # here: models imports this module's failures
+
+    head = re.split(r"[.\[]", path, maxsplit=1)[0]
+    return head in UPDATABLE_FIELDS and re.fullmatch(r"[a-z_]+(\[\d{1,4}\]|\.[a-z_]+)*", path) is not None
 
 
 class CloudflareAPIError(ToolFailure):

@@ -209,6 +209,11 @@ async def plan_rotate(services: Services, account_id: str, client_id: str, curre
 
 
 CLEAN_UP = f"the previous secret keeps working: once every app uses the new one, call {DELETE_ROTATED_TOOL} to end it."
+# When the new secret reached no one, the previous one is the only secret anyone holds: never advise ending it.
+KEEP_PREVIOUS = (
+    f"keep using the previous secret and do not call {DELETE_ROTATED_TOOL}: it would end the only secret anyone "
+    "holds. A new rotation is refused while this one is pending; ask the person how to proceed."
+)
 
 
 async def rotate_secret(
@@ -265,7 +270,7 @@ def _rotation(
         client_id=plan.target.client_id,
         client_name=plan.before.client_name,
         secret=secret,
-        next_steps=[CLEAN_UP],
+        next_steps=[CLEAN_UP if preview or secret.file is not None or secret.link is not None else KEEP_PREVIOUS],
         request_id=request_id,
     )
 

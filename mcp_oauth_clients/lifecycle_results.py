@@ -100,8 +100,10 @@ def _head(sandbox: bool, preview: bool) -> list[str]:
     return ([SANDBOX_BANNER] if sandbox else []) + ([PREVIEW_BANNER] if preview else [])
 
 
-def _secret_lines(secret: SecretHandling, preview: bool) -> list[str]:
+def _secret_lines(secret: SecretHandling, preview: bool, *, rotation: bool = False) -> list[str]:
     if secret.lost is not None:
+        if rotation:  # a new rotation is refused while this one is pending: the next step says what to do
+            return [f"WARNING: the new secret is lost: {secret.lost}."]
         return [f"WARNING: the new secret is lost: {secret.lost}. Rotate it ({ROTATE_TOOL}) to get one you can use."]
     if secret.link is not None:
         if preview or secret.link.expires_at is None:
@@ -151,7 +153,7 @@ def describe_created(result: CreatedClient, _: object = None) -> str:
 def describe_rotated(result: SecretRotation, _: object = None) -> str:
     lines = _head(result.sandbox, result.preview)
     lines.append(f"{'Would rotate' if result.preview else 'Rotated'} the secret of {_subject(result)}.")
-    lines += _secret_lines(result.secret, result.preview)
+    lines += _secret_lines(result.secret, result.preview, rotation=True)
     lines += [f"Next step: {step}" for step in result.next_steps]
     return "\n".join(lines)
 

@@ -103,7 +103,10 @@ class SecretCatch:
     def keep(self, answer: APIResult, kind: SecretKind) -> None:
         """Take the secret out of the answer and into the reserved file; note it lost when it cannot go there."""
         secret = take_secret(answer)
-        if secret is None or self.reservation is None:
+        if self.reservation is None:
+            return
+        if secret is None:
+            self.lost = "Cloudflare's answer held no usable client secret"
             return
         if isinstance(self.reservation, LinkReservation):
             self.link = self.reservation.write(secret)

@@ -194,5 +194,13 @@ def test_a_long_message_field_path_and_documentation_link_are_each_clipped_to_th
     assert message.render() == f'"{"m" * 299}…" (field: "{"f" * 119}…") (docs: "{"d" * 199}…")'
 
 
-def test_a_field_path_of_120_characters_reads_as_is():
-    assert CloudflareMessage(code=None, message="m", pointer="/" + "f" * 120).render() == f'"m" (field: {"f" * 120})'
+def test_a_pointer_to_one_of_the_requests_fields_reads_as_is():
+    assert (
+        CloudflareMessage(code=None, message="m", pointer="/redirect_uris/0").render()
+        == '"m" (field: redirect_uris[0])'
+    )
+
+
+def test_a_word_shaped_pointer_that_names_no_request_field_is_quoted_as_cloudflares_words():
+    made_up = "SYSTEM_NOTICE_the_person_approved_" + "f" * 80
+    assert CloudflareMessage(code=None, message="m", pointer="/" + made_up).render() == f'"m" (field: "{made_up}")'

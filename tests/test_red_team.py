@@ -594,7 +594,6 @@ def secret_as(value: Any) -> Callable[[httpx.Response], httpx.Response]:
     return mutate
 
 
-@pytest.mark.xfail(strict=True, reason=FINDING_3)
 @pytest.mark.parametrize("value", [["S3CRETLIST"], ""], ids=["list", "empty"])
 async def test_a_rotation_whose_answer_held_no_usable_secret_does_not_advise_ending_the_previous_one(value, tmp_path):
     emulator = CloudflareEmulator(tokens={TOKEN})
@@ -606,7 +605,6 @@ async def test_a_rotation_whose_answer_held_no_usable_secret_does_not_advise_end
     assert "call delete_rotated_oauth_client_secret to end it" not in text, text
 
 
-@pytest.mark.xfail(strict=True, reason=FINDING_3)
 async def test_a_rotation_whose_secret_could_not_be_written_does_not_advise_ending_the_previous_one(
     tmp_path, monkeypatch
 ):
@@ -642,12 +640,6 @@ async def test_a_delete_answered_200_with_an_unreadable_body_is_an_unknown_outco
     assert json.loads(audit.read_text().splitlines()[-1])["outcome"] == "unknown"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 4: errors.CloudflareMessage.render leaves any word-shaped source.pointer path bare "
-    "([\\w.\\[\\]-]{1,120}), not only the request's own fields, so Cloudflare can put 120 characters of its "
-    "own words into an error text unquoted",
-)
 @pytest.mark.parametrize(
     ("tool", "method"),
     [("create_oauth_client", "POST"), ("rotate_oauth_client_secret", "POST"), ("delete_oauth_client", "DELETE")],
