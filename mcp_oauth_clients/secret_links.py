@@ -41,6 +41,8 @@ from mcp_oauth_clients.secret_store import fingerprint
 from mcp_oauth_clients.untrusted import plain, quoted
 
 LINK_LIFETIME = 600.0  # seconds from the offer: time to accept and open it, short enough that a missed link dies
+# The most links open at once in one process; past it a create or rotation is served as without URL mode.
+MAX_OPEN_LINKS = 100
 ROUTE = "/secret/{token}"
 ANSWER_KEY = "secret_link"  # the input request's key in round 1, and its answer's in round 2
 FIRST_PROTOCOL = "2026-07-28"  # the first that carries a question over stateless HTTP (InputRequiredResult)
@@ -70,6 +72,7 @@ class _Slot:
     deadline: float  # on the registry's monotonic clock
     expires_at: datetime
     secret: str | None = None
+    claimed: bool = False  # one accepted link carries one write's secret: a replayed round 2 finds it taken
 
 
 class SecretLinks:
@@ -88,9 +91,12 @@ class SecretLinks:
     def __repr__(self) -> str:
         return f"SecretLinks({len(self._by_token)} open)"
 
-    def offer(self) -> _Slot:
-        """Reserve an empty slot under a new unguessable token (256 bits) and elicitation id."""
+    def offer(self) -> _Slot | None:
+        """Reserve an empty slot under a new unguessable token (256 bits) and elicitation id; None when
+        MAX_OPEN_LINKS are open already (a caller repeating round 1 cannot make the process hold more)."""
         self._sweep()
+        if len(self._by_token) >= MAX_OPEN_LINKS:
+            return None
         slot = _Slot(
             token=secrets.token_urlsafe(32),
             elicitation_id=secrets.token_urlsafe(16),
@@ -104,7 +110,10 @@ class SecretLinks:
         """The offered slot still open and empty, for the write that the person accepted; None when gone."""
         self._sweep()
         slot = self._by_elicitation.get(elicitation_id)
-        return LinkReservation(self, slot) if slot is not None and slot.secret is None else None
+        if slot is None or slot.secret is not None or slot.claimed:
+            return None
+        slot.claimed = True
+        return LinkReservation(self, slot)
 
     def take(self, token: str) -> str | Literal["waiting"] | None:
         """The secret, once (then forgotten); "waiting" while its write has not answered; None when gone."""
@@ -191,6 +200,8 @@ def link_round(ctx: Any, arguments: dict[str, Any], *, read_only: bool) -> Input
         return LinkDelivery()
     if ctx.request_state is None:
         slot = links.offer()
+        if slot is None:  # too many links open: the secret goes as it would without URL mode
+            return None
         url = str(request.base_url).rstrip("/") + ROUTE.format(token=slot.token)
         params = ElicitRequestURLParams(message=_message(arguments, slot), url=url, elicitation_id=slot.elicitation_id)
         return InputRequiredResult(

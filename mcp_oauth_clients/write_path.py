@@ -55,6 +55,10 @@ class PlannedRequest:
     retry: bool = True
 
 
+# What the audit keeps of a client that a request without a body acts on (never a secret: none is stored).
+BODYLESS_BEFORE = ("client_name", "visibility", "client_uri", "redirect_uris")
+
+
 @dataclass(frozen=True)
 class Plan:
     """Everything a write will do, known before it is sent; a dry run shows exactly this.
@@ -78,9 +82,11 @@ class Plan:
         return dict(self.request.body or {}) if self.request is not None else {}
 
     def intent(self) -> dict[str, Any]:
-        """The audit intent's facts: the request, the plan's hash and, per field sent, the value before."""
+        """The audit intent's facts: the request, the plan's hash and, per field sent, the value before; a request
+        without a body (a deletion, a rotation) records which client it acts on, so the file alone says what went."""
         assert self.request is not None
-        before = {name: getattr(self.before, name, None) for name in self.body} if self.before is not None else {}
+        names = list(self.body) or list(BODYLESS_BEFORE)
+        before = {name: getattr(self.before, name, None) for name in names} if self.before is not None else {}
         return {
             "request": {"method": self.request.method, "path": self.request.path},
             "body": self.request.body,

@@ -677,12 +677,6 @@ async def test_a_field_pointer_naming_a_real_field_still_reads_as_that_field(tmp
     assert "(field: redirect_uris[0])" in result.content[0].text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 5: SecretLinks.claim hands the same empty slot to every claim of one elicitation id, so a "
-    "round 2 replayed while the first write is in flight sends a second create/rotation, and the second secret "
-    "overwrites the first behind the link (_fill checks only that the slot is open)",
-)
 def test_one_accepted_link_covers_one_write_only():
     links = SecretLinks()
     slot = links.offer()
@@ -691,11 +685,6 @@ def test_one_accepted_link_covers_one_write_only():
     assert first is not None and second is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 6: SecretLinks.offer has no cap on open links and sweeps all of them on every offer, so a "
-    "caller repeating round 1 of create keeps unbounded memory for ten minutes and pays O(n) per call",
-)
 def test_the_open_links_a_caller_can_pile_up_are_bounded():
     links = SecretLinks()
     for _ in range(5_000):
@@ -831,12 +820,6 @@ async def test_a_lifecycle_write_that_landed_but_whose_answer_was_lost_is_unknow
     assert result.is_error and "unknown" in result.content[0].text.lower()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 7: lifecycle_delete.plan_delete builds a Plan whose audit intent carries 'before': {} "
-    "(write_path's intent takes before only from a body's changed fields), so after a deletion the audit file "
-    "cannot say what was deleted (name, visibility, redirect URIs)",
-)
 async def test_the_audit_of_a_deletion_says_what_client_was_deleted(tmp_path):
     audit = tmp_path / "audit.jsonl"
     server, _ = setup(audit_log=str(audit), allow_unattended_promotion=True)
