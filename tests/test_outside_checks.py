@@ -17,6 +17,7 @@ from mcp import Client
 
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.server import build_server
+from mcp_oauth_clients.tools import tool_table
 from tests.npm_tools import bin_path, require
 from tests.stdio_client import SCRIPT, clean_env
 
@@ -89,13 +90,7 @@ def test_inspector_cli_lists_and_calls_the_tools_over_stdio():
     listed_text, called_text = done.stdout.split("== tools/call update_oauth_client")
     listed = json.loads(listed_text.split("== tools/list", 1)[1])
     called = json.loads(called_text)
-    assert [t["name"] for t in listed["tools"]] == [
-        "update_oauth_client",
-        "get_oauth_client",
-        "list_oauth_clients",
-        "list_oauth_scopes",
-        "check_verification_record",
-    ]
+    assert [t["name"] for t in listed["tools"]] == [spec.name for spec in tool_table(Settings(sandbox=True))]
     assert called["structuredContent"]["client"]["client_name"] == "From Inspector"
     assert called["content"][0]["text"].startswith("[SANDBOX]")
 
