@@ -59,7 +59,7 @@ class AuditLog:
         line = self.line({"event": "write_intent", **entry})
         try:
             with anyio.fail_after(INTENT_WAIT):
-                await anyio.to_thread.run_sync(self._append, line, abandon_on_cancel=True)
+                await anyio.to_thread.run_sync(self._append_after_queued, line, abandon_on_cancel=True)
         except TimeoutError:
             raise AuditUnwritable(f"the audit log took longer than {INTENT_WAIT:.0f} s to take the line") from None
         except OSError as exc:
@@ -103,8 +103,22 @@ class AuditLog:
                 self._writer.start()
                 atexit.register(self.close)
 
+    def _append_after_queued(self, line: str) -> None:
+        """Append `line` once every line queued before it is written, so the file keeps the order of events
+        (an attempt's outcome, queued, is never written after the next attempt's intent)."""
+        with self._lock:
+            running = self._writer is not None
+        if running:
+            written = threading.Event()
+            self._queue.put(written)
+            written.wait(INTENT_WAIT)
+        self._append(line)
+
     def _write_queued(self) -> None:
         while (line := self._queue.get()) is not _STOP:
+            if isinstance(line, threading.Event):  # a barrier: everything queued before it is written
+                line.set()
+                continue
             try:
                 self._append(line)
             except OSError as exc:
