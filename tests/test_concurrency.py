@@ -6,8 +6,6 @@ and the fake's sockets. Timeouts are generous: a loaded machine makes the calls 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -18,7 +16,7 @@ from mcp import Client
 from mcp_oauth_clients.emulator import demo_client
 from mcp_oauth_clients.http_transport import http_app
 from mcp_oauth_clients.server import build_server
-from tests.conftest import ACCOUNT, CLIENT, settings_for
+from tests.conftest import ACCOUNT, CLIENT, asgi_lifespan, settings_for
 from tests.fake_cloudflare import Fault
 from tests.test_http import HEADERS, INIT
 
@@ -80,25 +78,6 @@ async def test_fifty_concurrent_calls_in_memory_give_fifty_uncrossed_results_ove
     assert_within_the_pool(fake, pool_limits)
 
 
-@asynccontextmanager
-async def lifespan(app: Any) -> AsyncIterator[None]:
-    """Run the ASGI app's lifespan (which starts the MCP session manager), as uvicorn would around serving."""
-    to_app: anyio.abc.ObjectSendStream[dict[str, Any]]
-    to_app, app_receives = anyio.create_memory_object_stream[dict[str, Any]](2)
-    app_sends, from_app = anyio.create_memory_object_stream[dict[str, Any]](2)
-    async with anyio.create_task_group() as group:
-        group.start_soon(
-            app, {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, app_receives.receive, app_sends.send
-        )
-        await to_app.send({"type": "lifespan.startup"})
-        assert (await from_app.receive())["type"] == "lifespan.startup.complete"
-        try:
-            yield
-        finally:
-            await to_app.send({"type": "lifespan.shutdown"})
-            assert (await from_app.receive())["type"] == "lifespan.shutdown.complete"
-
-
 async def test_fifty_concurrent_calls_over_streamable_http_give_fifty_uncrossed_answers(fake, pool_limits):
     ids = seed_clients(fake)
     settings = settings_for(fake.base_url, **PATIENT)
@@ -106,7 +85,7 @@ async def test_fifty_concurrent_calls_over_streamable_http_give_fifty_uncrossed_
     answers: dict[str, dict] = {}
     transport = httpx.ASGITransport(app=app)
     async with (
-        lifespan(app),
+        asgi_lifespan(app),
         httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000", headers=HEADERS, timeout=60) as http,
     ):
         assert (await http.post("/mcp", json=INIT)).status_code == 200
