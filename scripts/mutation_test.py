@@ -46,7 +46,9 @@ _BOUNDED_WAITS = [
     "tests/test_bounded_work.py::test_any_retry_after_reads_as_a_finite_wait_no_longer_than_a_day",
     "tests/test_bounded_work.py::test_one_failed_attempt_is_counted_in_the_singular",
 ]
-# The fast unit tests that cover each module (files that do not exist yet are skipped).
+# The fast unit tests that cover each module (files that do not exist yet are skipped), with the tests written
+# to catch mutants that had survived (tests/test_mutation_kills.py), which are run for every module.
+_KILLS = "tests/test_mutation_kills.py"
 MODULE_TESTS: dict[str, list[str]] = {
     "checks.py": ["tests/test_checks.py", "tests/test_models.py", "tests/test_tool_surface.py"],
     "diff.py": [
@@ -67,6 +69,8 @@ MODULE_TESTS: dict[str, list[str]] = {
         "tests/test_tool_surface.py",
         "tests/test_bounded_work.py",
     ],
+    "arguments.py": ["tests/test_models.py", "tests/test_bounded_work.py", "tests/test_tool_surface.py"],
+    "suggestions.py": ["tests/test_models.py", "tests/test_guards.py"],
 }
 
 _FLIPPED_COMPARISONS = {
@@ -352,7 +356,7 @@ def run_tests(workdir: Path, tests: list[str], timeout: float) -> int | None:
 
 
 def test_module(module: str, equivalents: dict[str, str], workdir: Path) -> dict:
-    tests = [t for t in MODULE_TESTS[module] if (workdir / t.split("::")[0]).exists()]
+    tests = [t for t in [*MODULE_TESTS[module], _KILLS] if (workdir / t.split("::")[0]).exists()]
     target = workdir / PACKAGE / module
     original = target.read_text()
     started = time.monotonic()
