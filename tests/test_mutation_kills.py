@@ -5,6 +5,7 @@ Each test names what it proves; the mutant it was written for is said in a comme
 
 from __future__ import annotations
 
+from mcp_oauth_clients.diff import stored_changes
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.verification import guidance_for
 
@@ -33,3 +34,13 @@ def test_a_host_of_exactly_80_characters_is_named_whole():
     assert len(host) == 80
     [step] = guidance_for(_client(f"https://{host}/")).next_steps
     assert step.startswith(f'The client URI host "{host}" is not a name DNS can hold (')
+
+
+# diff.py stored_changes: " ".join(explained) -> "".join(explained).
+def test_every_side_effect_cloudflare_had_on_scopes_is_given_as_its_own_sentence_in_the_stored_change():
+    before = OAuthClient.model_validate({"client_id": "c1", "scopes": ["email"]})
+    after = OAuthClient.model_validate({"client_id": "c1", "scopes": ["email", "profile", "openid", "offline_access"]})
+    effects = ["id_token brought openid.", "refresh_token brought offline_access."]
+    [change] = stored_changes(before, after, {"scopes": ["email", "profile"]}, effects)
+    assert change.field == "scopes" and change.added == ["profile", "openid", "offline_access"]
+    assert change.reason == "id_token brought openid. refresh_token brought offline_access."
