@@ -5,6 +5,13 @@ Each test names what it proves; the mutant it was written for is said in a comme
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+import pytest
+
+from mcp_oauth_clients.cloudflare_client import CloudflareClient
+from mcp_oauth_clients.config import Credentials, Settings
 from mcp_oauth_clients.diff import stored_changes
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.verification import guidance_for
@@ -44,3 +51,43 @@ def test_every_side_effect_cloudflare_had_on_scopes_is_given_as_its_own_sentence
     [change] = stored_changes(before, after, {"scopes": ["email", "profile"]}, effects)
     assert change.field == "scopes" and change.added == ["profile", "openid", "offline_access"]
     assert change.reason == "id_token brought openid. refresh_token brought offline_access."
+
+
+def _cloudflare(monkeypatch: pytest.MonkeyPatch) -> tuple[CloudflareClient, list[httpx.Request], list[httpx.Limits]]:
+    """A client whose every request is recorded, and the pool limits it gives httpx, as it gives them."""
+    requests: list[httpx.Request] = []
+    limits_seen: list[httpx.Limits] = []
+
+    class Recorded(httpx.AsyncClient):
+        def __init__(self, *args: Any, limits: httpx.Limits, **kwargs: Any) -> None:
+            limits_seen.append(limits)
+            super().__init__(*args, limits=limits, **kwargs)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        result = {"client_id": "c" * 32, "visibility": "private", "client_name": "App"}
+        return httpx.Response(200, json={"success": True, "errors": [], "messages": [], "result": result})
+
+    monkeypatch.setattr(httpx, "AsyncClient", Recorded)
+    settings = Settings(credentials=Credentials(api_token="tok"), base_url="https://api.example.test/client/v4")
+    return CloudflareClient(settings, transport=httpx.MockTransport(answer)), requests, limits_seen
+
+
+# cloudflare_client.py USER_AGENT: the contact URL dropped.
+@pytest.mark.anyio
+async def test_every_request_names_the_project_and_where_to_reach_it_in_the_user_agent(monkeypatch):
+    client, requests, _ = _cloudflare(monkeypatch)
+    await client.get_oauth_client("a" * 32, "c" * 32)
+    [request] = requests
+    agent = request.headers["user-agent"]
+    assert agent.startswith("mcp-oauth-clients/")
+    assert agent.endswith(" (+https://github.com/mcp-oauth-clients/mcp-oauth-clients)")
+
+
+# cloudflare_client.py CloudflareClient._http: max_connections / max_keepalive_connections 10 -> 9 / 11.
+@pytest.mark.anyio
+async def test_the_connection_pool_holds_the_ten_connections_docs_security_promises_all_kept_alive(monkeypatch):
+    client, _, limits_seen = _cloudflare(monkeypatch)
+    await client.get_oauth_client("a" * 32, "c" * 32)
+    [limits] = limits_seen
+    assert (limits.max_connections, limits.max_keepalive_connections) == (10, 10)
