@@ -13,6 +13,8 @@ import pytest
 from mcp_oauth_clients.cloudflare_client import CloudflareClient
 from mcp_oauth_clients.config import Credentials, Settings
 from mcp_oauth_clients.diff import stored_changes
+from mcp_oauth_clients.errors import Refused
+from mcp_oauth_clients.guards import NO_PERSON, UNATTENDED, Approval, check_approved, promotion_requirements
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.verification import guidance_for
 
@@ -91,3 +93,46 @@ async def test_the_connection_pool_holds_the_ten_connections_docs_security_promi
     await client.get_oauth_client("a" * 32, "c" * 32)
     [limits] = limits_seen
     assert (limits.max_connections, limits.max_keepalive_connections) == (10, 10)
+
+
+# guards.py Approval: confirm_irreversible defaults to True.
+def test_an_approval_says_nothing_about_confirm_irreversible_unless_told_so_the_operator_flag_alone_refuses():
+    with pytest.raises(Refused):
+        check_approved(Settings(allow_unattended_promotion=True), Approval(), "the promotion")
+
+
+# guards.py check_approved: "Nothing was written." dropped; Asking.next_step's default emptied.
+def test_without_a_person_the_refusal_says_nothing_was_written_and_to_use_a_client_that_can_ask():
+    with pytest.raises(Refused) as caught:
+        check_approved(Settings(), Approval(), "the promotion")
+    assert caught.value.message == (
+        f"The promotion cannot be undone, and no person can approve it here: {NO_PERSON.why_not}. Nothing was written."
+    )
+    assert caught.value.next_step.startswith(
+        "ask the person to use an MCP client that supports elicitation, or to do it themselves in the Cloudflare"
+    )
+
+
+# guards.py Asking.sentence: the ": " between why no person can be asked and the rule dropped.
+def test_a_preview_says_why_no_person_can_be_asked_then_the_unattended_rule_as_one_sentence():
+    assert (
+        NO_PERSON.sentence() == f"This MCP client cannot ask a person (it declares no form elicitation): {UNATTENDED}"
+    )
+
+
+# guards.py promotion_requirements: quoted(record.value, 2000) -> 2001.
+def test_the_txt_value_in_an_unmet_requirement_is_bounded_to_2000_characters_after_its_hidden_characters_are_escaped():
+    text = "x" * 1995 + "\u200b"  # 1996 characters, 2001 once the zero-width space is written as \u200b
+    client = OAuthClient.model_validate(
+        {
+            "client_id": "c1",
+            "visibility": "private",
+            "client_name": "App",
+            "logo_uri": "https://app.example.com/logo.png",
+            "scopes": ["account.read"],
+            "client_uri": "https://app.example.com/",
+            "client_uri_verification": {"status": "pending", "text": text},
+        }
+    )
+    [unmet] = promotion_requirements(client)
+    assert f'with the value "{"x" * 1995}\\u20…" (the whole value' in unmet
