@@ -34,8 +34,10 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "mcp_oauth_clients"
@@ -46,7 +48,9 @@ _BOUNDED_WAITS = [
     "tests/test_bounded_work.py::test_any_retry_after_reads_as_a_finite_wait_no_longer_than_a_day",
     "tests/test_bounded_work.py::test_one_failed_attempt_is_counted_in_the_singular",
 ]
-# The fast unit tests that cover each module (files that do not exist yet are skipped).
+# The fast unit tests that cover each module (files that do not exist yet are skipped), with the tests written
+# to catch mutants that had survived (tests/test_mutation_kills.py), which are run for every module.
+_KILLS = "tests/test_mutation_kills.py"
 MODULE_TESTS: dict[str, list[str]] = {
     "checks.py": ["tests/test_checks.py", "tests/test_models.py", "tests/test_tool_surface.py"],
     "diff.py": [
@@ -67,6 +71,8 @@ MODULE_TESTS: dict[str, list[str]] = {
         "tests/test_tool_surface.py",
         "tests/test_bounded_work.py",
     ],
+    "arguments.py": ["tests/test_models.py", "tests/test_bounded_work.py", "tests/test_tool_surface.py"],
+    "suggestions.py": ["tests/test_models.py", "tests/test_guards.py"],
 }
 
 _FLIPPED_COMPARISONS = {
@@ -121,14 +127,16 @@ def _annotate(tree: ast.AST) -> None:
 
 def _is_docstring(node: ast.AST) -> bool:
     parent = getattr(node, "parent", None)
+    holder = getattr(parent, "parent", None)
     return (
         isinstance(parent, ast.Expr)
-        and isinstance(parent.parent, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        and parent.parent.body[0] is parent
+        and isinstance(holder, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and holder.body[0] is parent
     )
 
 
-def _in_log_call(node: ast.AST) -> bool:
+def _in_log_call(start: ast.AST) -> bool:
+    node: ast.AST | None = start
     if isinstance(node, ast.Expr):  # the statement holding the call: dropping it is dropping a log line
         node = node.value
     while node is not None:
@@ -150,15 +158,16 @@ def _skipped(node: ast.AST) -> bool:
     return _is_docstring(node) or _in_log_call(node)
 
 
-def _ancestors(node: ast.AST):
+def _ancestors(start: ast.AST) -> Iterator[ast.AST]:
+    node: ast.AST | None = start
     while node is not None:
         yield node
         node = getattr(node, "parent", None)
 
 
-def _mutations(node: ast.AST) -> list:
+def _mutations(node: ast.AST) -> list[Callable[[Any], ast.AST]]:
     """The mutations of one node, each a function that changes the node in place and returns it."""
-    out = []
+    out: list[Callable[[Any], ast.AST]] = []
     if isinstance(node, ast.Compare):
         for i, op in enumerate(node.ops):
             if type(op) in _FLIPPED_COMPARISONS:
@@ -260,12 +269,12 @@ def mutate(source: str, index: int, variant: int) -> tuple[str, str]:
     ast.copy_location(new, node)
     if site is node:
         after = _render(new)
-        tree = _Replace(node, new).visit(tree)
+        mutated = _Replace(node, new).visit(tree)
     else:
-        tree = _Replace(node, new).visit(tree)
+        mutated = _Replace(node, new).visit(tree)
         after = _render(site)
-    ast.fix_missing_locations(tree)
-    return ast.unparse(tree), _change(before, after)
+    ast.fix_missing_locations(mutated)
+    return ast.unparse(mutated), _change(before, after)
 
 
 def mutants_of(module: str, project: Path = ROOT) -> list[Mutant]:
@@ -314,7 +323,7 @@ def _no_npm_install() -> None:
     def refuse() -> None:
         raise RuntimeError("the npm tools are not installed during a mutation run")
 
-    tests.npm_tools.install = refuse
+    setattr(tests.npm_tools, "install", refuse)  # noqa: B010 - the attribute is typed as the real installer
 
 
 def run_tests(workdir: Path, tests: list[str], timeout: float) -> int | None:
@@ -351,8 +360,8 @@ def run_tests(workdir: Path, tests: list[str], timeout: float) -> int | None:
         time.sleep(0.01)
 
 
-def test_module(module: str, equivalents: dict[str, str], workdir: Path) -> dict:
-    tests = [t for t in MODULE_TESTS[module] if (workdir / t.split("::")[0]).exists()]
+def test_module(module: str, equivalents: dict[str, str], workdir: Path) -> dict[str, Any]:
+    tests = [t for t in [*MODULE_TESTS[module], _KILLS] if (workdir / t.split("::")[0]).exists()]
     target = workdir / PACKAGE / module
     original = target.read_text()
     started = time.monotonic()
@@ -361,7 +370,14 @@ def test_module(module: str, equivalents: dict[str, str], workdir: Path) -> dict
     if code != 0:
         sys.exit(f"{module}: the unmutated tests do not pass (exit {code}): {' '.join(tests)}")
     timeout = max(20.0, 5 * baseline)
-    result = {"module": module, "generated": 0, "caught": 0, "survived": [], "equivalent": 0, "listed_caught": []}
+    result: dict[str, Any] = {
+        "module": module,
+        "generated": 0,
+        "caught": 0,
+        "survived": [],
+        "equivalent": 0,
+        "listed_caught": [],
+    }
     mutants = mutants_of(module, workdir)
     for number, mutant in enumerate(mutants, 1):
         mutated, _ = mutate(original, mutant.index, mutant.variant)
