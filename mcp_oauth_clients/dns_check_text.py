@@ -9,6 +9,7 @@ from __future__ import annotations
 from mcp_oauth_clients.dns_check import TXTLookup, VerificationCheck
 from mcp_oauth_clients.results import SANDBOX_BANNER
 from mcp_oauth_clients.untrusted import VERIFICATION_STATUSES, plain, quoted
+from mcp_oauth_clients.verification import MAX_VALUE_CHARS
 
 RECORD_CHARS_SHOWN = 120
 STATUSES = VERIFICATION_STATUSES | {"unknown"}
@@ -47,7 +48,8 @@ def describe_check(result: VerificationCheck) -> str:
         lines.append(summary)
     record = guidance.dns_record
     if record is not None and result.finding != "found":
-        lines.append(f"The record: type TXT   name {quoted(record.name)}   value {quoted(record.value, 2000)}")
+        value = quoted(record.value, MAX_VALUE_CHARS)
+        lines.append(f"The record: type TXT   name {quoted(record.name)}   value {value}")
         lines.append("Use the whole value, prefix included, as one string. Only needed to make the client public.")
     elif record is None and guidance.next_steps and guidance.host_problem is None:
         lines.append(guidance.next_steps[0])

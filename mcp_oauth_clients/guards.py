@@ -21,7 +21,7 @@ from mcp_oauth_clients.errors import InvalidInput, Refused, ToolFailure
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.suggestions import closest
 from mcp_oauth_clients.untrusted import quoted
-from mcp_oauth_clients.verification import guidance_for
+from mcp_oauth_clients.verification import MAX_VALUE_CHARS, guidance_for
 from mcp_oauth_clients.write_path import Plan
 
 logger = logging.getLogger(__name__)
@@ -64,8 +64,8 @@ def promotion_requirements(client: OAuthClient) -> list[str]:
             record = guidance.dns_record
             unmet.append(
                 f"a verified client URI host (now {quoted(guidance.status)}): add a DNS TXT record on "
-                f"{quoted(record.name)} with the value {quoted(record.value, 2000)} (the whole value, prefix included, "
-                "without the quotes), then wait for Cloudflare "
+                f"{quoted(record.name)} with the value {quoted(record.value, MAX_VALUE_CHARS)} (the whole value, "
+                "prefix included, without the quotes), then wait for Cloudflare "
                 "to verify it (it polls for up to two days)."
             )
         elif guidance.host is None:

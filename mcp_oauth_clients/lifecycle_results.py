@@ -18,7 +18,7 @@ from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.results import PREVIEW_BANNER, SANDBOX_BANNER, SETTINGS, value
 from mcp_oauth_clients.secret_links import SecretLink
 from mcp_oauth_clients.untrusted import VISIBILITIES, plain, quoted
-from mcp_oauth_clients.verification import VerificationGuidance
+from mcp_oauth_clients.verification import MAX_VALUE_CHARS, VerificationGuidance
 
 LIST_TOOL = "list_oauth_clients"
 ROTATE_TOOL = "rotate_oauth_client_secret"
@@ -144,7 +144,7 @@ def describe_created(result: CreatedClient, _: object = None) -> str:
         lines.append(
             f"To verify the client URI host {quoted(result.verification.host)}, a person adds this DNS record:"
         )
-        lines.append(f"  type TXT   name {quoted(record.name)}   value {quoted(record.value, 2000)}")
+        lines.append(f"  type TXT   name {quoted(record.name)}   value {quoted(record.value, MAX_VALUE_CHARS)}")
     lines += _secret_lines(result.secret, result.preview)
     lines += [f"Next step: {step}" for step in result.next_steps]
     return "\n".join(lines)

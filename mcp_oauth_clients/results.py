@@ -26,7 +26,7 @@ from mcp_oauth_clients.budget import Budgeted
 from mcp_oauth_clients.diff import FieldChange
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.untrusted import VERIFICATION_STATUSES, VISIBILITIES, plain, quoted, quoted_entries
-from mcp_oauth_clients.verification import VerificationGuidance
+from mcp_oauth_clients.verification import MAX_VALUE_CHARS, VerificationGuidance
 
 SANDBOX_BANNER = "[SANDBOX] In-memory emulation, not Cloudflare: nothing real was read or changed."
 PREVIEW_BANNER = "[PREVIEW] Dry run: nothing was written."
@@ -176,7 +176,7 @@ def _verification(guidance: VerificationGuidance, *, full: bool) -> list[str]:
     # shown once, in its own line, so the step that restates it is left out.
     return [
         f"Client URI host {host}: verification {status}. To verify it, a person adds this DNS record:",
-        f"  type TXT   name {quoted(record.name)}   value {quoted(record.value, 2000)}",
+        f"  type TXT   name {quoted(record.name)}   value {quoted(record.value, MAX_VALUE_CHARS)}",
         *(f"- {step}" for step in guidance.next_steps if record.value not in step),
     ]
 

@@ -135,4 +135,5 @@ def test_the_txt_value_in_an_unmet_requirement_is_bounded_to_2000_characters_aft
         }
     )
     [unmet] = promotion_requirements(client)
-    assert f'with the value "{"x" * 1995}\\u20…" (the whole value' in unmet
+    # clipped before the escape (quoted() never cuts one in half); the 2001 mutant would show it whole
+    assert f'with the value "{"x" * 1995}…" (the whole value' in unmet
