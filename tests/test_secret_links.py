@@ -24,9 +24,8 @@ from mcp_oauth_clients.emulator import CloudflareEmulator, mock_transport
 from mcp_oauth_clients.http_transport import http_app
 from mcp_oauth_clients.secret_links import LINK_LIFETIME, LinkDelivery, SecretLinks
 from mcp_oauth_clients.server import build_server
-from tests.conftest import ACCOUNT, CLIENT, settings_for
+from tests.conftest import ACCOUNT, CLIENT, asgi_lifespan, settings_for
 from tests.fake_cloudflare import TOKEN
-from tests.test_concurrency import lifespan
 
 pytestmark = pytest.mark.anyio
 
@@ -104,7 +103,7 @@ async def served(
     emulator = CloudflareEmulator(tokens={TOKEN})
     config = settings_for(BASE, audit_log=str(tmp_path / "audit.jsonl"), **settings)
     app = http_app(build_server(config, transport=mock_transport(emulator)), config, host, links)
-    async with lifespan(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as browser:
+    async with asgi_lifespan(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as browser:
         yield app, emulator, browser
 
 
