@@ -118,12 +118,12 @@ async def _handle(
         if spec.writes and arguments.get("dry_run") is not True:  # a write refused for its arguments
             write_path.refuse(services.audit, _target_of(services, spec, arguments), failure)
         return _error(services, failure.render())
-    if spec.issues_secret:
-        link = secret_links.link_round(ctx, arguments, read_only=services.settings.read_only)
-        if isinstance(link, InputRequiredResult):
-            return link  # round 1: the person is offered the link; nothing is sent until they accept
-        resolved = replace(resolved, link=link)
     try:
+        if spec.issues_secret:
+            link = secret_links.link_round(ctx, arguments, read_only=services.settings.read_only)
+            if isinstance(link, InputRequiredResult):
+                return link  # round 1: the person is offered the link; nothing is sent until they accept
+            resolved = replace(resolved, link=link)
         result = await spec.run(services, params, resolved)
         text = spec.render(result, params)
     except ToolFailure as failure:
