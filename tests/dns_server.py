@@ -7,6 +7,8 @@ real one: only where it sends its queries differs (MCP_OAUTH_CLIENTS_DNS_SERVER)
 
 from __future__ import annotations
 
+import threading
+
 from dnslib import QTYPE, RCODE, RR, TXT
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
@@ -46,8 +48,14 @@ class LoopbackDNS:
         return f"{host}:{port}"
 
     def __enter__(self) -> LoopbackDNS:
-        self.server.start_thread()
+        # dnslib's own start_thread() polls for shutdown every 0.5 s, which every test using this server
+        # paid at teardown; a short poll makes stopping immediate.
+        udp = self.server.server
+        self._thread = threading.Thread(target=udp.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.stop()
+        self.server.server.shutdown()
+        self.server.server.server_close()
+        self._thread.join()
