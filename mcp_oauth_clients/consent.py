@@ -92,6 +92,7 @@ class Question:
     approves: Callable[[Any, Plan], bool]  # (the accepted form's data, the plan) -> approved
 
 
+@functools.cache  # the same resolvers for the same question, so the SDK's work on them is done once
 def consent_resolvers(question: Question) -> dict[str, Any]:
     """The two resolvers a tool runs before its body: the plan, then, when the client can ask, the question.
 

@@ -6,7 +6,8 @@
 - `inline_refs`: some MCP clients do not follow `$ref` in a schema.
 - `model_tool`: one handler serves many tools. The SDK reads a tool's parameters, resolvers and output
   model from the function's signature and type hints, so each tool gets a small function whose
-  signature is built here from real objects (no string annotations to evaluate).
+  signature is built here from real objects (no string annotations to evaluate). What the SDK derives from
+  that signature is derived once per process and shared by every server built after.
 
 (The server's `_lowlevel_server` use, for passing stdin to the stdio transport, is in `server.py`.)
 """
@@ -54,6 +55,12 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     return walk(schema)
 
 
+# What the SDK derives from a tool's signature and models (schemas, argument and output models, resolver
+# plans) depends on nothing else, and costs ~5 ms a tool; it is derived once per process, so a second server
+# (a test, doctor) pays only for its own function, description and annotations.
+_TEMPLATES: dict[tuple[Any, ...], tuple[Tool, tuple[Any, ...]]] = {}
+
+
 def model_tool(
     call: ToolCall,
     params_model: type[BaseModel],
@@ -79,9 +86,19 @@ def model_tool(
     )
     tool.__annotations__ = {**hints, "return": returns}
     tool.__name__ = tool.__qualname__ = name
-    registered = Tool.from_function(
-        tool, name=name, title=annotations.title, description=description, annotations=annotations
+    key = (name, params_model, output_model, tuple((p, id(hint)) for p, hint in resolved.items()))
+    if key not in _TEMPLATES:
+        template = Tool.from_function(tool, name=name)
+        template.fn_metadata.arg_model = _RawArguments
+        template.parameters = inline_refs(params_model.model_json_schema())
+        _TEMPLATES[key] = (template, tuple(resolved.values()))  # the hints kept alive, so their ids stay theirs
+    template = _TEMPLATES[key][0]
+    return template.model_copy(
+        update={
+            "fn": tool,
+            "title": annotations.title,
+            "description": description,
+            "annotations": annotations,
+            "parameters": copy.deepcopy(template.parameters),
+        }
     )
-    registered.fn_metadata.arg_model = _RawArguments
-    registered.parameters = inline_refs(params_model.model_json_schema())
-    return registered
