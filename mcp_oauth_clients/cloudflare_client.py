@@ -15,7 +15,9 @@ attempt's answer can say it was not, so the whole call ends as an unknown outcom
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +39,8 @@ from mcp_oauth_clients.errors import (
 )
 
 if TYPE_CHECKING:  # httpx is imported on the first request: start-up and tools/list never need it
+    import ssl
+
     import httpx
 
 # MAX_RETRY_AFTER and retry_after_seconds live in `envelope`; tests/test_bounded_work.py imports them from here.
@@ -58,6 +62,19 @@ class APIResult:
     request_id: str | None
     attempts: int
     result_info: dict[str, Any] | None = None  # a collection's count, page, per_page, total_count
+
+
+def _tls() -> ssl.SSLContext:
+    """httpx's verifying context for the CA bundle the environment names (SSL_CERT_FILE, SSL_CERT_DIR, else
+    certifi's), loaded once per process: loading a bundle costs ~20 ms, paid once rather than per server."""
+    return _tls_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_for(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    import httpx
+
+    return httpx.create_ssl_context(trust_env=True)  # reads the same two variables, which match the key
 
 
 class CloudflareClient:
@@ -90,6 +107,7 @@ class CloudflareClient:
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
                 follow_redirects=False,
                 limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+                verify=_tls(),
                 trust_env=True,
             )
         return self._client
