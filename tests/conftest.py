@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 import re
@@ -31,6 +32,26 @@ from mcp_oauth_clients.config import Credentials, Settings
 from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, DEMO_CLIENT_ID
 from tests import npm_tools
 from tests.fake_cloudflare import TOKEN, FakeCloudflare
+
+def _share_compiled_output_validators() -> None:
+    """`mcp.Client` compiles and meta-checks each tool's output schema once per session (~25 ms for the client
+    models); the suite opens a session per test, so one compiled validator per distinct schema is shared. Every
+    result is still validated against its tool's schema, and a schema that fails to compile is never shared."""
+    from mcp.client.session import ClientSession
+
+    compile_for_session = ClientSession._output_schema_validator
+    compiled: dict[str, Any] = {}
+
+    def shared(self: ClientSession, name: str, output_schema: dict[str, Any]) -> Any:
+        key = json.dumps(output_schema, sort_keys=True)
+        if key not in compiled:
+            compiled[key] = compile_for_session(self, name, output_schema)
+        return compiled[key]
+
+    ClientSession._output_schema_validator = shared  # type: ignore[method-assign]
+
+
+_share_compiled_output_validators()
 
 ACCOUNT = DEMO_ACCOUNT_ID
 CLIENT = DEMO_CLIENT_ID
