@@ -1,14 +1,14 @@
-"""The fault matrix against the loopback fake: outcome, requests, a time bound, and that the next call works."""
+"""The fault matrix against the loopback fake: outcome, requests, that the call ends, and that the next call works."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import socket
-import time
 import unicodedata
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -30,6 +30,7 @@ from tests.fault_cases import (
 )
 
 pytestmark = pytest.mark.anyio
+HANG = 60  # seconds: far beyond any row (the slowest waits out a Retry-After of 1 s)
 FAULTS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "faults.md"
 
 
@@ -57,11 +58,11 @@ def dead_end(kind: str):
             sock.close()
 
 
-def matrix_settings(base_url: str, **extra):
+def matrix_settings(base_url: str, timeout: float = TIMEOUT, **extra):
     return settings_for(
         base_url,
-        timeout=TIMEOUT,
-        connect_timeout=CONNECT_TIMEOUT,
+        timeout=timeout,
+        connect_timeout=min(timeout, CONNECT_TIMEOUT),
         retry_backoff=BACKOFF,
         max_retry_wait=MAX_RETRY_WAIT,
         **extra,
@@ -77,22 +78,23 @@ def call_for(case: FaultCase) -> tuple[str, dict]:
 
 
 async def run_case(case: FaultCase, fake, **extra_settings):
-    """Run one case; return (result, next_result, elapsed seconds, requests that reached the fake)."""
+    """Run one case; return (result, next_result, requests that reached the fake)."""
     with contextlib.ExitStack() as stack:
         base = fake.base_url if case.target == "fake" else stack.enter_context(dead_end(case.target))
         faults = case.faults()
         if case.operation == "update":  # an update reads the client first: the case's faults are the PATCH's
             faults = [f if f.method else dataclasses.replace(f, method="PATCH") for f in faults]
         fake.script(*faults)
-        server = build_server(matrix_settings(base, **extra_settings))
+        server = build_server(matrix_settings(base, case.timeout, **extra_settings))
         name, arguments = call_for(case)
         async with Client(server) as client:
-            started = time.monotonic()
-            result = await client.call_tool(name, arguments)
-            elapsed = time.monotonic() - started
+            # Not a time limit (timing is no test's business): a guard against a row that never ends, which
+            # is the failure it would show if an attempt had no deadline or a wait no ceiling.
+            with anyio.fail_after(HANG):
+                result = await client.call_tool(name, arguments)
             fake.faults.clear()
             next_result = await client.call_tool("get_oauth_client", {"oauth_client_id": CLIENT})
-    return result, next_result, elapsed, fake.hits
+    return result, next_result, fake.hits
 
 
 def text_of(result) -> str:
@@ -112,7 +114,7 @@ def strings_of(value) -> list[str]:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 async def test_fault_matrix(case: FaultCase, fake):
     hits_before = fake.hits
-    result, next_result, elapsed, hits = await run_case(case, fake)
+    result, next_result, hits = await run_case(case, fake)
     # the requests the case's own call made: minus the follow-up read and, for an update that got as far as
     # sending, the read before its PATCH (an update refused for its arguments reads nothing either)
     read_first = case.operation == "update" and case.requests > 0
@@ -136,7 +138,6 @@ async def test_fault_matrix(case: FaultCase, fake):
         assert case.extra["odd"] in text_of(result)
         assert case.extra["odd"] in {o["field"] for o in result.structured_content["client"]["odd_fields"]}
     assert reached == case.requests, f"{reached} requests reached the fake, expected {case.requests}"
-    assert elapsed < case.max_seconds, f"took {elapsed:.2f}s"
     if case.target == "fake":
         assert not next_result.is_error, text_of(next_result)  # the server keeps serving
     else:

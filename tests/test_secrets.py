@@ -41,37 +41,44 @@ GROUPS = 4  # each run's fault cases are split among this many servers at once: 
 
 
 def run_cases(credentials: dict[str, str], audit: Path, cases: list, guard_rails: bool) -> dict:
-    """Run `cases` (and the guard-rail calls) against a fake of their own, through a server in memory; return
-    the results, the audit log, and counts. stdout and stderr are the process's, captured by the caller."""
+    """Run `cases` (and the guard-rail calls) against a fake of their own, through servers in memory (one per
+    timeout the cases use); return the results, the audit log, and counts. stdout and stderr are the
+    process's, captured by the caller."""
     emulator = CloudflareEmulator(tokens={TOKEN, f"{EMAIL}:{API_KEY}"})
-    with FakeCloudflare(emulator) as fake:
-        env = fake_env(
-            fake,
-            MCP_OAUTH_CLIENTS_TIMEOUT=str(TIMEOUT),
-            MCP_OAUTH_CLIENTS_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
-            MCP_OAUTH_CLIENTS_RETRY_BACKOFF=str(BACKOFF),
-            MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT=str(MAX_RETRY_WAIT),
-            MCP_OAUTH_CLIENTS_AUDIT_LOG=str(audit),
-            **credentials,
-        )
-        client = MemoryClient(env)
+    with FakeCloudflare(emulator) as fake, contextlib.ExitStack() as clients:
+        servers: dict[float, MemoryClient] = {}
+
+        def client_for(timeout: float) -> MemoryClient:
+            if timeout not in servers:
+                env = fake_env(
+                    fake,
+                    MCP_OAUTH_CLIENTS_TIMEOUT=str(timeout),
+                    MCP_OAUTH_CLIENTS_CONNECT_TIMEOUT=str(min(timeout, CONNECT_TIMEOUT)),
+                    MCP_OAUTH_CLIENTS_RETRY_BACKOFF=str(BACKOFF),
+                    MCP_OAUTH_CLIENTS_MAX_RETRY_WAIT=str(MAX_RETRY_WAIT),
+                    MCP_OAUTH_CLIENTS_AUDIT_LOG=str(audit),
+                    **credentials,
+                )
+                servers[timeout] = MemoryClient(env)
+                clients.callback(servers[timeout].close)
+            return servers[timeout]
+
         results = []
-        try:
-            for case in cases:
-                fake.script(*case.faults())
-                name = "get_oauth_client" if case.operation == "read" else "update_oauth_client"
-                arguments = {"oauth_client_id": CLIENT}
-                if name == "update_oauth_client":
-                    arguments["client_name"] = "Secret scan"
+        for case in cases:
+            fake.script(*case.faults())
+            name = "get_oauth_client" if case.operation == "read" else "update_oauth_client"
+            arguments = {"oauth_client_id": CLIENT}
+            if name == "update_oauth_client":
+                arguments["client_name"] = "Secret scan"
+            results.append(client_for(case.timeout).call(name, arguments))
+            fake.faults.clear()
+        if guard_rails:
+            client = client_for(TIMEOUT)
+            for name, arguments in GUARD_RAIL_CALLS:
                 results.append(client.call(name, arguments))
-                fake.faults.clear()
-            if guard_rails:
-                for name, arguments in GUARD_RAIL_CALLS:
-                    results.append(client.call(name, arguments))
-                emulator.tokens = {"someone-else"}
-                results.append(client.call("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "denied"}))
-        finally:
-            client.close()
+            emulator.tokens = {"someone-else"}
+            results.append(client.call("update_oauth_client", {"oauth_client_id": CLIENT, "client_name": "denied"}))
+        clients.close()  # every line is in the audit file before it is read
         return {
             "results": results,
             "audit": audit.read_text() if audit.exists() else "",
