@@ -33,6 +33,7 @@ from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID, DEMO_CLIENT_ID
 from tests import npm_tools
 from tests.fake_cloudflare import TOKEN, FakeCloudflare
 
+
 def _share_compiled_output_validators() -> None:
     """`mcp.Client` compiles and meta-checks each tool's output schema once per session (~25 ms for the client
     models); the suite opens a session per test, so one compiled validator per distinct schema is shared. Every

@@ -6,6 +6,7 @@ import email.utils
 import json
 import re
 import time
+from pathlib import Path
 
 import anyio
 import httpx
@@ -948,3 +949,21 @@ async def test_exactly_8_mib_then_a_broken_connection_is_a_broken_answer_not_a_c
     script = Script(httpx.Response(200, stream=BreaksAfter(body)))
     error = await failure_of(script, max_retries=0)
     assert type(error) is TransportFailure and error.problem == "the connection broke while reading"
+
+
+def test_the_ca_bundle_is_loaded_once_per_bundle_the_environment_names(monkeypatch, tmp_path):
+    import certifi
+
+    from mcp_oauth_clients.cloudflare_client import _tls
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    default = _tls()
+    assert _tls() is default  # loaded once, shared by every client
+    bundle = tmp_path / "one-ca.pem"
+    end = b"-----END CERTIFICATE-----"
+    bundle.write_bytes(Path(certifi.where()).read_bytes().split(end)[0] + end + b"\n")  # the first CA alone
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    named = _tls()
+    assert named is not default and len(named.get_ca_certs()) == 1  # the operator's bundle, not certifi's
+    assert len(default.get_ca_certs()) > 1
