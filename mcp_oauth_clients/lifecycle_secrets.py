@@ -78,8 +78,9 @@ def take_secret(answer: APIResult) -> str | None:
     if not isinstance(secret, str) or not secret:
         return None
     kept = redact(result, [secret])
-    result.clear()
-    result.update(kept)
+    if kept is not result:  # `redact` hands back the answer itself when no echo was found
+        result.clear()
+        result.update(kept)
     return secret
 
 

@@ -16,6 +16,8 @@ tests/test_rendering_rule.py walks every tool for it.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 import unicodedata
@@ -113,26 +115,60 @@ VERIFICATION_STATUSES = frozenset({"pending", "in_progress", "verified", "failed
 
 def secret_forms(secrets: Iterable[str | None]) -> list[str]:
     """Each secret as given and as it reads once percent-encoded, longest first (so no part survives)."""
+    return list(_forms(tuple(secrets)))
+
+
+@functools.lru_cache(maxsize=64)  # the same few secrets, asked for on every answer and every output
+def _forms(secrets: tuple[str | None, ...]) -> tuple[str, ...]:
     forms = set()
     for secret in secrets:
         if secret and len(secret) >= MIN_SECRET_LENGTH:
             forms |= {secret, quote(secret, safe=""), quote(secret, safe="@:")}
-    return sorted(forms, key=len, reverse=True)
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def redact(value: Any, secrets: Iterable[str | None]) -> Any:
-    """`value` (a string, or lists/dicts of them, keys included) with every secret replaced by [REDACTED]."""
-    forms = secret_forms(secrets)
-    return _walk(value, lambda text: _redact_text(text, forms)) if forms else value
+    """`value` (a string, or lists/dicts of them, keys included) with every secret replaced by [REDACTED]: a
+    new value, or `value` itself when it holds no secret."""
+    forms = _forms(tuple(secrets))
+    if not forms or _holds_none_of(value, forms, printable=False):
+        return value
+    return _walk(value, lambda text: _redact_text(text, forms))
 
 
 def clean(value: Any, secrets: Iterable[str | None] = ()) -> Any:
-    """Escape hidden characters, then redact, in every string of `value` (dict keys too); other types pass."""
-    forms = secret_forms(secrets)
+    """Escape hidden characters, then redact, in every string of `value` (dict keys too); other types pass.
+    A new value, or `value` itself when nothing needs either."""
+    forms = _forms(tuple(secrets))
+    if _holds_none_of(value, forms, printable=True):
+        return value
     return _walk(value, lambda text: _redact_text(escape(text), forms))
 
 
-def _redact_text(text: str, forms: list[str]) -> str:
+def _holds_none_of(value: Any, forms: Sequence[str], *, printable: bool) -> bool:
+    """True when no string of `value` (keys included) holds one of `forms` (nor, with `printable`, a hidden
+    character), so that walking it would change nothing: decided from one JSON dump, at C speed.
+
+    JSON writes a string as it is except `"`, `\\` and C0 controls, which it escapes. A form free of those
+    appears in the dump exactly where it appears in a string; a dump with no escape and nothing unprintable
+    has no hidden character in any string. Whatever cannot be decided so (a form with such a character, a
+    value that does not dump) is walked.
+    """
+    if any(_JSON_ESCAPED.search(form) for form in forms):
+        return False
+    try:
+        dumped = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    if printable and not (dumped.isprintable() and (isinstance(value, str) or "\\" not in dumped)):
+        return False
+    return not any(form in dumped for form in forms)
+
+
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+
+
+def _redact_text(text: str, forms: Sequence[str]) -> str:
     for form in forms:
         if form in text:
             text = text.replace(form, REDACTED)

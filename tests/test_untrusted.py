@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcp_oauth_clients.untrusted import escape, quoted
 
@@ -37,3 +39,33 @@ def test_a_clip_falls_before_an_escape_never_inside_one(limit):
     assert len(text) <= limit and text.endswith("…")
     kept = text.removesuffix("…")
     assert any(kept == escape(raw[:i]) for i in range(len(raw))), text  # whole characters and whole escapes
+
+
+# clean() and redact() skip the walk when one JSON dump shows it would change nothing. Whatever the value
+# and the secrets, the answer must be the walk's: hidden characters, quotes, backslashes and C0 controls in
+# values, keys and secrets alike, and secrets echoed whole or in part.
+_SECRET_ALPHABET = 'ab"\\\x00\x1b\u202e\u2028é%@:/'
+_texts = st.text(
+    alphabet=st.sampled_from([*_SECRET_ALPHABET, "x", " ", "\n", "\u200b", "\ud800", "c", "d"]), max_size=12
+)
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | _texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_texts, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=_values,
+    secrets=st.lists(st.text(alphabet=st.sampled_from(list(_SECRET_ALPHABET)), max_size=8), max_size=3),
+    echo=st.booleans(),
+)
+def test_clean_and_redact_give_the_walks_answer_whether_or_not_they_skip_it(value, secrets, echo):
+    from mcp_oauth_clients.untrusted import _redact_text, _walk, clean, redact, secret_forms
+
+    if echo and secrets:  # a secret echoed in a value and in a key
+        value = {f"k{secrets[0]}": [value, f"echo {secrets[0]} echo"]}
+    forms = secret_forms(secrets)
+    assert clean(value, secrets) == _walk(value, lambda text: _redact_text(escape(text), forms))
+    assert redact(value, secrets) == (_walk(value, lambda text: _redact_text(text, forms)) if forms else value)
