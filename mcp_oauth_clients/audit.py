@@ -7,9 +7,11 @@ A write leaves two lines with the same `attempt` id (see `write_path`):
     {"event": "write_outcome", ...}  after: applied, nothing_to_change, refused, failed or unknown
 
 A write refused before anything could be sent leaves only its outcome line. Other events (a DNS
-lookup) are `note`d. Intent lines are written at once, in a worker thread the call awaits; outcome
-lines and notes are queued to a background thread, so a call being cancelled can still record its
-outcome without awaiting anything. The queue is drained when the server's lifespan ends and at exit.
+lookup) are `note`d. An intent line is written at once: on the event loop when that cannot block (the
+file is a regular file, already open and still at its path, and no line is queued before it: a few
+microseconds), otherwise in a worker thread the call awaits for at most INTENT_WAIT. Outcome lines and
+notes are queued to a background thread, so a call being cancelled can still record its outcome without
+awaiting anything. The queue is drained when the server's lifespan ends and at exit.
 """
 
 from __future__ import annotations
@@ -53,11 +55,15 @@ class AuditLog:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None  # started by the first queued line
         self._fd: int | None = None  # opened on the first line, reopened when the file at `path` is not it
+        self._regular = False  # whether `_fd` is a regular file (a write to it cannot block)
+        self._pending = 0  # lines queued and not yet written
 
     async def intend(self, **entry: Any) -> None:
         """Write a `write_intent` line now and flush it; raise `AuditUnwritable` when it is not in the file."""
         line = self.line({"event": "write_intent", **entry})
         try:
+            if self._written_inline(line):
+                return
             with anyio.fail_after(INTENT_WAIT):
                 await anyio.to_thread.run_sync(self._append_after_queued, line, abandon_on_cancel=True)
         except TimeoutError:
@@ -96,7 +102,10 @@ class AuditLog:
                 self._fd = None
 
     def _enqueue(self, entry: dict[str, Any]) -> None:
-        self._queue.put(self.line(entry))
+        line = self.line(entry)
+        with self._lock:
+            self._pending += 1
+        self._queue.put(line)
         with self._lock:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write_queued, name="audit-log", daemon=True)
@@ -114,6 +123,18 @@ class AuditLog:
             written.wait(INTENT_WAIT)
         self._append(line)
 
+    def _written_inline(self, line: str) -> bool:
+        """Write `line` on the caller's thread if that cannot block, and say whether it was: nothing queued
+        before it, and the open file a regular file still at `path` (else the thread's path, bounded)."""
+        with self._lock:
+            if self._pending:
+                return False
+        with self._io:
+            if self._fd is None or not self._regular or not self._still_at_path(self._fd):
+                return False
+            self._write_all(self._fd, line)
+        return True
+
     def _write_queued(self) -> None:
         while (line := self._queue.get()) is not _STOP:
             if isinstance(line, threading.Event):  # a barrier: everything queued before it is written
@@ -123,40 +144,52 @@ class AuditLog:
                 self._append(line)
             except OSError as exc:
                 print(f"mcp-oauth-clients: cannot write the audit log {self.path}: {_why(exc)}", file=sys.stderr)
+            finally:
+                with self._lock:
+                    self._pending -= 1
 
     def _append(self, line: str) -> None:
         """Write one whole line and hand it to the kernel (so a SIGKILL after this cannot lose it)."""
-        data = (line + "\n").encode("utf-8")
         with self._io:
             if self.path is None:
                 sys.stderr.write(line + "\n")
                 sys.stderr.flush()
                 return
-            fd = self._current_fd()
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            except OSError:
-                os.close(fd)  # a half-written line must not be continued by the next one
-                self._fd = None
-                raise
+            self._write_all(self._current_fd(), line)
+
+    def _write_all(self, fd: int, line: str) -> None:
+        """The whole line into `fd` (the caller holds `_io`); on failure the file is closed, so a half-written
+        line is never continued by the next one."""
+        try:
+            view = memoryview((line + "\n").encode("utf-8"))
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError:
+            os.close(fd)
+            self._fd = None
+            raise
 
     def _current_fd(self) -> int:
         """The descriptor of the file now at `path`: reopened when it was removed or replaced (rotation)."""
         assert self.path is not None
         if self._fd is not None:
-            held = os.fstat(self._fd)
-            try:
-                now = os.stat(self.path)
-            except FileNotFoundError:
-                now = None
-            if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            if self._still_at_path(self._fd):
                 return self._fd
             os.close(self._fd)
             self._fd = None
         self._fd = _open_for_append(self.path)
+        self._regular = stat.S_ISREG(os.fstat(self._fd).st_mode)
         return self._fd
+
+    def _still_at_path(self, fd: int) -> bool:
+        """Whether `fd` is the file now at `path` (not removed or replaced, as by rotation)."""
+        assert self.path is not None
+        held = os.fstat(fd)
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _open_for_append(path: str) -> int:

@@ -284,3 +284,53 @@ def test_sigkill_while_the_patch_is_at_cloudflare_leaves_the_intent_line_in_the_
     [intent] = audit_lines(audit)
     assert intent["event"] == "write_intent" and intent["body"] == {"client_name": "Killed"}
     assert intent["before"] == {"client_name": "Demo OAuth App"} and intent["account_id"] == ACCOUNT
+
+
+@pytest.mark.anyio
+async def test_an_intent_to_an_open_regular_file_is_written_without_a_thread(tmp_path, monkeypatch):
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(str(path))
+    await audit.intend(attempt="1")  # the first line opens the file, from a thread (a FIFO's open may wait)
+
+    def no_thread(*args, **kwargs):
+        raise AssertionError("the intent line went through a thread")
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", no_thread)
+    await audit.intend(attempt="2")
+    audit.close()
+    assert [line["attempt"] for line in audit_lines(path)] == ["1", "2"]
+
+
+@pytest.mark.anyio
+async def test_an_intent_waits_for_the_lines_queued_before_it_even_on_a_regular_file(tmp_path, monkeypatch):
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(str(path))
+    await audit.intend(attempt="1")
+    write = AuditLog._append
+
+    def slow_outcomes(self, line):  # the writer thread is still busy with the outcome when the next intent comes
+        if '"write_outcome"' in line:
+            threading.Event().wait(0.2)
+        write(self, line)
+
+    monkeypatch.setattr(AuditLog, "_append", slow_outcomes)
+    audit.record(attempt="1", outcome="applied")
+    await audit.intend(attempt="2")
+    audit.close()
+    assert [(line["event"], line["attempt"]) for line in audit_lines(path)] == [
+        ("write_intent", "1"),
+        ("write_outcome", "1"),
+        ("write_intent", "2"),
+    ]
+
+
+@pytest.mark.anyio
+async def test_an_intent_after_the_file_was_rotated_goes_to_the_new_file(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(str(path))
+    await audit.intend(attempt="1")
+    path.rename(tmp_path / "audit.jsonl.1")
+    await audit.intend(attempt="2")
+    audit.close()
+    assert [line["attempt"] for line in audit_lines(tmp_path / "audit.jsonl.1")] == ["1"]
+    assert [line["attempt"] for line in audit_lines(path)] == ["2"]
