@@ -67,16 +67,18 @@ class StdioPeer:
         self.proc.wait(timeout=10)
 
 
-def fake_backend_env(fake) -> dict[str, str]:
-    """The environment that points a server (ours or the floor) at the loopback fake, audit log discarded."""
+def fake_backend_env(fake, audit_log: str | None = os.devnull) -> dict[str, str]:
+    """The environment that points a server (ours or the floor) at the loopback fake; the audit log goes to
+    `audit_log` (discarded by default; None leaves the server's default, stderr)."""
     from mcp_oauth_clients.emulator import DEMO_ACCOUNT_ID
     from tests.fake_cloudflare import TOKEN
 
+    audit = {"MCP_OAUTH_CLIENTS_AUDIT_LOG": audit_log} if audit_log is not None else {}
     return clean_env(
         CLOUDFLARE_API_TOKEN=TOKEN,
         CLOUDFLARE_BASE_URL=fake.base_url,
         CLOUDFLARE_ACCOUNT_ID=DEMO_ACCOUNT_ID,
-        MCP_OAUTH_CLIENTS_AUDIT_LOG=os.devnull,
+        **audit,
     )
 
 

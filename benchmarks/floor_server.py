@@ -1,5 +1,8 @@
-"""The floor: the smallest MCPServer on the same SDK, with one tool that sends the same PATCH through one
-shared httpx.AsyncClient. What the SDK costs and no more; our server is measured against it."""
+"""The floor: the smallest MCPServer on the same SDK, with tools that send the same requests through one
+shared httpx.AsyncClient. What the SDK and the requests cost and no more; our server is measured against it.
+
+`rename` sends the PATCH alone; `read_then_rename` first reads the client, as every write of ours must
+(a write is planned against the client as stored), so the two make the same requests."""
 
 from __future__ import annotations
 
@@ -30,6 +33,16 @@ async def rename(oauth_client_id: str, client_name: str, ctx: Context) -> dict:
     """Rename an OAuth client."""
     http: httpx.AsyncClient = ctx.request_context.lifespan_context
     answer = await http.patch(f"/accounts/{ACCOUNT}/oauth_clients/{oauth_client_id}", json={"client_name": client_name})
+    return answer.json()["result"]
+
+
+@server.tool()
+async def read_then_rename(oauth_client_id: str, client_name: str, ctx: Context) -> dict:
+    """Read an OAuth client, then rename it."""
+    http: httpx.AsyncClient = ctx.request_context.lifespan_context
+    path = f"/accounts/{ACCOUNT}/oauth_clients/{oauth_client_id}"
+    (await http.get(path)).json()
+    answer = await http.patch(path, json={"client_name": client_name})
     return answer.json()["result"]
 
 
