@@ -37,7 +37,7 @@ GUARD_RAIL_CALLS = [
 ]
 
 
-GROUPS = 4  # each run's fault cases are split among this many servers at once: most of their time is waiting
+GROUPS = 8  # each run's fault cases are split among this many servers at once: most of their time is waiting
 
 
 def run_cases(credentials: dict[str, str], audit: Path, cases: list, guard_rails: bool) -> dict:
