@@ -7,11 +7,11 @@ A write leaves two lines with the same `attempt` id (see `write_path`):
     {"event": "write_outcome", ...}  after: applied, nothing_to_change, refused, failed or unknown
 
 A write refused before anything could be sent leaves only its outcome line. Other events (a DNS
-lookup) are `note`d. An intent line is written at once: on the event loop when that cannot block (the
-file is a regular file, already open and still at its path, and no line is queued before it: a few
-microseconds), otherwise in a worker thread the call awaits for at most INTENT_WAIT. Outcome lines and
-notes are queued to a background thread, so a call being cancelled can still record its outcome without
-awaiting anything. The queue is drained when the server's lifespan ends and at exit.
+lookup) are `note`d. A line is written on the caller's thread when that cannot block (the file is a
+regular file, already open and still at its path, and no line is queued before it: a few microseconds).
+Otherwise an intent line is written by a worker thread the call awaits for at most INTENT_WAIT, and an
+outcome line or a note is queued to a background thread, so a call being cancelled can still record its
+outcome without awaiting anything. The queue is drained when the server's lifespan ends and at exit.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 import anyio
 
-from mcp_oauth_clients.untrusted import HIDDEN_CATEGORIES, redact
+from mcp_oauth_clients.untrusted import HIDDEN_CATEGORIES, redacted_json
 
 _STOP = object()
 # The longest an intent line may take to reach the file (a FIFO whose reader stalls): then the write is refused.
@@ -72,11 +72,12 @@ class AuditLog:
             raise AuditUnwritable(_why(exc)) from None
 
     def record(self, **entry: Any) -> None:
-        """Queue a `write_outcome` line; never blocks on I/O and never raises (a failure is said on stderr)."""
+        """Write a `write_outcome` line (at once when that cannot block, else queued); never blocks on I/O and
+        never raises (a failure is said on stderr)."""
         self._enqueue({"event": "write_outcome", **entry})
 
     def note(self, event: str, **fields: Any) -> None:
-        """Queue a line for an event other than a write (e.g. a DNS lookup); never blocks, never raises."""
+        """Write a line for an event other than a write (e.g. a DNS lookup), as `record` does."""
         self._enqueue({"event": event, **fields})
 
     def line(self, entry: dict[str, Any]) -> str:
@@ -86,7 +87,7 @@ class AuditLog:
         hidden characters) raw: some readers split lines on them, so they are escaped here too.
         """
         entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **entry}
-        text = json.dumps(redact(entry, self._secrets), default=str, ensure_ascii=False)
+        text = redacted_json(entry, self._secrets)
         return "".join(_escape_for_json(ch) for ch in text) if not text.isprintable() else text
 
     def close(self) -> None:
@@ -103,6 +104,12 @@ class AuditLog:
 
     def _enqueue(self, entry: dict[str, Any]) -> None:
         line = self.line(entry)
+        try:
+            if self._written_inline(line):
+                return
+        except OSError as exc:
+            self._say_unwritable(exc)
+            return
         with self._lock:
             self._pending += 1
         self._queue.put(line)
@@ -116,8 +123,8 @@ class AuditLog:
         """Append `line` once every line queued before it is written, so the file keeps the order of events
         (an attempt's outcome, queued, is never written after the next attempt's intent)."""
         with self._lock:
-            running = self._writer is not None
-        if running:
+            queued = self._pending > 0  # lines queued and not yet written (the writer counts them off)
+        if queued:
             written = threading.Event()
             self._queue.put(written)
             written.wait(INTENT_WAIT)
@@ -143,10 +150,13 @@ class AuditLog:
             try:
                 self._append(line)
             except OSError as exc:
-                print(f"mcp-oauth-clients: cannot write the audit log {self.path}: {_why(exc)}", file=sys.stderr)
+                self._say_unwritable(exc)
             finally:
                 with self._lock:
                     self._pending -= 1
+
+    def _say_unwritable(self, exc: OSError) -> None:
+        print(f"mcp-oauth-clients: cannot write the audit log {self.path}: {_why(exc)}", file=sys.stderr)
 
     def _append(self, line: str) -> None:
         """Write one whole line and hand it to the kernel (so a SIGKILL after this cannot lose it)."""

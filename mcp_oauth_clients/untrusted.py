@@ -165,6 +165,24 @@ def _holds_none_of(value: Any, forms: Sequence[str], *, printable: bool) -> bool
     return not any(form in dumped for form in forms)
 
 
+def redacted_json(value: Any, secrets: Iterable[str | None]) -> str:
+    """`value` as one JSON string (a non-JSON value as its str(), non-ASCII kept) with every secret redacted,
+    dumped once when it holds none."""
+    secrets = tuple(secrets)
+    forms = _forms(secrets)
+
+    def text_of(other: object) -> str:
+        return _redact_text(str(other), forms)
+
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=text_of)
+    except (TypeError, ValueError, RecursionError):
+        text = None
+    if text is None or not _holds_none_of(text, forms, printable=False):
+        text = json.dumps(redact(value, secrets), ensure_ascii=False, default=text_of)
+    return text
+
+
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 

@@ -69,3 +69,28 @@ def test_clean_and_redact_give_the_walks_answer_whether_or_not_they_skip_it(valu
     forms = secret_forms(secrets)
     assert clean(value, secrets) == _walk(value, lambda text: _redact_text(escape(text), forms))
     assert redact(value, secrets) == (_walk(value, lambda text: _redact_text(text, forms)) if forms else value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=_values, secrets=st.lists(st.text(alphabet=st.sampled_from(list(_SECRET_ALPHABET)), max_size=8), max_size=3)
+)
+def test_redacted_json_is_the_dump_of_the_redacted_value(value, secrets):
+    import json
+
+    from mcp_oauth_clients.untrusted import redact, redacted_json
+
+    value = {"v": value, "echo": [f"x{s}y" for s in secrets]}
+    assert json.loads(redacted_json(value, secrets)) == json.loads(
+        json.dumps(redact(value, secrets), ensure_ascii=False, default=str)
+    )
+
+
+def test_a_secret_in_the_text_of_a_value_that_is_not_json_is_redacted_too():
+    from mcp_oauth_clients.untrusted import redacted_json
+
+    class Echo:
+        def __str__(self) -> str:
+            return "token tok-123456"
+
+    assert "tok-123456" not in redacted_json({"odd": Echo()}, ["tok-123456"])
