@@ -464,3 +464,62 @@ async def test_an_outcome_on_stderr_never_waits_for_a_stalled_intent_write(monke
     released.set()
     audit.close()
     assert not waited, "record() blocked the event loop until the stalled stderr took the intent line"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("replacement", ["fifo", "symlink to a fifo", "symlink to /dev/full"])
+async def test_an_audit_file_replaced_by_what_cannot_take_a_line_refuses_the_next_intent_and_keeps_the_old_file(
+    tmp_path, replacement
+):
+    from mcp_oauth_clients.audit import AuditUnwritable
+
+    path, old = tmp_path / "audit.jsonl", tmp_path / "audit.jsonl.1"
+    audit = AuditLog(str(path))
+    await audit.intend(attempt="1")
+    path.rename(old)
+    if replacement == "fifo":
+        os.mkfifo(path)
+    elif replacement == "symlink to a fifo":
+        os.mkfifo(tmp_path / "elsewhere.fifo")
+        os.symlink(tmp_path / "elsewhere.fifo", path)
+    else:
+        os.symlink("/dev/full", path)
+    audit.record(attempt="0", outcome="applied")  # not written inline into the file no longer at the path
+    with pytest.raises(AuditUnwritable):
+        await audit.intend(attempt="2")
+    audit.close()
+    assert [line["attempt"] for line in audit_lines(old)] == ["1"]
+
+
+@pytest.mark.anyio
+async def test_lines_queued_from_many_threads_and_failed_writes_leave_nothing_counted_as_queued(tmp_path, monkeypatch):
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(str(path))
+    await audit.intend(attempt="first")
+    path.rename(tmp_path / "away.jsonl")
+    os.mkfifo(path)  # no reader: every queued line fails, and must still be counted off
+    for n in range(5):
+        audit.note("dns_check", attempt=f"lost{n}")
+    audit.close()
+    path.unlink()
+
+    def outcomes_from(thread: int) -> None:
+        for n in range(40):
+            audit.record(attempt=f"{thread}.{n}", outcome="applied")
+
+    threads = [threading.Thread(target=outcomes_from, args=(t,)) for t in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    audit.close()  # drains the writer
+    await audit.intend(attempt="reopen")  # the held file was closed: reopened from a thread
+
+    def no_thread(*args, **kwargs):
+        raise AssertionError("a line is still counted as queued: the intent went through a thread")
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", no_thread)
+    await audit.intend(attempt="inline")
+    audit.close()
+    attempts = [line["attempt"] for line in audit_lines(path)]
+    assert len(attempts) == 6 * 40 + 2 and attempts[-2:] == ["reopen", "inline"]
