@@ -334,3 +334,192 @@ async def test_an_intent_after_the_file_was_rotated_goes_to_the_new_file(tmp_pat
     audit.close()
     assert [line["attempt"] for line in audit_lines(tmp_path / "audit.jsonl.1")] == ["1"]
     assert [line["attempt"] for line in audit_lines(path)] == ["2"]
+
+
+class StalledReader:
+    """A FIFO whose reader is there but stalls (a log shipper that stopped reading): the pipe is full, so any write
+    to it waits. The reader drains only when `release` is called, or after `bound` seconds of being armed, which
+    is the only way out for a caller that waited for it; `waited_out` then says the bound had to be used."""
+
+    def __init__(self, folder, bound: float = 5.0) -> None:
+        self.path = str(folder / "audit.fifo")
+        os.mkfifo(self.path)
+        self.reader = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+        self.filler = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            while True:
+                os.write(self.filler, b"." * 65536)
+        except BlockingIOError:
+            pass  # full: the next writer waits
+        self.bound = bound
+        self.armed, self.released, self.stopped, self.waited_out = (threading.Event() for _ in range(4))
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        self.armed.wait()
+        if not self.released.wait(self.bound):
+            self.waited_out.set()
+        while not self.stopped.is_set():
+            if select.select([self.reader], [], [], 0.05)[0] and not os.read(self.reader, 1 << 20):
+                return
+
+    def release(self) -> None:
+        self.armed.set()
+        self.released.set()
+
+    def close(self) -> None:
+        self.release()
+        self.stopped.set()
+        self.thread.join(10)
+        os.close(self.filler)
+        os.close(self.reader)
+
+
+@pytest.fixture
+def stalled(tmp_path, monkeypatch):
+    from mcp_oauth_clients import audit as audit_module
+
+    monkeypatch.setattr(audit_module, "INTENT_WAIT", 0.1)  # the bound the intent's wait is refused after
+    fifo = StalledReader(tmp_path)
+    yield fifo
+    fifo.close()
+
+
+@pytest.mark.anyio
+async def test_an_outcome_recorded_while_a_refused_intent_is_stuck_on_a_stalled_fifo_never_waits_for_its_reader(
+    stalled,
+):
+    from mcp_oauth_clients.audit import AuditUnwritable
+
+    audit = AuditLog(stalled.path)
+    with pytest.raises(AuditUnwritable):  # refused after INTENT_WAIT; its thread still holds the file, waiting
+        await audit.intend(attempt="1")
+    stalled.armed.set()
+    audit.record(attempt="1", outcome="refused")  # on the event loop, as write_path records it: must not block
+    waited = stalled.waited_out.is_set()
+    stalled.release()
+    audit.close()
+    assert not waited, "record() blocked the event loop until the stalled FIFO reader drained"
+
+
+@pytest.mark.anyio
+async def test_a_second_intent_while_the_first_is_stuck_on_a_stalled_fifo_is_refused_within_the_bound(stalled):
+    from mcp_oauth_clients.audit import AuditUnwritable
+
+    audit = AuditLog(stalled.path)
+    with pytest.raises(AuditUnwritable):
+        await audit.intend(attempt="1")
+    stalled.armed.set()
+    try:
+        await audit.intend(attempt="2")
+        refused = False
+    except AuditUnwritable:
+        refused = True
+    waited = stalled.waited_out.is_set()
+    stalled.release()
+    audit.close()
+    assert not waited, "intend() blocked the event loop (outside its INTENT_WAIT bound) on the stalled FIFO"
+    assert refused, "the second intent was written only because the reader was released: it must be refused"
+
+
+@pytest.mark.anyio
+async def test_a_stalled_audit_fifo_refuses_the_write_without_freezing_the_server(stalled):
+    emulator = CloudflareEmulator(tokens={TOKEN})
+    stalled.armed.set()  # from here, only the bound frees a server that waits for the reader
+    async with Client(server_for(emulator, stalled.path)) as client:
+        result = await client.call_tool("update_oauth_client", rename())
+        waited = stalled.waited_out.is_set()
+        stalled.release()
+    text = result.content[0].text
+    assert result.is_error and "nothing was sent" in text and patches(emulator) == []
+    assert not waited, "the refused write's outcome line blocked the event loop until the FIFO reader drained"
+
+
+@pytest.mark.anyio
+async def test_an_outcome_on_stderr_never_waits_for_a_stalled_intent_write(monkeypatch):
+    from mcp_oauth_clients import audit as audit_module
+    from mcp_oauth_clients.audit import AuditUnwritable
+
+    monkeypatch.setattr(audit_module, "INTENT_WAIT", 0.1)
+    armed, released, waited_out = threading.Event(), threading.Event(), threading.Event()
+
+    class StalledStderr:  # the host stopped reading our stderr: a write waits for it
+        def write(self, text: str) -> int:
+            armed.wait(10)
+            if not released.wait(5.0):
+                waited_out.set()
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    monkeypatch.setattr("sys.stderr", StalledStderr())
+    audit = AuditLog(None)
+    with pytest.raises(AuditUnwritable):
+        await audit.intend(attempt="1")
+    armed.set()
+    audit.record(attempt="1", outcome="refused")
+    waited = waited_out.is_set()
+    released.set()
+    audit.close()
+    assert not waited, "record() blocked the event loop until the stalled stderr took the intent line"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("replacement", ["fifo", "symlink to a fifo", "symlink to /dev/full"])
+async def test_an_audit_file_replaced_by_what_cannot_take_a_line_refuses_the_next_intent_and_keeps_the_old_file(
+    tmp_path, replacement
+):
+    from mcp_oauth_clients.audit import AuditUnwritable
+
+    path, old = tmp_path / "audit.jsonl", tmp_path / "audit.jsonl.1"
+    audit = AuditLog(str(path))
+    await audit.intend(attempt="1")
+    path.rename(old)
+    if replacement == "fifo":
+        os.mkfifo(path)
+    elif replacement == "symlink to a fifo":
+        os.mkfifo(tmp_path / "elsewhere.fifo")
+        os.symlink(tmp_path / "elsewhere.fifo", path)
+    else:
+        os.symlink("/dev/full", path)
+    audit.record(attempt="0", outcome="applied")  # not written inline into the file no longer at the path
+    with pytest.raises(AuditUnwritable):
+        await audit.intend(attempt="2")
+    audit.close()
+    assert [line["attempt"] for line in audit_lines(old)] == ["1"]
+
+
+@pytest.mark.anyio
+async def test_lines_queued_from_many_threads_and_failed_writes_leave_nothing_counted_as_queued(tmp_path, monkeypatch):
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(str(path))
+    await audit.intend(attempt="first")
+    path.rename(tmp_path / "away.jsonl")
+    os.mkfifo(path)  # no reader: every queued line fails, and must still be counted off
+    for n in range(5):
+        audit.note("dns_check", attempt=f"lost{n}")
+    audit.close()
+    path.unlink()
+
+    def outcomes_from(thread: int) -> None:
+        for n in range(40):
+            audit.record(attempt=f"{thread}.{n}", outcome="applied")
+
+    threads = [threading.Thread(target=outcomes_from, args=(t,)) for t in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    audit.close()  # drains the writer
+    await audit.intend(attempt="reopen")  # the held file was closed: reopened from a thread
+
+    def no_thread(*args, **kwargs):
+        raise AssertionError("a line is still counted as queued: the intent went through a thread")
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", no_thread)
+    await audit.intend(attempt="inline")
+    audit.close()
+    attempts = [line["attempt"] for line in audit_lines(path)]
+    assert len(attempts) == 6 * 40 + 2 and attempts[-2:] == ["reopen", "inline"]

@@ -94,3 +94,111 @@ def test_a_secret_in_the_text_of_a_value_that_is_not_json_is_redacted_too():
             return "token tok-123456"
 
     assert "tok-123456" not in redacted_json({"odd": Echo()}, ["tok-123456"])
+
+
+# The same promise against what a hostile JSON answer (or a caller of ours) can hold beyond strings: every
+# category clean() escapes and the near misses it must not (Zs spaces, U+00AD is Cf), noncharacters, unassigned
+# and tag code points, non-string keys (JSON writes them as text), floats, NaN, tuples, and secrets whose
+# percent-encoded forms differ. Dumps are compared: the walk turns a tuple into a list, the skip keeps it.
+_HOSTILE = [
+    *'ab"\\\x00\x1b\x7f\x85\xa0\xad',
+    *"\u200b\u202e\u2028\u2029\u3000\u0378\ufffe\uffff\ue000\ud800\udfff",
+    "\U000e0001",
+    "\U0010ffff",
+    *"é%@:/+&=~ ",
+]
+_hostile_texts = st.text(alphabet=st.sampled_from(_HOSTILE), max_size=10)
+_hostile_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | _hostile_texts,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(
+            _hostile_texts | st.integers(-2, 2) | st.booleans() | st.none() | st.floats(allow_nan=True),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+_hostile_secrets = st.lists(
+    st.text(alphabet=st.sampled_from([c for c in _HOSTILE if not 0xD800 <= ord(c) <= 0xDFFF]), max_size=8),
+    max_size=3,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=_hostile_values, secrets=_hostile_secrets, echo=st.booleans())
+def test_clean_redact_and_redacted_json_give_the_walks_answer_for_any_json_and_any_secret(value, secrets, echo):
+    import json
+
+    from mcp_oauth_clients.untrusted import _redact_text, _walk, clean, redact, redacted_json, secret_forms
+
+    if echo and secrets:
+        value = {f"k{secrets[0]}": [value, f"e{secrets[0]}e"], 7: (secrets[0],)}
+    forms = secret_forms(secrets)
+
+    def dump(data: object) -> str:
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+    walked = _walk(value, lambda text: _redact_text(text, forms)) if forms else value
+    assert dump(clean(value, secrets)) == dump(_walk(value, lambda text: _redact_text(escape(text), forms)))
+    assert dump(redact(value, secrets)) == dump(walked)
+    assert redacted_json(value, secrets) == dump(walked)
+
+
+def strings_of(value: object) -> list[str]:
+    """Every string in `value`, dict keys included, as they are (no repr or JSON escaping in the way)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in (*strings_of(key), *strings_of(item))]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in strings_of(item)]
+    return []
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        "\x00",
+        "\x7f",
+        "\x85",
+        "\xad",
+        "\u200b",
+        "\u2028",
+        "\u2029",
+        "\u0378",
+        "\ufffe",
+        "\ue000",
+        "\ud800",
+        "\U000e0041",
+    ],
+)
+def test_one_hidden_character_anywhere_in_an_answer_is_escaped_in_keys_and_values_alike(hidden):
+    from mcp_oauth_clients.untrusted import clean, escape_char
+
+    answer = {"result": [{"client_name": f"a{hidden}b", f"odd{hidden}": 1.5, "n": float("nan")}], "count": 3}
+    cleaned = clean(answer)
+    assert not any(hidden in text for text in strings_of(cleaned))
+    assert cleaned["result"][0]["client_name"] == f"a{escape_char(hidden)}b"
+    assert f"odd{escape_char(hidden)}" in cleaned["result"][0]
+
+
+@pytest.mark.parametrize(
+    "secret", ['tok"1234', "tok\\1234", "tok\x001234", "tök 12/34+%", "tok@12:34", "tok\u20281234"]
+)
+def test_a_secret_of_any_characters_is_redacted_in_every_form_from_answers_and_outputs(secret):
+    import json
+    from urllib.parse import quote
+
+    from mcp_oauth_clients.untrusted import REDACTED, clean, redact, redacted_json
+
+    forms = (secret, quote(secret, safe=""), quote(secret, safe="@:"))
+    echoed = {f"key {secret}": [f"x{form}y" for form in forms], "t": (f"x{secret}y",)}
+    redacted = redact(echoed, [secret])
+    assert all(REDACTED in text for text in strings_of(redacted) if text != "t")
+    assert not any(form in text for form in forms for text in strings_of(redacted))
+    assert not any(form in text for form in forms for text in strings_of(json.loads(redacted_json(echoed, [secret]))))
+    if secret.isprintable():  # clean() escapes a hidden character first, so only then is the echo still whole
+        assert not any(form in text for form in forms for text in strings_of(clean(echoed, [secret])))
