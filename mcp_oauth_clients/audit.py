@@ -8,7 +8,8 @@ A write leaves two lines with the same `attempt` id (see `write_path`):
 
 A write refused before anything could be sent leaves only its outcome line. Other events (a DNS
 lookup) are `note`d. A line is written on the caller's thread when that cannot block (the file is a
-regular file, already open and still at its path, and no line is queued before it: a few microseconds).
+regular file, already open and still at its path, no line queued before it and no other write under way:
+a few microseconds; a file system that hangs, as a dead network mount can, would hang the caller).
 Otherwise an intent line is written by a worker thread the call awaits for at most INTENT_WAIT, and an
 outcome line or a note is queued to a background thread, so a call being cancelled can still record its
 outcome without awaiting anything. The queue is drained when the server's lifespan ends and at exit.
@@ -97,10 +98,15 @@ class AuditLog:
         if writer is not None:
             self._queue.put(_STOP)
             writer.join(timeout=10)
-        with self._io:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+        # A write abandoned on a stalled FIFO may hold the lock for good: then the descriptor is left to the
+        # process's exit rather than waited for.
+        if self._io.acquire(timeout=INTENT_WAIT):
+            try:
+                if self._fd is not None:
+                    os.close(self._fd)
+                    self._fd = None
+            finally:
+                self._io.release()
 
     def _enqueue(self, entry: dict[str, Any]) -> None:
         line = self.line(entry)
@@ -131,15 +137,23 @@ class AuditLog:
         self._append(line)
 
     def _written_inline(self, line: str) -> bool:
-        """Write `line` on the caller's thread if that cannot block, and say whether it was: nothing queued
-        before it, and the open file a regular file still at `path` (else the thread's path, bounded)."""
+        """Write `line` on the caller's thread if that cannot block, and say whether it was: a file (not
+        stderr), nothing queued before it, no other write under way (one stuck on a stalled FIFO holds the
+        lock: waiting for it would stall the event loop), and the open file a regular file still at `path`.
+        Otherwise the line takes the thread's path, bounded, or the queue."""
+        if self.path is None:
+            return False
         with self._lock:
             if self._pending:
                 return False
-        with self._io:
+        if not self._io.acquire(blocking=False):
+            return False
+        try:
             if self._fd is None or not self._regular or not self._still_at_path(self._fd):
                 return False
             self._write_all(self._fd, line)
+        finally:
+            self._io.release()
         return True
 
     def _write_queued(self) -> None:
