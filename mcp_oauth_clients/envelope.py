@@ -26,6 +26,9 @@ PERMISSIONS_HINT = (
 # The longest wait a Retry-After may ask for, as we read it: any larger value (a huge number, inf, nan,
 # a date in year 9999) is read as this, so "wait until" is always a time we can compute and print.
 MAX_RETRY_AFTER = 86400.0
+# Cloudflare's answers are a few levels deep. Anything nested deeper than this is no answer of this API, and
+# every stage after (clean()'s walk takes two frames a level) stays well within Python's recursion limit.
+MAX_ANSWER_DEPTH = 320
 
 
 @dataclass(frozen=True)
@@ -184,11 +187,30 @@ def _next_step(status: int, messages: list[CloudflareMessage]) -> str:
 
 
 def _payload(response: httpx.Response, secrets: list[str]) -> Any:
-    """The answer's JSON, cleaned; None when it is not JSON, is cut short, or is nested too deep to walk."""
+    """The answer's JSON, cleaned; None when it is not JSON, is cut short, or is nested deeper than
+    MAX_ANSWER_DEPTH (decided by that number, not by how much stack a walk happens to have left)."""
     try:
-        return clean(response.json(), secrets)
+        payload = response.json()
     except (ValueError, RecursionError):  # RecursionError: a body of a million '[' is not an answer
         return None
+    if not _nested_within(payload, MAX_ANSWER_DEPTH):
+        return None
+    try:
+        return clean(payload, secrets)
+    except RecursionError:  # not expected within the limit: still an unreadable answer, never a crash
+        return None
+
+
+def _nested_within(value: Any, limit: int) -> bool:
+    """Whether no list or object in `value` is more than `limit` levels deep (walked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return False
+            pending.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return True
 
 
 _TAGS = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.S | re.I)

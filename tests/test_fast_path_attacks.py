@@ -24,3 +24,21 @@ def test_a_client_field_nested_deeper_than_the_walk_can_go_is_unreadable_or_answ
     # whose text says it read the client and that it left out of structuredContent a list of no field at all.
     assert "left out of structuredContent: ." not in text, text[-400:]
     assert not error or "could not be read" in text, text[-400:]
+
+
+def test_an_answer_is_read_up_to_the_depth_limit_and_unreadable_one_level_past_it():
+    """The limit, not the stack a walk happens to have left, decides: the same answer reads the same way
+    wherever it is read, and a hidden character at the deepest level allowed is still escaped."""
+    import httpx
+
+    from mcp_oauth_clients.envelope import MAX_ANSWER_DEPTH, read
+
+    def answer(levels: int) -> httpx.Response:
+        inner = "[" * levels + '"\\u202e"' + "]" * levels  # the envelope and `result` are two levels
+        body = f'{{"success": true, "errors": [], "messages": [], "result": {{"deep": {inner}}}}}'
+        return httpx.Response(200, content=body.encode(), headers={"content-type": "application/json"})
+
+    within = read(answer(MAX_ANSWER_DEPTH - 2), [])
+    assert within.readable and "\\u202e" in json.dumps(within.payload["result"])
+    assert "\u202e" not in json.dumps(within.payload, ensure_ascii=False)
+    assert not read(answer(MAX_ANSWER_DEPTH - 1), []).readable
