@@ -967,3 +967,7 @@ def test_the_ca_bundle_is_loaded_once_per_bundle_the_environment_names(monkeypat
     named = _tls()
     assert named is not default and len(named.get_ca_certs()) == 1  # the operator's bundle, not certifi's
     assert len(default.get_ca_certs()) > 1
+    monkeypatch.delenv("SSL_CERT_FILE")
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))  # a folder of CAs, read when a peer is checked
+    in_folder = _tls()
+    assert in_folder is not default and in_folder is not named and in_folder.get_ca_certs() == []
