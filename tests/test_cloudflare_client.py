@@ -971,3 +971,33 @@ def test_the_ca_bundle_is_loaded_once_per_bundle_the_environment_names(monkeypat
     monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))  # a folder of CAs, read when a peer is checked
     in_folder = _tls()
     assert in_folder is not default and in_folder is not named and in_folder.get_ca_certs() == []
+
+
+@pytest.mark.parametrize("issued", ["sek-issued-1234567890", ""])
+def test_a_secret_the_answer_issues_is_redacted_from_its_headers_and_kept_in_its_own_field(issued):
+    from mcp_oauth_clients.envelope import read
+
+    body = {"success": True, "errors": [], "messages": [], "result": {"client_id": "c" * 32, "client_secret": issued}}
+    response = httpx.Response(200, json=body, headers={"cf-ray": f"ray-{issued or 'none'}"})
+    answer = read(response, ["tok-configured-123456"])
+    assert answer.payload["result"]["client_secret"] == issued  # the tool takes it to the person from here
+    if issued:
+        assert issued not in (answer.request_id or "") and "[REDACTED]" in (answer.request_id or "")
+        assert answer.secrets == ["tok-configured-123456", issued]
+    else:  # an empty secret is no secret: nothing more to redact
+        assert answer.request_id == "ray-none" and answer.secrets == ["tok-configured-123456"]
+
+
+def test_an_answer_is_read_up_to_the_depth_limit_and_unreadable_one_level_past_it():
+    from mcp_oauth_clients.envelope import MAX_ANSWER_DEPTH, read
+
+    def answer(levels: int) -> httpx.Response:
+        inner = "[" * levels + "]" * levels  # the envelope and `result` are two levels more
+        body = f'{{"success": true, "errors": [], "messages": [], "result": {{"deep": {inner}}}}}'
+        return httpx.Response(200, content=body.encode(), headers={"content-type": "application/json"})
+
+    assert MAX_ANSWER_DEPTH == 320
+    assert read(answer(MAX_ANSWER_DEPTH - 2), []).readable
+    assert not read(answer(MAX_ANSWER_DEPTH - 1), []).readable
+    flat = httpx.Response(200, json={"success": True, "errors": [], "messages": [], "result": {"a": [[1], {"b": []}]}})
+    assert read(flat, []).payload["result"] == {"a": [[1], {"b": []}]}
