@@ -55,7 +55,7 @@ _values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     value=_values,
     secrets=st.lists(st.text(alphabet=st.sampled_from(list(_SECRET_ALPHABET)), max_size=8), max_size=3),
@@ -71,7 +71,7 @@ def test_clean_and_redact_give_the_walks_answer_whether_or_not_they_skip_it(valu
     assert redact(value, secrets) == (_walk(value, lambda text: _redact_text(text, forms)) if forms else value)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     value=_values, secrets=st.lists(st.text(alphabet=st.sampled_from(list(_SECRET_ALPHABET)), max_size=8), max_size=3)
 )
