@@ -87,6 +87,7 @@ class FaultCase:
     outcome: str
     requests: int  # attempts of the call's own request that reach the fake (an update's read before it not counted)
     timeout: float = TIMEOUT  # the settings' timeout for this row (and its connect timeout, when shorter)
+    slow: bool = False  # waits out what it provokes (a timeout, a Retry-After) or reads megabytes: the `slow` mark
     target: str = "fake"  # "fake", "refused" (nothing listening) or "blackhole" (connect times out)
     extra: dict = field(default_factory=dict)
 
@@ -96,7 +97,9 @@ def _repeat(fault: Callable[[], Fault], times: int = 3) -> Callable[[], list[Fau
 
 
 CASES: list[FaultCase] = [
-    FaultCase("429, Retry-After: 1 (seconds)", "update", lambda: [Fault(429, RATE, {"retry-after": "1"})], OK, 2),
+    FaultCase(
+        "429, Retry-After: 1 (seconds)", "update", lambda: [Fault(429, RATE, {"retry-after": "1"})], OK, 2, slow=True
+    ),
     FaultCase(
         "429, Retry-After: 300 (seconds)",
         "update",
@@ -110,6 +113,7 @@ CASES: list[FaultCase] = [
         lambda: [Fault(429, RATE, {"retry-after": _http_date(1)})],
         OK,
         2,
+        slow=True,
     ),
     FaultCase(
         "429, Retry-After as an HTTP date 10 min ahead",
@@ -169,7 +173,7 @@ CASES: list[FaultCase] = [
     ),
     # A connect that times out sent nothing, whichever of the connect timeout and the whole-answer deadline
     # a loaded machine runs first.
-    FaultCase("connect timeout", "update", list, TRANSPORT, 0, target="blackhole", timeout=SHORT_TIMEOUT),
+    FaultCase("connect timeout", "update", list, TRANSPORT, 0, target="blackhole", timeout=SHORT_TIMEOUT, slow=True),
     FaultCase("connection refused", "update", list, TRANSPORT, 0, target="refused"),
     FaultCase(
         "read timeout (answer too slow), every attempt",
@@ -178,6 +182,7 @@ CASES: list[FaultCase] = [
         UNKNOWN,
         3,
         timeout=SHORT_TIMEOUT,
+        slow=True,
     ),
     FaultCase(
         "read timeout, on a read, every attempt",
@@ -186,8 +191,9 @@ CASES: list[FaultCase] = [
         TRANSPORT,
         3,
         timeout=SHORT_TIMEOUT,
+        slow=True,
     ),
-    FaultCase("read timeout once, then an answer", "update", lambda: [Fault(delay=TIMEOUT + 0.4)], OK, 2),
+    FaultCase("read timeout once, then an answer", "update", lambda: [Fault(delay=TIMEOUT + 0.4)], OK, 2, slow=True),
     FaultCase(
         "connection reset mid-body, every attempt",
         "update",
@@ -377,6 +383,7 @@ CASES += [
         UNKNOWN,
         3,
         timeout=SHORT_TIMEOUT,
+        slow=True,
     ),
     FaultCase(
         "answer dripping one byte at a time, on a read",
@@ -385,6 +392,7 @@ CASES += [
         TRANSPORT,
         3,
         timeout=SHORT_TIMEOUT,
+        slow=True,
     ),
     *[
         FaultCase(
@@ -427,6 +435,7 @@ CASES += [
         UNKNOWN,
         1,
         timeout=LARGE_TIMEOUT,
+        slow=True,
     ),
     FaultCase(
         "200 with a body nested 100,000 deep",
@@ -442,6 +451,7 @@ CASES += [
         UNREADABLE,
         1,
         timeout=LARGE_TIMEOUT,
+        slow=True,
     ),
 ]
 

@@ -70,6 +70,7 @@ def test_a_huge_add_is_refused_while_a_concurrent_read_is_answered_over_stdio(fa
     assert len(text) < 2000 and fake.writes() == []
 
 
+@pytest.mark.slow
 def test_a_hundred_thousand_unknown_arguments_get_a_short_error_naming_the_first_few_and_the_count(fake):
     arguments = {"oauth_client_id": CLIENT, "client_name": "x", **{f"bogus_{i}": 1 for i in range(HUGE)}}
     client = MemoryClient(fake_env(fake))
@@ -226,6 +227,7 @@ def test_a_client_storing_more_entries_than_a_call_may_send_can_still_be_edited_
     assert full[0] and "redirect_uris: List should have at most 100 items, not 150" in full[1]
 
 
+@pytest.mark.slow
 def test_a_stored_list_of_twenty_five_thousand_entries_still_gets_a_one_entry_add_answered(fake):
     """Cloudflare's answer is not bounded by our limits: the diff of a huge stored list stays linear (250 times
     the 100 entries we accept; a quadratic diff would take minutes here, a linear one takes under a second)."""

@@ -83,6 +83,7 @@ async def test_a_total_count_of_1e308_is_no_count_and_prints_no_309_digits():
     assert not re.search(r"\d{20}", text) and "e+308" not in text
 
 
+@pytest.mark.slow
 async def test_a_5_mb_scope_catalogue_renders_one_bounded_page():
     catalogue = [
         {"id": f"s{i}.read", "name": "n" * 40_000, "category": "c" * 40_000, "scopes": ["x" * 100] * 30}
@@ -98,6 +99,7 @@ async def test_a_5_mb_scope_catalogue_renders_one_bounded_page():
     assert '"scopes" ' in result.structured_content["left_out"]  # the edge cut the page, and says so
 
 
+@pytest.mark.slow
 async def test_a_preview_against_a_2_5_mb_stored_list_counts_the_entries_and_trims_structured_content():
     emulator = CloudflareEmulator(tokens={TOKEN})
     stored = [f"https://app.example.com/callback/{i:06d}/{'p' * 100}" for i in range(20_000)]

@@ -20,7 +20,7 @@ from tests.conftest import ACCOUNT, CLIENT, asgi_lifespan, settings_for
 from tests.fake_cloudflare import Fault
 from tests.test_http import HEADERS, INIT
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # fifty calls at once, twice
 CALLS = 50
 DEFAULT_LIMITS = httpx.Limits()  # what httpx uses when no limits are given
 PATIENT = dict(timeout=60.0, connect_timeout=60.0)  # no attempt may time out and reconnect on a busy machine

@@ -111,7 +111,9 @@ def strings_of(value) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=[pytest.mark.slow] if c.slow else []) for c in CASES], ids=[c.name for c in CASES]
+)
 async def test_fault_matrix(case: FaultCase, fake):
     hits_before = fake.hits
     result, next_result, hits = await run_case(case, fake)
@@ -144,6 +146,7 @@ async def test_fault_matrix(case: FaultCase, fake):
         assert OUTCOME_TEXT[TRANSPORT] in text_of(next_result)  # still answering, still honest
 
 
+@pytest.mark.slow
 async def test_unknown_outcome_says_to_read_back_not_that_it_failed(fake):
     case = next(c for c in CASES if c.name.startswith("read timeout (answer too slow)"))
     result, *_ = await run_case(case, fake)

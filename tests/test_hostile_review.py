@@ -89,6 +89,7 @@ def huge_client_answer(size: int) -> bytes:
     return json.dumps({"success": True, "errors": [], "messages": [], "result": client}).encode()
 
 
+@pytest.mark.slow
 def test_a_50_mb_answer_is_cut_at_the_limit_and_refused_not_buffered(fake, served):
     fake.script(Fault(status=200, body=huge_client_answer(50 * 1024 * 1024)))
     error, text, _ = served.text("get_oauth_client", {"oauth_client_id": DEMO_CLIENT_ID})
@@ -353,6 +354,7 @@ def test_a_planted_token_does_not_replace_the_key_and_email_the_environment_give
     assert sent and all(h.get("x-auth-key") == key and "authorization" not in h for h in sent), sent
 
 
+@pytest.mark.slow
 def test_a_gzip_bomb_is_cut_at_the_limit_once_decoded(fake, served):
     import gzip
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,8 @@ from mcp_oauth_clients.operations import Services, update_client
 from mcp_oauth_clients.untrusted import HIDDEN_CATEGORIES
 from tests.conftest import ACCOUNT, CLIENT, settings_for
 from tests.fake_cloudflare import TOKEN
+
+pytestmark = pytest.mark.slow  # hypothesis: hundreds of generated inputs a test
 
 EXAMPLES = {"valid": 0, "invalid": 0, "identifiers": 0}
 PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -779,7 +779,7 @@ async def test_a_create_of_the_largest_settings_a_caller_may_send_stays_within_t
 
 @pytest.mark.parametrize(
     "fault",
-    ["reset", "delay", "503"],
+    ["reset", pytest.param("delay", marks=pytest.mark.slow), "503"],  # "delay" waits out a timeout
 )
 @pytest.mark.parametrize(
     ("tool", "method"),

@@ -12,12 +12,16 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from mcp_oauth_clients.config import Credentials, Settings
 from mcp_oauth_clients.emulator import CloudflareEmulator
 from tests.conftest import ACCOUNT, CLIENT, MemoryClient, server_stderr
 from tests.fake_cloudflare import TOKEN, FakeCloudflare
 from tests.fault_cases import BACKOFF, CASES, CONNECT_TIMEOUT, MAX_RETRY_WAIT, TIMEOUT
 from tests.stdio_client import fake_env
+
+pytestmark = pytest.mark.slow  # every fault case, twice, waiting out their timeouts
 
 API_KEY = "cf-global-key-7f3e9a1c5b"
 EMAIL = "owner-secret@example.com"

@@ -195,6 +195,7 @@ def _hostile_answer_property(client, error, cf_ray, ok):
     assert json.loads(audit_lines[1])["outcome"] in ("applied", "failed")
 
 
+@pytest.mark.slow
 def test_no_hidden_character_of_any_answer_field_reaches_text_structured_content_or_audit(tmp_path):
     """Run the property and check hypothesis really ran it (xdist-safe: one test, one count)."""
     EXAMPLES["property"] = 0
