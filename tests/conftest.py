@@ -1,8 +1,10 @@
 """Shared fixtures (the anyio backend, the loopback fake and DNS server, settings pointing at them, the server
 in memory or as the console script) and the two markers that sort the suite into tiers:
 
-- `e2e`: the test starts a process (the console script, Prism, npm tools, git...). `pytest -m "not e2e"` is
-  the fast tier. A test that starts a process without the mark fails, so the tier cannot drift.
+- `e2e`: the test starts a process (the console script, Prism, npm tools, git...). `pytest -m "not e2e"` runs
+  in memory. A test that starts a process without the mark fails, so the tier cannot drift.
+- `slow` (set by hand): in memory, but waits out the timeouts and Retry-After waits it provokes, or pushes
+  megabytes or hundreds of generated examples. `pytest -m "not e2e and not slow"` is the quick tier.
 - `outside`: the test needs the npm tools (`python3 -m tests.npm_tools` installs them) or installs
   packages itself. Selected by `-m outside` or run under `CI=true`; otherwise skipped with the reason, so a
   plain `pytest` installs nothing.
