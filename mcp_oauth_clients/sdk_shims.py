@@ -87,11 +87,14 @@ def model_tool(
     tool.__annotations__ = {**hints, "return": returns}
     tool.__name__ = tool.__qualname__ = name
     key = (name, params_model, output_model, tuple((p, id(hint)) for p, hint in resolved.items()))
-    if key not in _TEMPLATES:
-        template = Tool.from_function(tool, name=name)
-        template.fn_metadata.arg_model = _RawArguments
-        template.parameters = inline_refs(params_model.model_json_schema())
-        _TEMPLATES[key] = (template, tuple(resolved.values()))  # the hints kept alive, so their ids stay theirs
+    if key not in _TEMPLATES:  # the first server takes the tool as made; later ones, copies with their own parts
+        registered = Tool.from_function(
+            tool, name=name, title=annotations.title, description=description, annotations=annotations
+        )
+        registered.fn_metadata.arg_model = _RawArguments
+        registered.parameters = inline_refs(params_model.model_json_schema())
+        _TEMPLATES[key] = (registered, tuple(resolved.values()))  # the hints kept alive, so their ids stay theirs
+        return registered
     template = _TEMPLATES[key][0]
     return template.model_copy(
         update={
