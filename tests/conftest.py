@@ -99,6 +99,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=OUTSIDE_SKIP))
 
 
+_RUNNING: list[pytest.Item] = []  # the test being set up, run or torn down (fixtures of any scope included)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    _RUNNING.append(item)
+    try:
+        return (yield)
+    finally:
+        _RUNNING.pop()
+
+
+def _guard_process_starts() -> None:
+    """A process started for an unmarked test fails, even from a module- or session-scoped fixture, which is
+    set up before the test's own guard below is in place."""
+    original: Callable[..., None] = subprocess.Popen.__init__
+
+    def guarded(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+        if _RUNNING and _RUNNING[-1].get_closest_marker("e2e") is None:
+            raise AssertionError(f"{_RUNNING[-1].nodeid} starts a process ({args!r:.80}) but is not marked e2e")
+        original(self, args, *rest, **kwargs)
+
+    subprocess.Popen.__init__ = guarded  # type: ignore[method-assign]
+
+
+_guard_process_starts()
+
+
 @pytest.fixture(autouse=True)
 def _processes_only_in_e2e(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Keep the `e2e` mark true: an unmarked test that starts a process fails at that point, and a marked

@@ -155,12 +155,12 @@ def test_a_refused_value_tells_the_model_to_ask_the_person_before_changing_what_
 
 @pytest.fixture(scope="module")
 def one_server():
-    """One server process for the DNS checks (each test resets the zone and the demo client): fewer starts."""
+    """One server in memory for the DNS checks (each test resets the zone and the demo client)."""
+    from tests.conftest import MemoryClient
     from tests.fake_cloudflare import FakeCloudflare
 
     with FakeCloudflare() as fake, LoopbackDNS() as dns:
-        client = RawClient(fake_env(fake, MCP_OAUTH_CLIENTS_DNS_SERVER=dns.address))
-        client.initialize()
+        client = MemoryClient(fake_env(fake, MCP_OAUTH_CLIENTS_DNS_SERVER=dns.address))
         yield fake, dns, client
         client.close()
 
