@@ -161,6 +161,7 @@ def fresh_copy(tmp_path_factory):
 
 
 @pytest.mark.outside  # pip installs the package and its dependencies from PyPI
+@pytest.mark.xdist_group("fresh_copy")  # one worker, so the quick start installs once
 def test_quick_start_installs_and_serves_the_sandbox_on_a_fresh_copy(fresh_copy):
     _, result = fresh_copy
     assert result.returncode == 0, result.stderr[-2000:]
@@ -193,6 +194,7 @@ def pinned_npx(block: str) -> str:
 
 
 @pytest.mark.outside
+@pytest.mark.xdist_group("fresh_copy")  # one worker, so the quick start installs once
 def test_bundle_example_writes_the_file_the_readme_names(fresh_copy):
     dest, _ = fresh_copy
     (block,) = unmarked(RUNNERS["bundle"])
@@ -203,6 +205,7 @@ def test_bundle_example_writes_the_file_the_readme_names(fresh_copy):
 
 
 @pytest.mark.outside
+@pytest.mark.xdist_group("fresh_copy")  # one worker, so the quick start installs once
 def test_inspector_cli_example_calls_a_tool_on_the_sandbox(fresh_copy):
     dest, _ = fresh_copy
     (block,) = unmarked(RUNNERS["inspector cli"])
