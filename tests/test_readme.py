@@ -12,7 +12,9 @@ by `python3 -m tests.npm_tools` (tests download nothing), and the HTTP example's
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 import shlex
 import shutil
@@ -141,11 +143,29 @@ def sh(body: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fresh_copy(tmp_path_factory):
     """The checkout as a fresh clone would have it (tracked and new files, nothing ignored), after running the
-    README's quick start exactly as written: stdin is closed, so the server starts, finds no client, and ends."""
-    dest = tmp_path_factory.mktemp("readme") / "mcp-oauth-clients"
+    README's quick start exactly as written: stdin is closed, so the server starts, finds no client, and ends.
+
+    Made once per run: under xdist the first worker to need it makes it in the run's shared folder, under a
+    lock, and the others take it from there (the install costs ~25 s; three workers paid it three times)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    base = tmp_path_factory.getbasetemp().parent if run else tmp_path_factory.mktemp("shared")
+    with open(base / f"readme-{run or 'solo'}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        dest, made = base / f"readme-{run or 'solo'}" / "mcp-oauth-clients", base / f"readme-{run or 'solo'}.json"
+        if made.exists():
+            kept = json.loads(made.read_text())
+            return dest, subprocess.CompletedProcess(kept["args"], kept["returncode"], kept["stdout"], kept["stderr"])
+        result = _fresh_copy(dest)
+        made.write_text(
+            json.dumps(dict(args=result.args, returncode=result.returncode, stdout=result.stdout, stderr=result.stderr))
+        )
+        return dest, result
+
+
+def _fresh_copy(dest: Path) -> subprocess.CompletedProcess:
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True
     )
@@ -157,11 +177,10 @@ def fresh_copy(tmp_path_factory):
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
     (quick_start,) = unmarked(RUNNERS["quick start"])
-    return dest, sh(quick_start, dest, timeout=900)
+    return sh(quick_start, dest, timeout=900)
 
 
 @pytest.mark.outside  # pip installs the package and its dependencies from PyPI
-@pytest.mark.xdist_group("fresh_copy")  # one worker, so the quick start installs once
 def test_quick_start_installs_and_serves_the_sandbox_on_a_fresh_copy(fresh_copy):
     _, result = fresh_copy
     assert result.returncode == 0, result.stderr[-2000:]
@@ -194,7 +213,6 @@ def pinned_npx(block: str) -> str:
 
 
 @pytest.mark.outside
-@pytest.mark.xdist_group("fresh_copy")  # one worker, so the quick start installs once
 def test_bundle_example_writes_the_file_the_readme_names(fresh_copy):
     dest, _ = fresh_copy
     (block,) = unmarked(RUNNERS["bundle"])
@@ -205,7 +223,6 @@ def test_bundle_example_writes_the_file_the_readme_names(fresh_copy):
 
 
 @pytest.mark.outside
-@pytest.mark.xdist_group("fresh_copy")  # one worker, so the quick start installs once
 def test_inspector_cli_example_calls_a_tool_on_the_sandbox(fresh_copy):
     dest, _ = fresh_copy
     (block,) = unmarked(RUNNERS["inspector cli"])

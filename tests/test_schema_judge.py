@@ -84,7 +84,6 @@ def _log_from_here(request):
 
 
 @pytest.mark.anyio
-@pytest.mark.xdist_group("judged")  # one worker, so Prism starts once
 async def test_every_kind_of_update_and_read_passes_the_schema_both_ways(judged):
     fake, base, log = judged
     settings = settings_for(base, allow_unattended_promotion=True, max_retries=0)
@@ -153,7 +152,6 @@ async def test_every_kind_of_update_and_read_passes_the_schema_both_ways(judged)
     no_violation(denied, log)
 
 
-@pytest.mark.xdist_group("judged")  # one worker, so Prism starts once
 def test_the_fakes_own_answers_fit_the_published_schema(judged):
     fake, base, log = judged
     auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -176,7 +174,6 @@ def test_the_fakes_own_answers_fit_the_published_schema(judged):
     assert not any(marker in new_log(log) for marker in VIOLATION_MARKERS)
 
 
-@pytest.mark.xdist_group("judged")  # one worker, so Prism starts once
 def test_the_judge_catches_a_violation(judged):
     """Prism is not a rubber stamp: a body with a wrongly typed field is refused."""
     _, base, _ = judged
