@@ -8,6 +8,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,17 +24,31 @@ INIT = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"nam
 class StdioPeer:
     """A server process spoken to over stdio with line-delimited JSON-RPC."""
 
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+    def __init__(self, command: list[str], env: dict[str, str], *, stderr_pipe: bool = False) -> None:
+        """`stderr_pipe`: the server's stderr is a pipe this process drains (as an MCP client's log is), not
+        /dev/null."""
         self.proc = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE if stderr_pipe else subprocess.DEVNULL,
             env=env,
             text=True,
             bufsize=1,
         )
         self.next_id = 0
+        if stderr_pipe:
+            threading.Thread(target=self._drain, args=(self.proc.stderr,), daemon=True).start()
+
+    @staticmethod
+    def _drain(stream) -> None:
+        while stream.read(65536):
+            pass
+
+    def cpu_seconds(self) -> float:
+        """The server's CPU time so far (user + system), from /proc."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def request(self, method: str, params: dict | None = None) -> dict:
         self.next_id += 1

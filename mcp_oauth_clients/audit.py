@@ -7,20 +7,24 @@ A write leaves two lines with the same `attempt` id (see `write_path`):
     {"event": "write_outcome", ...}  after: applied, nothing_to_change, refused, failed or unknown
 
 A write refused before anything could be sent leaves only its outcome line. Other events (a DNS
-lookup) are `note`d. A line is written on the caller's thread when that cannot block (the file is a
-regular file, already open and still at its path, no line queued before it and no other write under way:
-a few microseconds; a file system that hangs, as a dead network mount can, would hang the caller).
-Otherwise an intent line is written by a worker thread the call awaits for at most INTENT_WAIT, and an
-outcome line or a note is queued to a background thread, so a call being cancelled can still record its
-outcome without awaiting anything. The queue is drained when the server's lifespan ends and at exit.
+lookup) are `note`d. A line is written on the caller's thread when that cannot block: no line queued
+before it, no other write under way, and the log a regular file (already open and still at its path),
+/dev/null, or a pipe with room for the whole line (written through a non-blocking descriptor of our own,
+all or nothing); a few microseconds. (A file system that hangs, as a dead network mount can, would hang
+the caller.) Otherwise an intent line is written by a worker thread the call awaits for at most
+INTENT_WAIT, and an outcome line or a note is queued to a background thread, so a call being cancelled
+can still record its outcome without awaiting anything. The queue is drained when the server's lifespan
+ends and at exit.
 """
 
 from __future__ import annotations
 
 import atexit
+import errno
 import json
 import os
 import queue
+import select
 import stat
 import sys
 import threading
@@ -57,6 +61,8 @@ class AuditLog:
         self._writer: threading.Thread | None = None  # started by the first queued line
         self._fd: int | None = None  # opened on the first line, reopened when the file at `path` is not it
         self._regular = False  # whether `_fd` is a regular file (a write to it cannot block)
+        self._twin: tuple[int, int] | None = None  # (a descriptor, our non-blocking one on the same pipe or null)
+        self._stderr: tuple[Any, int | str | None] | None = None  # (sys.stderr, how a line reaches it at once)
         self._pending = 0  # lines queued and not yet written
 
     async def intend(self, **entry: Any) -> None:
@@ -105,6 +111,10 @@ class AuditLog:
                 if self._fd is not None:
                     os.close(self._fd)
                     self._fd = None
+                self._close_twin()
+                if self._stderr is not None and isinstance(self._stderr[1], int):
+                    os.close(self._stderr[1])
+                self._stderr = None
             finally:
                 self._io.release()
 
@@ -137,24 +147,65 @@ class AuditLog:
         self._append(line)
 
     def _written_inline(self, line: str) -> bool:
-        """Write `line` on the caller's thread if that cannot block, and say whether it was: a file (not
-        stderr), nothing queued before it, no other write under way (one stuck on a stalled FIFO holds the
-        lock: waiting for it would stall the event loop), and the open file a regular file still at `path`.
-        Otherwise the line takes the thread's path, bounded, or the queue."""
-        if self.path is None:
-            return False
+        """Write `line` on the caller's thread if that cannot block, and say whether it was: nothing queued
+        before it, no other write under way (one stuck on a stalled FIFO holds the lock: waiting for it would
+        stall the event loop), and a log that takes the line at once (`_write_at_once`). Otherwise the line
+        takes the thread's path, bounded, or the queue."""
         with self._lock:
             if self._pending:
                 return False
         if not self._io.acquire(blocking=False):
             return False
         try:
-            if self._fd is None or not self._regular or not self._still_at_path(self._fd):
-                return False
-            self._write_all(self._fd, line)
+            return self._write_at_once(line)
         finally:
             self._io.release()
-        return True
+
+    def _write_at_once(self, line: str) -> bool:
+        """The caller holds `_io`. A regular file (still at `path`) takes any line; a pipe, through our own
+        non-blocking descriptor, takes a line of up to PIPE_BUF bytes whole or not at all; /dev/null, any."""
+        if self.path is None:
+            sink = self._stderr_sink()
+            if sink == "stream":
+                sys.stderr.write(line + "\n")
+                sys.stderr.flush()
+                return True
+            return isinstance(sink, int) and _written_whole(sink, line)
+        if self._fd is None or not self._still_at_path(self._fd):
+            return False
+        if self._regular:
+            self._write_all(self._fd, line)
+            return True
+        twin = self._twin_of(self._fd)
+        return twin is not None and _written_whole(twin, line)
+
+    def _stderr_sink(self) -> int | str | None:
+        """How a line reaches stderr at once: "stream" (a regular file: sys.stderr itself), a non-blocking
+        descriptor of our own (a pipe, /dev/null), or None (a terminal, a socket, a stand-in object: the thread)."""
+        if self._stderr is None or self._stderr[0] is not sys.stderr:
+            try:
+                fd = sys.stderr.fileno()
+                sink: int | str | None = "stream" if stat.S_ISREG(os.fstat(fd).st_mode) else _twin_for(fd)
+            except (AttributeError, OSError, ValueError):
+                sink = None
+            if self._stderr is not None and isinstance(self._stderr[1], int):
+                os.close(self._stderr[1])
+            self._stderr = (sys.stderr, sink)
+        return self._stderr[1]
+
+    def _twin_of(self, fd: int) -> int | None:
+        if self._twin is None or self._twin[0] != fd:
+            self._close_twin()
+            twin = _twin_for(fd)
+            if twin is None:
+                return None
+            self._twin = (fd, twin)
+        return self._twin[1]
+
+    def _close_twin(self) -> None:
+        if self._twin is not None:
+            os.close(self._twin[1])
+            self._twin = None
 
     def _write_queued(self) -> None:
         while (line := self._queue.get()) is not _STOP:
@@ -191,6 +242,7 @@ class AuditLog:
         except OSError:
             os.close(fd)
             self._fd = None
+            self._close_twin()
             raise
 
     def _current_fd(self) -> int:
@@ -201,6 +253,7 @@ class AuditLog:
                 return self._fd
             os.close(self._fd)
             self._fd = None
+            self._close_twin()
         self._fd = _open_for_append(self.path)
         self._regular = stat.S_ISREG(os.fstat(self._fd).st_mode)
         return self._fd
@@ -223,11 +276,43 @@ def _open_for_append(path: str) -> int:
     return fd
 
 
+def _twin_for(fd: int) -> int | None:
+    """Our own non-blocking descriptor on what `fd` writes to, when that is a pipe (reopened through /proc, so
+    `fd`'s own flags, shared with whoever passed it to us, stay as they are) or /dev/null; else None."""
+    mode = os.fstat(fd)
+    if stat.S_ISCHR(mode.st_mode) and mode.st_rdev == os.stat(os.devnull).st_rdev:
+        return os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+    if not stat.S_ISFIFO(mode.st_mode):
+        return None
+    try:
+        twin = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:  # no /proc (macOS), or no reader any more: the thread's path
+        return None
+    held = os.fstat(twin)
+    if (held.st_dev, held.st_ino) != (mode.st_dev, mode.st_ino):
+        os.close(twin)
+        return None
+    return twin
+
+
+def _written_whole(fd: int, line: str) -> bool:
+    """Write the line into a non-blocking pipe or /dev/null whole, or nothing (False: no room, or too long for
+    one atomic write); a pipe whose reader is gone raises, as a blocking write would."""
+    data = (line + "\n").encode("utf-8")
+    if len(data) > select.PIPE_BUF:
+        return False
+    try:
+        written = os.write(fd, data)
+    except BlockingIOError:
+        return False
+    if written != len(data):  # POSIX: a pipe write of at most PIPE_BUF bytes is never split; refuse if it was
+        raise OSError(errno.EIO, "the audit line was cut short")
+    return True
+
+
 def _why(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
         return "its folder does not exist (any more)"
-    import errno
-
     if exc.errno == errno.ENXIO:
         return "it is a FIFO with no process reading it"
     return exc.strerror or type(exc).__name__

@@ -523,3 +523,121 @@ async def test_lines_queued_from_many_threads_and_failed_writes_leave_nothing_co
     audit.close()
     attempts = [line["attempt"] for line in audit_lines(path)]
     assert len(attempts) == 6 * 40 + 2 and attempts[-2:] == ["reopen", "inline"]
+
+
+def _no_thread(*args, **kwargs):
+    raise AssertionError("the line went through a thread")
+
+
+def _pipe_as_stderr(monkeypatch) -> tuple[int, int]:
+    """sys.stderr a real pipe (as the MCP client's log usually is); returns (read end, write end)."""
+    read_end, write_end = os.pipe()
+    monkeypatch.setattr("sys.stderr", open(write_end, "w", closefd=False))  # noqa: SIM115 - closed by the test
+    return read_end, write_end
+
+
+def _drain(fd: int) -> list[dict]:
+    os.set_blocking(fd, False)
+    data = bytearray()
+    try:
+        while chunk := os.read(fd, 1 << 16):
+            data += chunk
+    except BlockingIOError:
+        pass
+    return [json.loads(line) for line in data.decode().splitlines()]
+
+
+@pytest.mark.anyio
+async def test_an_intent_on_stderr_that_is_a_pipe_is_written_without_a_thread_and_leaves_its_flags_alone(
+    monkeypatch,
+):
+    read_end, write_end = _pipe_as_stderr(monkeypatch)
+    monkeypatch.setattr(anyio.to_thread, "run_sync", _no_thread)
+    audit = AuditLog(None)
+    try:
+        await audit.intend(attempt="1")
+        audit.record(attempt="1", outcome="applied")
+        # our non-blocking descriptor is our own: the one the host handed us stays blocking
+        assert os.get_blocking(write_end) and os.get_blocking(sys_stderr_fd())
+    finally:
+        audit.close()
+    assert [(line["event"], line["attempt"]) for line in _drain(read_end)] == [
+        ("write_intent", "1"),
+        ("write_outcome", "1"),
+    ]
+    os.close(read_end), os.close(write_end)
+
+
+def sys_stderr_fd() -> int:
+    import sys
+
+    return sys.stderr.fileno()
+
+
+@pytest.mark.anyio
+async def test_an_intent_on_a_full_stderr_pipe_is_refused_within_the_bound_and_arrives_whole_once_drained(
+    monkeypatch,
+):
+    from mcp_oauth_clients import audit as audit_module
+    from mcp_oauth_clients.audit import AuditUnwritable
+
+    monkeypatch.setattr(audit_module, "INTENT_WAIT", 0.2)
+    read_end, write_end = _pipe_as_stderr(monkeypatch)
+    os.set_blocking(write_end, False)
+    try:
+        while True:  # the host stopped reading: the pipe is full
+            os.write(write_end, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    os.set_blocking(write_end, True)
+    audit = AuditLog(None)
+    with pytest.raises(AuditUnwritable):  # no room: the thread's bounded wait, not a blocked event loop
+        await audit.intend(attempt="1")
+    filler = b""
+    while filler.count(b"{") == 0:  # drain until the refused line, written by its thread once there is room
+        filler += os.read(read_end, 1 << 16)
+    audit.close()
+    rest = filler[filler.index(b"{") :] + b"".join(iter(lambda: _read_some(read_end), b""))
+    assert [json.loads(line)["attempt"] for line in rest.decode().splitlines()] == ["1"]
+    os.close(read_end), os.close(write_end)
+
+
+def _read_some(fd: int) -> bytes:
+    return os.read(fd, 1 << 16) if select.select([fd], [], [], 0.2)[0] else b""
+
+
+@pytest.mark.anyio
+async def test_a_line_longer_than_one_atomic_pipe_write_takes_the_thread_and_is_never_split(monkeypatch):
+    read_end, write_end = _pipe_as_stderr(monkeypatch)
+    audit = AuditLog(None)
+    called = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(*args, **kwargs):
+        called.append(args[0])
+        return await run_sync(*args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    await audit.intend(attempt="1", body={"client_name": "n" * (select.PIPE_BUF + 1)})
+    await audit.intend(attempt="2")
+    audit.close()
+    lines = _drain(read_end)
+    assert [line["attempt"] for line in lines] == ["1", "2"] and len(called) == 1
+    assert lines[0]["body"]["client_name"] == "n" * (select.PIPE_BUF + 1)
+    os.close(read_end), os.close(write_end)
+
+
+@pytest.mark.anyio
+async def test_an_intent_to_dev_null_or_to_a_fifo_with_a_reader_is_written_without_a_thread(tmp_path, monkeypatch):
+    fifo = tmp_path / "audit.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    to_fifo, to_null = AuditLog(str(fifo)), AuditLog(os.devnull)
+    await to_fifo.intend(attempt="1")  # the first line opens the log, from a thread (an open may wait)
+    await to_null.intend(attempt="1")
+    monkeypatch.setattr(anyio.to_thread, "run_sync", _no_thread)
+    await to_fifo.intend(attempt="2")
+    await to_null.intend(attempt="2")
+    to_fifo.close(), to_null.close()
+    assert [line["attempt"] for line in _drain(reader)] == ["1", "2"]
+    os.close(reader)
