@@ -212,12 +212,18 @@ class CloudflareClient:
         async with self._http.stream(
             method, path, json=json, headers=headers, extensions={"trace": progress}
         ) as streamed:
-            body = bytearray()
-            async for chunk in streamed.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_ANSWER_BYTES:
-                    del body[MAX_ANSWER_BYTES:]
-                    break
+            if _announced_within_limit(streamed.headers):  # the common case: read at once, no copy made
+                whole = await streamed.aread()  # over HTTP/1.1 no more than Content-Length; checked all the same
+                if len(whole) <= MAX_ANSWER_BYTES:
+                    return streamed
+                body = bytearray(whole[:MAX_ANSWER_BYTES])
+            else:
+                body = bytearray()
+                async for chunk in streamed.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_ANSWER_BYTES:
+                        break
+        del body[MAX_ANSWER_BYTES:]
         # Raw bytes: a header may carry latin-1 that httpx would refuse to encode again as str.
         kept = [(k, v) for k, v in streamed.headers.raw if k.lower() not in (b"content-encoding", b"content-length")]
         return httpx.Response(streamed.status_code, headers=kept, content=bytes(body), request=streamed.request)
@@ -252,6 +258,19 @@ class CloudflareClient:
         return APIResult(
             answer.payload["result"], answer.request_id, attempts, info if isinstance(info, dict) else None
         )
+
+
+def _announced_within_limit(headers: httpx.Headers) -> bool:
+    """Whether the body, as sent and as read, is one uncompressed Content-Length within MAX_ANSWER_BYTES."""
+    length = headers.get("content-length")
+    return (
+        length is not None
+        and length.isdigit()
+        and len(length) < 10
+        and int(length) <= MAX_ANSWER_BYTES
+        and headers.get("content-encoding", "identity").strip().lower() == "identity"
+        and "transfer-encoding" not in headers
+    )
 
 
 def _maybe(write: bool, attempt: int, ended: str) -> tuple[int, str] | None:

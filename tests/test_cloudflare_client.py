@@ -735,6 +735,40 @@ async def test_an_answer_one_byte_over_8_mib_is_cut_and_is_an_error_for_a_read_a
         await client.update_oauth_client(ACCOUNT, CLIENT, {"client_name": "x"})
 
 
+class Endless(httpx.AsyncByteStream):
+    """A body that never ends; reading it past 12 MiB fails the test (the limit is 8 MiB)."""
+
+    async def __aiter__(self):
+        chunk = b'{"success": true, "result": {"client_name": "' + b"A" * (1024 * 1024)
+        for _ in range(12):
+            yield chunk
+        raise AssertionError("read on past the limit")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"content-length": "10", "transfer-encoding": "chunked"},  # chunked framing overrides the length
+        {"content-length": "10", "content-encoding": "br"},  # the length is of the encoded body
+        {"content-length": "9000000"},  # over 8 MiB
+        {"content-length": "9" * 5000},  # too long to be read as a number at all
+        {},
+    ],
+)
+async def test_a_body_that_never_ends_is_cut_at_the_limit_whatever_its_headers_announce(headers):
+    client, _ = make(Script(httpx.Response(200, headers=headers, stream=Endless())))
+    with pytest.raises(UnreadableAnswer, match="could not be read"):
+        await client.get_oauth_client(ACCOUNT, CLIENT)
+
+
+async def test_a_body_longer_than_its_announced_length_is_still_cut_at_the_limit():
+    # HTTP/1.1 reads no more than Content-Length; a transport that does is cut all the same
+    too_long = answer_of_size(8 * 1024 * 1024 + 1)
+    client, _ = make(Script(httpx.Response(200, headers={"content-length": "10"}, stream=httpx.ByteStream(too_long))))
+    with pytest.raises(UnreadableAnswer, match="could not be read"):
+        await client.get_oauth_client(ACCOUNT, CLIENT)
+
+
 async def test_an_answer_nested_a_million_deep_is_an_unreadable_answer_not_a_crash():
     client, _ = make(Script(httpx.Response(200, content=b"[" * 1_000_000)))
     with pytest.raises(UnreadableAnswer, match="could not be read"):
