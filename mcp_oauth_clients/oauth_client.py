@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any
@@ -189,6 +190,17 @@ def uri_host(value: str | None) -> Any:
     """The host of a stored URL: None when there is none, `_UNPARSEABLE` when the text is no URL at all."""
     if not value:
         return None
+    # A client's URLs are parsed several times a call (each read, the result's check, the guidance): the
+    # answers for URLs of a usual length are kept; a longer text (anything a hostile answer sends) is not.
+    return _cached_host(value) if len(value) <= 2048 else _host(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_host(value: str) -> Any:
+    return _host(value)
+
+
+def _host(value: str) -> Any:
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises on a malformed port, as hostname does on a malformed bracket

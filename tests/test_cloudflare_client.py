@@ -68,6 +68,14 @@ def make(script: Script, credentials=None, **settings):
     return client, waits
 
 
+async def test_a_cookie_an_answer_sets_is_never_sent_back():
+    script = Script(ok(**{"set-cookie": "__cf_bm=tracked; Path=/; Domain=api.example.test"}), ok())
+    client, _ = make(script)
+    await client.get_oauth_client(ACCOUNT, CLIENT)
+    await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert "cookie" not in script.requests[1].headers
+
+
 async def test_patch_goes_to_the_documented_path_with_headers_and_exact_body():
     script = Script(ok())
     client, _ = make(script)

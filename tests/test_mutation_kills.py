@@ -137,3 +137,15 @@ def test_the_txt_value_in_an_unmet_requirement_is_bounded_to_2000_characters_aft
     [unmet] = promotion_requirements(client)
     # clipped before the escape (quoted() never cuts one in half); the 2001 mutant would show it whole
     assert f'with the value "{"x" * 1995}…" (the whole value' in unmet
+
+
+def test_a_parsed_host_is_remembered_only_for_a_url_of_usual_length():
+    from mcp_oauth_clients.oauth_client import _cached_host, uri_host
+
+    _cached_host.cache_clear()
+    assert uri_host("https://app.example.com/x") == uri_host("https://app.example.com/x") == "app.example.com"
+    assert _cached_host.cache_info().hits == 1
+    long = "https://" + "a" * 2100 + ".example.com/"
+    assert uri_host(long) == "a" * 2100 + ".example.com"
+    assert uri_host("https://[::1") is uri_host("https://[::1")  # unparseable, the same marker each time
+    assert _cached_host.cache_info().currsize == 2  # the long one was not kept
