@@ -89,9 +89,12 @@ def _named(path: str) -> str:
     return quoted(path, 40)
 
 
-def fit_structured(data: dict[str, Any], model: type[BaseModel]) -> tuple[dict[str, Any], str | None]:
-    """`data` (a dump of `model`) within STRUCTURED_BUDGET, still valid for `model`, and what was left out."""
-    if size_of(data) <= STRUCTURED_BUDGET:
+def fit_structured(
+    data: dict[str, Any], model: type[BaseModel], size: int | None = None
+) -> tuple[dict[str, Any], str | None]:
+    """`data` (a dump of `model`) within STRUCTURED_BUDGET, still valid for `model`, and what was left out;
+    `size` is `size_of(data)` when the caller has it."""
+    if (size_of(data) if size is None else size) <= STRUCTURED_BUDGET:
         return data, None
     trim = _Trim(model.model_json_schema(mode="serialization"))
     root = trim.schema

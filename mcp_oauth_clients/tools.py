@@ -61,7 +61,7 @@ from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQ
 from mcp_oauth_clients.models import OAuthClientRef, OAuthClientUpdate, ToolParams
 from mcp_oauth_clients.results import SANDBOX_BANNER, OAuthClientResult, describe
 from mcp_oauth_clients.sdk_shims import model_tool
-from mcp_oauth_clients.untrusted import quoted, redact
+from mcp_oauth_clients.untrusted import quoted, redact, redact_measured
 from mcp_oauth_clients.write_path import Plan
 
 logger = logging.getLogger(__name__)
@@ -142,8 +142,9 @@ def _answer(services: operations.Services, result: BaseModel, text: str) -> Call
     says what was left out and how to narrow the call.
     """
     secrets = services.settings.secrets()  # redacted by value: whatever echoed one, it never comes back out
+    size: int | None = None
     try:
-        structured = redact(result.model_dump(mode="json"), secrets)
+        structured, size = redact_measured(result.model_dump(mode="json"), secrets)
     except (ValueError, RecursionError):
         dropped, result = _without_unknown_fields(result)
         text += (
@@ -155,7 +156,7 @@ def _answer(services: operations.Services, result: BaseModel, text: str) -> Call
         except (ValueError, RecursionError):
             logger.exception("result could not be serialised")
             return _error(services, text + "\nIts structured copy could not be built: the text above is the answer.")
-    structured, left_out = budget.fit_structured(structured, type(result))
+    structured, left_out = budget.fit_structured(structured, type(result), size)
     text = redact(text, secrets)
     if left_out is None:
         return CallToolResult(

@@ -136,6 +136,18 @@ def redact(value: Any, secrets: Iterable[str | None]) -> Any:
     return _walk(value, lambda text: _redact_text(text, forms))
 
 
+def redact_measured(value: Any, secrets: Iterable[str | None]) -> tuple[Any, int | None]:
+    """`redact(value, secrets)` and, when one compact JSON dump shows it holds no secret, that dump's UTF-8 size
+    (what a budget weighs); None when the value had to be walked."""
+    try:
+        dumped = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        return redact(value, secrets), None
+    if _holds_none_of(dumped, _forms(tuple(secrets)), printable=False):  # a string holds a form where its dump does
+        return value, len(dumped.encode())
+    return redact(value, secrets), None
+
+
 def clean(value: Any, secrets: Iterable[str | None] = ()) -> Any:
     """Escape hidden characters, then redact, in every string of `value` (dict keys too); other types pass.
     A new value, or `value` itself when nothing needs either."""

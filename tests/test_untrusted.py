@@ -202,3 +202,18 @@ def test_a_secret_of_any_characters_is_redacted_in_every_form_from_answers_and_o
     assert not any(form in text for form in forms for text in strings_of(json.loads(redacted_json(echoed, [secret]))))
     if secret.isprintable():  # clean() escapes a hidden character first, so only then is the echo still whole
         assert not any(form in text for form in forms for text in strings_of(clean(echoed, [secret])))
+
+
+def test_redact_measured_weighs_a_clean_value_as_the_budget_does_and_walks_one_holding_a_secret():
+    from mcp_oauth_clients.budget import size_of
+    from mcp_oauth_clients.untrusted import redact_measured
+
+    clean_value = {"client_name": "Café ✓", "redirect_uris": ["https://a.example/cb"], "n": [1, 2]}
+    same, size = redact_measured(clean_value, ["tok-secret-123"])
+    assert same is clean_value and size == size_of(clean_value)  # UTF-8 bytes, not characters
+    echoed = {"client_name": "x tok-secret-123 y", "tok-secret-123": 1}
+    redacted, size = redact_measured(echoed, ["tok-secret-123"])
+    assert redacted == {"client_name": "x [REDACTED] y", "[REDACTED]": 1} and size is None
+    quoted_secret = 'se"cret'  # a form JSON escapes cannot be found in a dump: the value is walked
+    redacted, size = redact_measured({"a": 'x se"cret'}, [quoted_secret])
+    assert redacted == {"a": "x [REDACTED]"} and size is None
