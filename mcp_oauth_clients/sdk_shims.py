@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -59,6 +60,13 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
 # plans) depends on nothing else, and costs ~5 ms a tool; it is derived once per process, so a second server
 # (a test, doctor) pays only for its own function, description and annotations.
 _TEMPLATES: dict[tuple[Any, ...], tuple[Tool, tuple[Any, ...]]] = {}
+# Two tools with one output model (update and get; the two deletions) share its derived schema.
+_OUTPUT_SCHEMAS: dict[type[BaseModel], dict[str, Any] | None] = {}
+
+
+@functools.cache
+def _params_schema(params_model: type[BaseModel]) -> dict[str, Any]:
+    return params_model.model_json_schema()  # inline_refs copies what it keeps, so this stays as derived
 
 
 def model_tool(
@@ -88,11 +96,22 @@ def model_tool(
     tool.__name__ = tool.__qualname__ = name
     key = (name, params_model, output_model, tuple((p, id(hint)) for p, hint in resolved.items()))
     if key not in _TEMPLATES:  # the first server takes the tool as made; later ones, copies with their own parts
+        derived = _OUTPUT_SCHEMAS.get(output_model)
         registered = Tool.from_function(
-            tool, name=name, title=annotations.title, description=description, annotations=annotations
+            tool,
+            name=name,
+            title=annotations.title,
+            description=description,
+            annotations=annotations,
+            structured_output=False if derived is not None else None,
         )
+        if derived is not None:  # another tool has this output model: its schema, derived once (the SDK reads
+            # fn_metadata's output fields live; its validator for the model is built at this tool's first call)
+            registered.fn_metadata.output_model = output_model
+            registered.fn_metadata.output_schema = copy.deepcopy(derived)
+        _OUTPUT_SCHEMAS.setdefault(output_model, registered.fn_metadata.output_schema)
         registered.fn_metadata.arg_model = _RawArguments
-        registered.parameters = inline_refs(params_model.model_json_schema())
+        registered.parameters = inline_refs(_params_schema(params_model))
         _TEMPLATES[key] = (registered, tuple(resolved.values()))  # the hints kept alive, so their ids stay theirs
         return registered
     template = _TEMPLATES[key][0]

@@ -44,3 +44,27 @@ async def test_an_unreviewed_description_change_is_caught(monkeypatch):
     monkeypatch.setattr(tools, "UPDATE_DESCRIPTION", tools.UPDATE_DESCRIPTION + " Also does X.")
     current = json.dumps(await served_tools(), indent=2, sort_keys=True) + "\n"
     assert current != SNAPSHOT.read_text()
+
+
+def test_each_tool_publishes_and_checks_the_output_schema_the_sdk_derives_from_its_own_model():
+    # Tools sharing an output model share its derived schema (sdk_shims); each must still be its model's own.
+    from mcp.server.mcpserver.utilities.func_metadata import (
+        StrictJsonSchema,
+        _inline_root_ref,
+        _pydantic_readable_typeddict,
+    )
+    from pydantic import TypeAdapter
+
+    from mcp_oauth_clients.config import Settings
+    from mcp_oauth_clients.server import build_server
+    from mcp_oauth_clients.tools import tool_table
+
+    settings = Settings.load({}, None)
+    outputs = {spec.name: spec.output for spec in tool_table(settings)}
+    tools = build_server(settings)._tool_manager.list_tools()
+    assert len({id(outputs[t.name]) for t in tools}) < len(tools)  # some do share one
+    for tool in tools:
+        model = outputs[tool.name]
+        derived = TypeAdapter(_pydantic_readable_typeddict(model)).json_schema(schema_generator=StrictJsonSchema)
+        assert tool.fn_metadata.output_model is model
+        assert tool.output_schema == _inline_root_ref(derived), tool.name
