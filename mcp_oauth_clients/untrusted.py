@@ -139,11 +139,12 @@ def redact(value: Any, secrets: Iterable[str | None]) -> Any:
 def redact_measured(value: Any, secrets: Iterable[str | None]) -> tuple[Any, int | None]:
     """`redact(value, secrets)` and, when one compact JSON dump shows it holds no secret, that dump's UTF-8 size
     (what a budget weighs); None when the value had to be walked."""
+    secrets = tuple(secrets)  # read twice below: an iterator would be empty the second time
     try:
         dumped = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError):
         return redact(value, secrets), None
-    if _holds_none_of(dumped, _forms(tuple(secrets)), printable=False):  # a string holds a form where its dump does
+    if _holds_none_of(dumped, _forms(secrets), printable=False):  # a string holds a form where its dump does
         return value, len(dumped.encode())
     return redact(value, secrets), None
 

@@ -760,6 +760,7 @@ class Endless(httpx.AsyncByteStream):
         {"content-length": "10", "content-encoding": "br"},  # the length is of the encoded body
         {"content-length": "9000000"},  # over 8 MiB
         {"content-length": "9" * 5000},  # too long to be read as a number at all
+        [(b"content-length", b"\xb2")],  # "²": a digit to str.isdigit(), not to int()
         {},
     ],
 )

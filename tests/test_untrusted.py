@@ -212,7 +212,7 @@ def test_redact_measured_weighs_a_clean_value_as_the_budget_does_and_walks_one_h
     same, size = redact_measured(clean_value, ["tok-secret-123"])
     assert same is clean_value and size == size_of(clean_value)  # UTF-8 bytes, not characters
     echoed = {"client_name": "x tok-secret-123 y", "tok-secret-123": 1}
-    redacted, size = redact_measured(echoed, ["tok-secret-123"])
+    redacted, size = redact_measured(echoed, iter(["tok-secret-123"]))  # any iterable of secrets, read once
     assert redacted == {"client_name": "x [REDACTED] y", "[REDACTED]": 1} and size is None
     quoted_secret = 'se"cret'  # a form JSON escapes cannot be found in a dump: the value is walked
     redacted, size = redact_measured({"a": 'x se"cret'}, [quoted_secret])
