@@ -19,9 +19,7 @@ from mcp_oauth_clients.audit import AuditLog
 from mcp_oauth_clients.cloudflare_client import CloudflareClient
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.dns_lookup import SystemResolver
-from mcp_oauth_clients.emulator import CloudflareEmulator, mock_transport
 from mcp_oauth_clients.operations import Services
-from mcp_oauth_clients.sandbox_zone import SandboxZone
 from mcp_oauth_clients.tools import build_tools
 
 if TYPE_CHECKING:
@@ -38,14 +36,22 @@ def build_server(settings: Settings, *, transport: httpx.AsyncBaseTransport | No
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[Services]:
-        emulator = CloudflareEmulator() if settings.sandbox and transport is None else None
-        chosen = (
-            transport if transport is not None else (functools.partial(mock_transport, emulator) if emulator else None)
-        )
+        emulator: Any = None
+        chosen: Any = transport
+        dns: Any
+        if settings.sandbox:  # imported here: a real account's start-up never loads the sandbox
+            from mcp_oauth_clients.emulator import CloudflareEmulator, mock_transport
+            from mcp_oauth_clients.sandbox_zone import SandboxZone
+
+            if transport is None:
+                emulator = CloudflareEmulator()
+                chosen = functools.partial(mock_transport, emulator)
+            # The sandbox promises nothing leaves the machine: its DNS check is answered by its own zone.
+            dns = SandboxZone()
+        else:
+            dns = SystemResolver.from_settings(settings)
         cloudflare = CloudflareClient(settings, transport=chosen)
         audit = AuditLog(settings.audit_log, settings.secrets())
-        # The sandbox promises nothing leaves the machine: its DNS check is answered by its own zone.
-        dns = SandboxZone() if settings.sandbox else SystemResolver.from_settings(settings)
         try:
             yield Services(settings=settings, cloudflare=cloudflare, emulator=emulator, audit=audit, dns=dns)
         finally:

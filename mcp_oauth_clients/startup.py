@@ -10,7 +10,6 @@ import logging
 
 from mcp_oauth_clients import __version__
 from mcp_oauth_clients.config import Settings, shown_value
-from mcp_oauth_clients.emulator import CloudflareEmulator
 
 # Its own logger, emitted at INFO whatever MCP_OAUTH_CLIENTS_LOG_LEVEL says (see cli.configure_logging).
 logger = logging.getLogger("mcp_oauth_clients.startup")
@@ -18,6 +17,8 @@ logger = logging.getLogger("mcp_oauth_clients.startup")
 
 def sandbox_clients() -> list[tuple[str, str, str]]:
     """(account id, client id, name) of every client the sandbox starts with, read from the emulator's seed."""
+    from mcp_oauth_clients.emulator import CloudflareEmulator  # the sandbox's alone: not on a real account's start-up
+
     seeded = CloudflareEmulator().clients
     return [(account, client, seeded[(account, client)].get("client_name", "")) for account, client in sorted(seeded)]
 

@@ -6,7 +6,6 @@ suggest with the same closeness and the same bounds.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection
 
 # How close a suggestion must be (difflib's ratio, 0 to 1): difflib's own default, which keeps a
@@ -23,4 +22,6 @@ def closest(word: str, choices: Collection[str], most: int = 1) -> list[str]:
     enough or the word or the choices are too long to search."""
     if len(word) > MAX_WORD or len(choices) > MAX_CHOICES:
         return []
+    import difflib  # only a refused name needs it; kept off the start-up path
+
     return difflib.get_close_matches(word, list(choices), n=most, cutoff=CUTOFF)

@@ -64,3 +64,20 @@ def test_the_checks_see_what_they_claim_to():
     """The walks above are not vacuous: the edge does import the renderers and the wiring the emulator."""
     assert any(name.startswith("describe") for _, name in imported_names(MODULES["tools"]))
     assert any(source == "emulator" for source, _ in imported_names(MODULES["server"]))
+
+
+@pytest.mark.e2e
+def test_a_real_accounts_start_up_loads_neither_the_sandbox_nor_what_only_a_call_needs():
+    # What `tools/list` does not need stays off the start-up path (benchmarks/cold_start.py): a process
+    # shows which modules a fresh interpreter has loaded once the server is built.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from mcp_oauth_clients.config import Settings; from mcp_oauth_clients.server import build_server; "
+        "from mcp_oauth_clients import cli, stdio_transport; build_server(Settings.load({}, None)); "
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp_oauth_clients', 'difflib', 'httpx'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert "mcp_oauth_clients.tools" in loaded  # the probe did build the server
+    assert not {"mcp_oauth_clients.emulator", "mcp_oauth_clients.sandbox_zone", "difflib", "httpx"} & set(loaded)
