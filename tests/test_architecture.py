@@ -76,7 +76,7 @@ def test_a_real_accounts_start_up_loads_neither_the_sandbox_nor_what_only_a_call
     probe = (
         "import sys; from mcp_oauth_clients.config import Settings; from mcp_oauth_clients.server import build_server; "
         "from mcp_oauth_clients import cli, stdio_transport; build_server(Settings.load({}, None)); "
-        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp_oauth_clients', 'difflib', 'httpx'))))"
+        "print(' '.join(m for m in sys.modules if m.split('.')[0] in ('mcp_oauth_clients', 'difflib', 'httpx')))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert "mcp_oauth_clients.tools" in loaded  # the probe did build the server
