@@ -20,6 +20,7 @@ ends and at exit.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import errno
 import json
 import os
@@ -62,7 +63,7 @@ class AuditLog:
         self._fd: int | None = None  # opened on the first line, reopened when the file at `path` is not it
         self._regular = False  # whether `_fd` is a regular file (a write to it cannot block)
         self._twin: tuple[int, int] | None = None  # (a descriptor, our non-blocking one on the same pipe or null)
-        self._stderr: tuple[Any, int | str | None] | None = None  # (sys.stderr, how a line reaches it at once)
+        self._stderr: tuple[Any, int | str | None] | None = None  # (which stderr, how a line reaches it at once)
         self._pending = 0  # lines queued and not yet written
 
     async def intend(self, **entry: Any) -> None:
@@ -182,15 +183,21 @@ class AuditLog:
     def _stderr_sink(self) -> int | str | None:
         """How a line reaches stderr at once: "stream" (a regular file: sys.stderr itself), a non-blocking
         descriptor of our own (a pipe, /dev/null), or None (a terminal, a socket, a stand-in object: the thread)."""
-        if self._stderr is None or self._stderr[0] is not sys.stderr:
-            try:
-                fd = sys.stderr.fileno()
-                sink: int | str | None = "stream" if stat.S_ISREG(os.fstat(fd).st_mode) else _twin_for(fd)
-            except (AttributeError, OSError, ValueError):
-                sink = None
+        try:
+            held = os.fstat(sys.stderr.fileno())  # what stderr is now: a redirect (dup2) may have replaced it
+            now: tuple[Any, ...] = (sys.stderr, held.st_dev, held.st_ino)
+        except (AttributeError, OSError, ValueError):
+            now, held = (sys.stderr,), None
+        if self._stderr is None or self._stderr[0] != now:
+            sink: int | str | None = None
+            if held is not None:
+                try:
+                    sink = "stream" if stat.S_ISREG(held.st_mode) else _twin_for(sys.stderr.fileno())
+                except (OSError, ValueError):
+                    sink = None
             if self._stderr is not None and isinstance(self._stderr[1], int):
                 os.close(self._stderr[1])
-            self._stderr = (sys.stderr, sink)
+            self._stderr = (now, sink)
         return self._stderr[1]
 
     def _twin_of(self, fd: int) -> int | None:
@@ -221,12 +228,19 @@ class AuditLog:
                     self._pending -= 1
 
     def _say_unwritable(self, exc: OSError) -> None:
-        print(f"mcp-oauth-clients: cannot write the audit log {self.path}: {_why(exc)}", file=sys.stderr)
+        """Say on stderr that a line was lost; never raise (stderr may be the broken log itself, or absent: then
+        print(file=None) would write to stdout, the JSON-RPC channel)."""
+        if sys.stderr is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            print(f"mcp-oauth-clients: cannot write the audit log {self.path}: {_why(exc)}", file=sys.stderr)
 
     def _append(self, line: str) -> None:
         """Write one whole line and hand it to the kernel (so a SIGKILL after this cannot lose it)."""
         with self._io:
             if self.path is None:
+                if sys.stderr is None:  # started with fd 2 closed (2>&-)
+                    raise OSError(errno.EBADF, "there is no stderr")
                 sys.stderr.write(line + "\n")
                 sys.stderr.flush()
                 return
