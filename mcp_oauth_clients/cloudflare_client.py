@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from mcp_oauth_clients import __version__
+from mcp_oauth_clients.answer_body import ACCEPT_ENCODING, MAX_ANSWER_BYTES, read_within_limit
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.envelope import MAX_RETRY_AFTER, Answer, read, retry_after_seconds
 from mcp_oauth_clients.errors import (
@@ -47,12 +48,10 @@ if TYPE_CHECKING:  # httpx is imported on the first request: start-up and tools/
     import httpx
 
 # MAX_RETRY_AFTER and retry_after_seconds live in `envelope`; tests/test_bounded_work.py imports them from here.
-__all__ = ["MAX_RETRY_AFTER", "APIResult", "CloudflareClient", "retry_after_seconds"]
+__all__ = ["MAX_ANSWER_BYTES", "MAX_RETRY_AFTER", "APIResult", "CloudflareClient", "retry_after_seconds"]
 
 logger = logging.getLogger(__name__)
 
-# The most of one answer we read (decoded). A page of clients is a few kilobytes; no answer needs more.
-MAX_ANSWER_BYTES = 8 * 1024 * 1024
 USER_AGENT = f"mcp-oauth-clients/{__version__} (+https://github.com/mcp-oauth-clients/mcp-oauth-clients)"
 RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
@@ -107,7 +106,7 @@ class CloudflareClient:
                 base_url=self.settings.base_url,
                 transport=transport,
                 timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout),
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
                 follow_redirects=False,
                 limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
                 verify=_tls(),
@@ -217,19 +216,14 @@ class CloudflareClient:
             method, path, json=json, headers=headers, extensions={"trace": progress}
         ) as streamed:
             # The common case, read at once without a copy: HTTP/1.1's reader stops at Content-Length (a test's or
-            # the sandbox's transport, which need not, takes the capped loop).
+            # the sandbox's transport, which need not, and every encoded answer take the bounded read).
             if streamed.extensions.get("http_version") == b"HTTP/1.1" and _announced_within_limit(streamed.headers):
                 await streamed.aread()
                 return streamed
-            body = bytearray()
-            async for chunk in streamed.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_ANSWER_BYTES:
-                    del body[MAX_ANSWER_BYTES:]
-                    break
+            body = await read_within_limit(streamed)  # decoded here, within the limit at every step
         # Raw bytes: a header may carry latin-1 that httpx would refuse to encode again as str.
         kept = [(k, v) for k, v in streamed.headers.raw if k.lower() not in (b"content-encoding", b"content-length")]
-        return httpx.Response(streamed.status_code, headers=kept, content=bytes(body), request=streamed.request)
+        return httpx.Response(streamed.status_code, headers=kept, content=body, request=streamed.request)
 
     def _backoff(self, attempt: int) -> float:
         """The wait after attempt number `attempt` (the first is 1) failed without a Retry-After."""
