@@ -205,6 +205,20 @@ CASES: list[FaultCase] = [
     FaultCase("truncated JSON, complete HTTP answer", "update", lambda: [Fault(200, TRUNCATED)], UNKNOWN, 1),
     FaultCase("truncated JSON, on a read", "read", lambda: [Fault(200, TRUNCATED)], UNREADABLE, 1),
     FaultCase(
+        "gzip body that does not decompress, complete HTTP answer",
+        "update",
+        lambda: [Fault(200, b"\x1f\x8b\x08\x00 not gzip", {"content-encoding": "gzip"})],
+        UNKNOWN,
+        1,
+    ),
+    FaultCase(
+        "gzip body that does not decompress, on a read",
+        "read",
+        lambda: [Fault(200, b"\x1f\x8b\x08\x00 not gzip", {"content-encoding": "gzip"})],
+        UNREADABLE,
+        1,
+    ),
+    FaultCase(
         "200 with success: false",
         "update",
         lambda: [
