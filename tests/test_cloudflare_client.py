@@ -1044,3 +1044,41 @@ def test_an_answer_is_read_up_to_the_depth_limit_and_unreadable_one_level_past_i
     assert not read(answer(MAX_ANSWER_DEPTH - 1), []).readable
     flat = httpx.Response(200, json={"success": True, "errors": [], "messages": [], "result": {"a": [[1], {"b": []}]}})
     assert read(flat, []).payload["result"] == {"a": [[1], {"b": []}]}
+
+
+async def received(answer: httpx.Response) -> httpx.Response:
+    """The response the client hands on to be read for one answer, as `request` reads it."""
+    from mcp_oauth_clients.cloudflare_client import _Progress
+
+    client, _ = make(Script(answer))
+    return await client._receive("GET", f"/accounts/{ACCOUNT}/oauth_clients/{CLIENT}", None, {}, _Progress())
+
+
+# Nine digits each, with leading zeros (RFC 9110 allows them: 1*DIGIT): the copy made of any other answer drops
+# Content-Length and httpx writes its own, without zeros, so the header as sent shows the answer was not copied.
+@pytest.mark.parametrize(
+    ("size", "length"), [(8, "000000008"), (8 * 1024 * 1024, "008388608")], ids=["small", "exactly-the-limit"]
+)
+async def test_an_answer_announcing_a_plain_length_within_the_limit_is_handed_on_as_httpx_gave_it(size, length):
+    body = b"x" * size
+    kept = await received(httpx.Response(200, headers={"content-length": length}, stream=httpx.ByteStream(body)))
+    assert kept.headers["content-length"] == length
+    assert kept.content == body
+
+
+@pytest.mark.parametrize("length", ["0000000010", "00000000010"])
+async def test_a_length_written_with_ten_or_more_digits_is_not_taken_at_its_word_so_an_endless_body_is_cut(length):
+    client, _ = make(Script(httpx.Response(200, headers={"content-length": length}, stream=Endless())))
+    with pytest.raises(UnreadableAnswer, match="could not be read"):
+        await client.get_oauth_client(ACCOUNT, CLIENT)
+
+
+async def test_a_compressed_answer_sent_in_chunks_is_decoded_once_and_keeps_its_other_headers():
+    import gzip
+
+    body = json.dumps({"success": True, "errors": [], "messages": [], "result": CLIENT_JSON}).encode()
+    headers = {"content-encoding": "gzip", "cf-ray": "8f00aa11bb22cc33-LHR", "content-type": "application/json"}
+    client, _ = make(Script(httpx.Response(200, headers=headers, stream=httpx.ByteStream(gzip.compress(body)))))
+    result = await client.get_oauth_client(ACCOUNT, CLIENT)
+    assert result.result == CLIENT_JSON
+    assert result.request_id == "8f00aa11bb22cc33-LHR"
