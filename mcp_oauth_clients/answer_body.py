@@ -25,22 +25,22 @@ ACCEPT_ENCODING = "gzip, deflate"
 Decode = Callable[[bytes, int], bytes]
 
 
-async def read_within_limit(streamed: httpx.Response) -> bytes:
-    """The decoded body, cut at MAX_ANSWER_BYTES (a longer one is then unreadable JSON)."""
+async def read_within_limit(streamed: httpx.Response) -> tuple[bytes, bool]:
+    """The decoded body, and whether it was cut at MAX_ANSWER_BYTES (then it is no answer, whatever it reads as)."""
     if streamed.is_stream_consumed:  # its transport handed it over already read (a test's prepared answer)
-        return streamed.content[:MAX_ANSWER_BYTES]
+        return streamed.content[:MAX_ANSWER_BYTES], len(streamed.content) > MAX_ANSWER_BYTES
     decode = decoder(streamed.headers.get_list("content-encoding", split_commas=True))
     if decode is None:  # not an encoding we asked for: unreadable, and not worth reading
-        return b""
+        return b"", False
     body = bytearray()
     try:
         async for raw in streamed.aiter_raw():
             body += decode(raw, MAX_ANSWER_BYTES + 1 - len(body))
             if len(body) > MAX_ANSWER_BYTES:
-                return bytes(body[:MAX_ANSWER_BYTES])
+                return bytes(body[:MAX_ANSWER_BYTES]), True
     except zlib.error:
         pass  # what decoded is kept: cut short, it is no JSON
-    return bytes(body)
+    return bytes(body), False
 
 
 def decoder(codings: list[str]) -> Decode | None:

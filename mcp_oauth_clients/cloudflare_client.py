@@ -15,15 +15,12 @@ attempt's answer can say it was not, so the whole call ends as an unknown outcom
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import logging
 import os
 import random
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +29,7 @@ import anyio
 from mcp_oauth_clients import __version__
 from mcp_oauth_clients.answer_body import ACCEPT_ENCODING, MAX_ANSWER_BYTES, read_within_limit
 from mcp_oauth_clients.config import Settings
-from mcp_oauth_clients.envelope import MAX_RETRY_AFTER, Answer, read, retry_after_seconds
+from mcp_oauth_clients.envelope import CUT, MAX_RETRY_AFTER, Answer, read, retry_after_seconds
 from mcp_oauth_clients.errors import (
     NotConfigured,
     RateLimited,
@@ -155,8 +152,13 @@ class CloudflareClient:
             try:
                 # httpx's timeout bounds each read, so an answer dripping one byte at a time never ends:
                 # the whole answer of one attempt must arrive within the timeout.
-                async with _within(self.settings.timeout):
+                # anyio's own scope, not asyncio.timeout: httpcore's clean-up is shielded from anyio's cancellation
+                # only. Used bare (fail_after wraps it in two generators, twice the cost): the scope is ours alone,
+                # so it is cancelled by its deadline or not at all.
+                with anyio.CancelScope(deadline=anyio.current_time() + self.settings.timeout) as deadline:
                     response = await self._receive(method, path, json, credentials.headers(), progress)
+                if deadline.cancelled_caught:
+                    raise TimeoutError
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 problem = _describe_transport(exc)  # no connection: this attempt cannot have reached Cloudflare
             except TimeoutError:
@@ -220,10 +222,13 @@ class CloudflareClient:
             if streamed.extensions.get("http_version") == b"HTTP/1.1" and _announced_within_limit(streamed.headers):
                 await streamed.aread()
                 return streamed
-            body = await read_within_limit(streamed)  # decoded here, within the limit at every step
+            body, cut = await read_within_limit(streamed)  # decoded here, within the limit at every step
         # Raw bytes: a header may carry latin-1 that httpx would refuse to encode again as str.
         kept = [(k, v) for k, v in streamed.headers.raw if k.lower() not in (b"content-encoding", b"content-length")]
-        return httpx.Response(streamed.status_code, headers=kept, content=body, request=streamed.request)
+        answer = httpx.Response(streamed.status_code, headers=kept, content=body, request=streamed.request)
+        if cut:  # even when its first 8 MiB read as an envelope, a longer answer is no answer
+            answer.extensions[CUT] = True
+        return answer
 
     def _backoff(self, attempt: int) -> float:
         """The wait after attempt number `attempt` (the first is 1) failed without a Retry-After."""
@@ -255,16 +260,6 @@ class CloudflareClient:
         return APIResult(
             answer.payload["result"], answer.request_id, attempts, info if isinstance(info, dict) else None
         )
-
-
-if sys.version_info >= (3, 11):
-    _within = asyncio.timeout  # raises TimeoutError as anyio's fail_after does, at about half its cost
-else:  # pragma: no cover - Python 3.10
-
-    @contextlib.asynccontextmanager
-    async def _within(seconds: float) -> AsyncIterator[None]:
-        with anyio.fail_after(seconds):
-            yield
 
 
 def _no_cookies() -> Any:

@@ -29,6 +29,8 @@ MAX_RETRY_AFTER = 86400.0
 # Cloudflare's answers are a few levels deep. Anything nested deeper than this is no answer of this API, and
 # every stage after (clean()'s walk takes two frames a level) stays well within Python's recursion limit.
 MAX_ANSWER_DEPTH = 320
+# Set in a response's extensions by the client when its body was cut at the size limit.
+CUT = "mcp_oauth_clients.cut"
 
 
 @dataclass(frozen=True)
@@ -187,8 +189,10 @@ def _next_step(status: int, messages: list[CloudflareMessage]) -> str:
 
 
 def _payload(response: httpx.Response, secrets: list[str]) -> Any:
-    """The answer's JSON, cleaned; None when it is not JSON, is cut short, or is nested deeper than
-    MAX_ANSWER_DEPTH (decided by that number, not by how much stack a walk happens to have left)."""
+    """The answer's JSON, cleaned; None when it is not JSON, was cut at the size limit (`CUT`), or is nested
+    deeper than MAX_ANSWER_DEPTH (decided by that number, not by how much stack a walk happens to have left)."""
+    if response.extensions.get(CUT):
+        return None
     try:
         payload = response.json()
     except (ValueError, RecursionError):  # RecursionError: a body of a million '[' is not an answer

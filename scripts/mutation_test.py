@@ -63,6 +63,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "verification.py": ["tests/test_verification.py", "tests/test_guards.py", "tests/test_tool_surface.py"],
     "cloudflare_client.py": ["tests/test_cloudflare_client.py", *_BOUNDED_WAITS],
     "envelope.py": ["tests/test_cloudflare_client.py", "tests/test_errors.py", *_BOUNDED_WAITS],
+    "answer_body.py": ["tests/test_answer_body.py", "tests/test_cloudflare_client.py"],
     "guards.py": ["tests/test_guards.py", "tests/test_guard_rails.py", "tests/test_scope_catalogue.py"],
     "models.py": [
         "tests/test_models.py",

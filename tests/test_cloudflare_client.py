@@ -1061,9 +1061,27 @@ async def received(answer: httpx.Response) -> httpx.Response:
 )
 async def test_an_answer_announcing_a_plain_length_within_the_limit_is_handed_on_as_httpx_gave_it(size, length):
     body = b"x" * size
-    kept = await received(httpx.Response(200, headers={"content-length": length}, stream=httpx.ByteStream(body)))
+    over_http_1_1 = {"http_version": b"HTTP/1.1"}  # whose reader stops at Content-Length (httpcore's does)
+    answer = httpx.Response(200, headers={"content-length": length}, stream=httpx.ByteStream(body))
+    answer.extensions.update(over_http_1_1)
+    kept = await received(answer)
     assert kept.headers["content-length"] == length
     assert kept.content == body
+    other = httpx.Response(200, headers={"content-length": length}, stream=httpx.ByteStream(body))
+    assert (await received(other)).headers["content-length"] == str(size)  # another transport's is copied
+
+
+async def test_an_answer_cut_at_the_limit_is_unreadable_even_when_its_first_8_mib_are_a_whole_envelope():
+    from mcp_oauth_clients.cloudflare_client import MAX_ANSWER_BYTES
+
+    whole = answer_of_size(MAX_ANSWER_BYTES) + b"GARBAGE"  # JSON up to the limit, then more
+    for answer in (
+        httpx.Response(200, stream=httpx.ByteStream(whole)),  # read in pieces
+        httpx.Response(200, content=whole),  # handed over already read
+    ):
+        client, _ = make(Script(answer))
+        with pytest.raises(UnreadableAnswer, match="could not be read"):
+            await client.get_oauth_client(ACCOUNT, CLIENT)
 
 
 @pytest.mark.parametrize("length", ["0000000010", "00000000010"])
