@@ -166,7 +166,10 @@ class GuardedH11Protocol(H11Protocol):
         if self.cycle is not cycle and self.cycle is not None:
             self._requests += 1
             if self._requests >= MAX_REQUESTS_PER_CONNECTION:
+                # uvicorn closes after the answer but does not say so: without the header a client may send its
+                # next request on the connection as it closes (a ReadError, seen under load)
                 self.cycle.keep_alive = False
+                self.cycle.default_headers = [*self.cycle.default_headers, (b"connection", b"close")]
         if self.conn.their_state not in (h11.IDLE, h11.SEND_BODY):
             self._disarm()  # the whole request is in
 

@@ -264,8 +264,20 @@ def test_past_the_connection_cap_the_connection_waiting_longest_for_its_request_
     assert first[1].closed and not busy[1].closed and not newcomer.transport.is_closing()
 
 
-def test_the_last_request_a_connection_may_carry_is_answered_with_connection_close(monkeypatch):
-    monkeypatch.setattr(http_transport, "MAX_REQUESTS_PER_CONNECTION", 1)
-    _, [(protocol, _)] = connections(1)
-    protocol.data_received(HEAD + b"{}")
-    assert protocol.cycle.keep_alive is False
+@pytest.mark.anyio
+async def test_the_last_request_a_connection_may_carry_is_answered_with_connection_close_and_the_others_are_not(
+    monkeypatch,
+):
+    monkeypatch.setattr(http_transport, "MAX_REQUESTS_PER_CONNECTION", 2)
+    _, [(protocol, transport)] = connections(1)
+    heads, closed = [], []
+    for _ in range(2):
+        protocol.data_received(HEAD + b"{}")
+        start = len(transport.written)
+        await protocol.cycle.send({"type": "http.response.start", "status": 200, "headers": []})
+        await protocol.cycle.send({"type": "http.response.body", "body": b"{}"})
+        heads.append(transport.written[start:].split(b"\r\n\r\n")[0].lower())
+        closed.append(transport.closed)
+    assert heads[0].startswith(b"http/1.1 200") and b"connection: close" not in heads[0]
+    assert b"connection: close" in heads[1]  # said, so a client never sends a next request on it
+    assert closed == [False, True]
