@@ -1100,3 +1100,42 @@ async def test_a_compressed_answer_sent_in_chunks_is_decoded_once_and_keeps_its_
     result = await client.get_oauth_client(ACCOUNT, CLIENT)
     assert result.result == CLIENT_JSON
     assert result.request_id == "8f00aa11bb22cc33-LHR"
+
+
+# --- mutation survivors of the HTTP/1.1 fast path and the request headers ------------------------------
+
+
+def over_http_1_1(headers, stream: httpx.AsyncByteStream) -> httpx.Response:
+    """An answer as httpcore hands it on over HTTP/1.1 (the only one read at once), from a transport that,
+    unlike httpcore, does not stop at Content-Length: what the client takes at its word shows."""
+    answer = httpx.Response(200, headers=headers, stream=stream)
+    answer.extensions["http_version"] = b"HTTP/1.1"
+    return answer
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"content-length": "10", "transfer-encoding": "chunked"},  # chunked framing overrides the length
+        {"content-length": "10", "content-encoding": "br"},  # the length is of the encoded body
+        {"content-length": "0000000010"},  # ten digits: not taken at its word
+        {"content-length": "9000000"},  # over 8 MiB
+        {},  # no length at all
+    ],
+)
+async def test_over_http_1_1_too_a_body_that_never_ends_is_cut_at_the_limit_unless_a_plain_length_bounds_it(headers):
+    client, _ = make(Script(over_http_1_1(headers, Endless())))
+    with pytest.raises(UnreadableAnswer, match="could not be read"):
+        await client.get_oauth_client(ACCOUNT, CLIENT)
+
+
+async def test_a_request_carries_each_header_under_its_own_name_and_asks_only_for_encodings_we_decode():
+    # A header without a name is refused by every HTTP/1.1 sender (h11), so no request would leave at all.
+    script = Script(ok())
+    client, _ = make(script)
+    await client.get_oauth_client(ACCOUNT, CLIENT)
+    names = [name.lower() for name, _ in script.requests[0].headers.raw]
+    assert sorted(names) == sorted(
+        [b"host", b"connection", b"user-agent", b"accept", b"accept-encoding", b"authorization"]
+    )
+    assert script.requests[0].headers["accept-encoding"] == "gzip, deflate"
