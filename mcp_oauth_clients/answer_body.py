@@ -1,10 +1,10 @@
 """One answer's body, read whole but never beyond MAX_ANSWER_BYTES once decoded, however it is encoded.
 
 httpx decompresses each chunk it receives whole: one 64 KiB chunk of a gzip bomb is ~64 MiB before a
-reader can stop it. Here the raw bytes are decompressed with a bound on each step (zlib's max_length),
-so what is held is the limit, one chunk of compressed input and, once, the copy handed on. gzip and deflate are all we
-ask for (ACCEPT_ENCODING); any other encoding, or several, cannot be read within a bound, and a body
-that does not decompress is cut where it breaks: either way the answer is unreadable, which for a
+reader can stop it. Here the raw bytes are decompressed with a bound on each step (zlib's max_length), so
+what is held is the limit, one chunk of compressed input and, once, the copy handed on. gzip and deflate
+are all we ask for (ACCEPT_ENCODING); any other encoding, or several, cannot be read within a bound, and a
+body that does not decompress is cut where it breaks: either way the answer is unreadable, which for a
 write means its outcome is unknown (never "nothing was written").
 """
 
