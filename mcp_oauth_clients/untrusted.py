@@ -140,11 +140,8 @@ def redact_measured(value: Any, secrets: Iterable[str | None]) -> tuple[Any, int
     """`redact(value, secrets)` and, when one compact JSON dump shows it holds no secret, that dump's UTF-8 size
     (what a budget weighs); None when the value had to be walked."""
     secrets = tuple(secrets)  # read twice below: an iterator would be empty the second time
-    try:
-        dumped = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError, RecursionError):
-        return redact(value, secrets), None
-    if _holds_none_of(dumped, _forms(secrets), printable=False):  # a string holds a form where its dump does
+    dumped = _dumped_if_clean(value, _forms(secrets), separators=(",", ":"))
+    if dumped is not None:
         return value, len(dumped.encode())
     return redact(value, secrets), None
 
@@ -187,13 +184,18 @@ def redacted_json(value: Any, secrets: Iterable[str | None]) -> str:
     def text_of(other: object) -> str:
         return _redact_text(str(other), forms)
 
+    text = _dumped_if_clean(value, forms, default=text_of)
+    return text if text is not None else json.dumps(redact(value, secrets), ensure_ascii=False, default=text_of)
+
+
+def _dumped_if_clean(value: Any, forms: Sequence[str], **dump: Any) -> str | None:
+    """`value` dumped as JSON (non-ASCII kept) when the dump shows it holds none of `forms`; None when it does,
+    or does not dump. A string holds a form exactly where its dump does (`_holds_none_of`)."""
     try:
-        text = json.dumps(value, ensure_ascii=False, default=text_of)
+        text = json.dumps(value, ensure_ascii=False, **dump)
     except (TypeError, ValueError, RecursionError):
-        text = None
-    if text is None or not _holds_none_of(text, forms, printable=False):
-        text = json.dumps(redact(value, secrets), ensure_ascii=False, default=text_of)
-    return text
+        return None
+    return text if _holds_none_of(text, forms, printable=False) else None
 
 
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')

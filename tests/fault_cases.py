@@ -92,8 +92,17 @@ class FaultCase:
     extra: dict = field(default_factory=dict)
 
 
+def _bad_gzip() -> list[Fault]:
+    """A gzip header, then bytes that do not decompress."""
+    return [Fault(200, b"\x1f\x8b\x08\x00 not gzip", {"content-encoding": "gzip"})]
+
+
 def _repeat(fault: Callable[[], Fault], times: int = 3) -> Callable[[], list[Fault]]:
     return lambda: [fault() for _ in range(times)]
+
+
+_too_slow = _repeat(lambda: Fault(delay=SHORT_TIMEOUT + 0.4))  # every attempt answered after a SHORT_TIMEOUT
+_dripping = _repeat(lambda: Fault(drip=SHORT_TIMEOUT / 5))  # every attempt dripped, never whole in a SHORT_TIMEOUT
 
 
 CASES: list[FaultCase] = [
@@ -176,23 +185,9 @@ CASES: list[FaultCase] = [
     FaultCase("connect timeout", "update", list, TRANSPORT, 0, target="blackhole", timeout=SHORT_TIMEOUT, slow=True),
     FaultCase("connection refused", "update", list, TRANSPORT, 0, target="refused"),
     FaultCase(
-        "read timeout (answer too slow), every attempt",
-        "update",
-        _repeat(lambda: Fault(delay=SHORT_TIMEOUT + 0.4)),
-        UNKNOWN,
-        3,
-        timeout=SHORT_TIMEOUT,
-        slow=True,
+        "read timeout (answer too slow), every attempt", "update", _too_slow, UNKNOWN, 3, SHORT_TIMEOUT, slow=True
     ),
-    FaultCase(
-        "read timeout, on a read, every attempt",
-        "read",
-        _repeat(lambda: Fault(delay=SHORT_TIMEOUT + 0.4)),
-        TRANSPORT,
-        3,
-        timeout=SHORT_TIMEOUT,
-        slow=True,
-    ),
+    FaultCase("read timeout, on a read, every attempt", "read", _too_slow, TRANSPORT, 3, SHORT_TIMEOUT, slow=True),
     FaultCase("read timeout once, then an answer", "update", lambda: [Fault(delay=TIMEOUT + 0.4)], OK, 2, slow=True),
     FaultCase(
         "connection reset mid-body, every attempt",
@@ -204,20 +199,8 @@ CASES: list[FaultCase] = [
     FaultCase("connection closed without an answer, once", "update", lambda: [Fault(reset=True)], OK, 2),
     FaultCase("truncated JSON, complete HTTP answer", "update", lambda: [Fault(200, TRUNCATED)], UNKNOWN, 1),
     FaultCase("truncated JSON, on a read", "read", lambda: [Fault(200, TRUNCATED)], UNREADABLE, 1),
-    FaultCase(
-        "gzip body that does not decompress, complete HTTP answer",
-        "update",
-        lambda: [Fault(200, b"\x1f\x8b\x08\x00 not gzip", {"content-encoding": "gzip"})],
-        UNKNOWN,
-        1,
-    ),
-    FaultCase(
-        "gzip body that does not decompress, on a read",
-        "read",
-        lambda: [Fault(200, b"\x1f\x8b\x08\x00 not gzip", {"content-encoding": "gzip"})],
-        UNREADABLE,
-        1,
-    ),
+    FaultCase("gzip body that does not decompress, complete HTTP answer", "update", _bad_gzip, UNKNOWN, 1),
+    FaultCase("gzip body that does not decompress, on a read", "read", _bad_gzip, UNREADABLE, 1),
     FaultCase(
         "200 with success: false",
         "update",
@@ -391,22 +374,10 @@ def _huge_add() -> dict:
 
 CASES += [
     FaultCase(
-        "answer dripping one byte at a time, every attempt",
-        "update",
-        _repeat(lambda: Fault(drip=SHORT_TIMEOUT / 5)),
-        UNKNOWN,
-        3,
-        timeout=SHORT_TIMEOUT,
-        slow=True,
+        "answer dripping one byte at a time, every attempt", "update", _dripping, UNKNOWN, 3, SHORT_TIMEOUT, slow=True
     ),
     FaultCase(
-        "answer dripping one byte at a time, on a read",
-        "read",
-        _repeat(lambda: Fault(drip=SHORT_TIMEOUT / 5)),
-        TRANSPORT,
-        3,
-        timeout=SHORT_TIMEOUT,
-        slow=True,
+        "answer dripping one byte at a time, on a read", "read", _dripping, TRANSPORT, 3, SHORT_TIMEOUT, slow=True
     ),
     *[
         FaultCase(
