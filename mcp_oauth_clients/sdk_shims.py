@@ -4,10 +4,10 @@
   tool untouched (`_RawArguments`): the SDK builds its argument model from the function signature,
   which nests a model parameter under its name and silently drops unknown arguments.
 - `inline_refs`: some MCP clients do not follow `$ref` in a schema.
-- `model_tool`: one handler serves many tools. The SDK reads a tool's parameters, resolvers and output
-  model from the function's signature and type hints, so each tool gets a small function whose
-  signature is built here from real objects (no string annotations to evaluate). What the SDK derives from
-  that signature is derived once per process and shared by every server built after.
+- `model_tool`: one handler serves many tools. The SDK reads a tool's resolvers from the function's
+  signature and type hints, so each tool gets a small function whose signature is built here from real
+  objects (no string annotations to evaluate); its schemas come from its two models, each derived once per
+  process.
 
 (The server's `_lowlevel_server` use, for passing stdin to the stdio transport, is in `server.py`.)
 """
@@ -18,13 +18,20 @@ import copy
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
 from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp.server.mcpserver.utilities.func_metadata import (
+    ArgModelBase,
+    FuncMetadata,
+    StrictJsonSchema,
+    _inline_root_ref,
+)
 from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import GenerateJsonSchema
 
 # (arguments, ctx, the values resolvers filled in by parameter name) -> the result
 ToolCall = Callable[[dict[str, Any], Context, dict[str, Any]], Awaitable[CallToolResult | InputRequiredResult]]
@@ -56,17 +63,30 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     return walk(schema)
 
 
-# What the SDK derives from a tool's signature and models (schemas, argument and output models, resolver
-# plans) depends on nothing else, and costs ~5 ms a tool; it is derived once per process, so a second server
-# (a test, doctor) pays only for its own function, description and annotations.
-_TEMPLATES: dict[tuple[Any, ...], tuple[Tool, tuple[Any, ...]]] = {}
-# Two tools with one output model (update and get; the two deletions) share its derived schema.
-_OUTPUT_SCHEMAS: dict[type[BaseModel], dict[str, Any] | None] = {}
+class _Schemas(GenerateJsonSchema):
+    """pydantic's own generator, but a default that is a JSON scalar is written as it is: pydantic builds a
+    TypeAdapter for every default to serialise it (~20 us each, ~170 of them at start-up), for the same value."""
+
+    def encode_default(self, dft: Any) -> Any:
+        return dft if type(dft) in _JSON_SCALARS else super().encode_default(dft)
+
+
+class _StrictSchemas(_Schemas, StrictJsonSchema):
+    """The SDK's output-schema generator (a warning raises), with the same shortcut."""
+
+
+_JSON_SCALARS = (type(None), bool, int, str)
 
 
 @functools.cache
-def _params_schema(params_model: type[BaseModel]) -> dict[str, Any]:
-    return params_model.model_json_schema()  # inline_refs copies what it keeps, so this stays as derived
+def _input_schema(params_model: type[BaseModel]) -> dict[str, Any]:
+    return inline_refs(params_model.model_json_schema(schema_generator=_Schemas))
+
+
+@functools.cache
+def _output_schema(output_model: type[BaseModel]) -> dict[str, Any]:
+    """What the SDK derives from a return annotation of `output_model` (a test holds the two equal)."""
+    return _inline_root_ref(output_model.model_json_schema(schema_generator=_StrictSchemas))
 
 
 def model_tool(
@@ -80,47 +100,39 @@ def model_tool(
     resolved: dict[str, Any] | None = None,
 ) -> Tool:
     """A tool served by `call`: `params_model`'s schema as its flat inputSchema, `output_model` as its
-    outputSchema, and `resolved` (parameter name -> `Annotated[T, Resolve(fn)]`) run before each call."""
+    outputSchema, and `resolved` (parameter name -> `Annotated[T, Resolve(fn)]`) run before each call.
+
+    Built from its parts rather than by `Tool.from_function`, which would derive an argument model and its
+    schema from the signature only for us to replace them (~9 ms of start-up for nine tools). Each schema is
+    derived once per process and shared by every tool and server that uses it: the SDK only reads them.
+    """
     resolved = dict(resolved or {})
 
     async def tool(arguments: dict[str, Any], ctx: Context, **values: Any) -> CallToolResult | InputRequiredResult:
         return await call(arguments, ctx, values)
 
     hints: dict[str, Any] = {"arguments": dict[str, Any], "ctx": Context, **resolved}
-    returns = Annotated[CallToolResult, output_model]
     keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    tool.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(p, keyword, annotation=hint) for p, hint in hints.items()], return_annotation=returns
+    tool.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # what the SDK reads resolvers from
+        [inspect.Parameter(p, keyword, annotation=hint) for p, hint in hints.items()]
     )
-    tool.__annotations__ = {**hints, "return": returns}
+    tool.__annotations__ = hints
     tool.__name__ = tool.__qualname__ = name
-    key = (name, params_model, output_model, tuple((p, id(hint)) for p, hint in resolved.items()))
-    if key not in _TEMPLATES:  # the first server takes the tool as made; later ones, copies with their own parts
-        derived = _OUTPUT_SCHEMAS.get(output_model)
-        registered = Tool.from_function(
-            tool,
-            name=name,
-            title=annotations.title,
-            description=description,
-            annotations=annotations,
-            structured_output=False if derived is not None else None,
-        )
-        if derived is not None:  # another tool has this output model: its schema, derived once (the SDK reads
-            # fn_metadata's output fields live; its validator for the model is built at this tool's first call)
-            registered.fn_metadata.output_model = output_model
-            registered.fn_metadata.output_schema = copy.deepcopy(derived)
-        _OUTPUT_SCHEMAS.setdefault(output_model, registered.fn_metadata.output_schema)
-        registered.fn_metadata.arg_model = _RawArguments
-        registered.parameters = inline_refs(_params_schema(params_model))
-        _TEMPLATES[key] = (registered, tuple(resolved.values()))  # the hints kept alive, so their ids stay theirs
-        return registered
-    template = _TEMPLATES[key][0]
-    return template.model_copy(
-        update={
-            "fn": tool,
-            "title": annotations.title,
-            "description": description,
-            "annotations": annotations,
-            "parameters": copy.deepcopy(template.parameters),
-        }
+    resolved_params = find_resolved_parameters(tool)
+    return Tool(
+        fn=tool,
+        name=name,
+        title=annotations.title,
+        description=description,
+        parameters=_input_schema(params_model),
+        fn_metadata=FuncMetadata(
+            arg_model=_RawArguments,
+            output_model=output_model,
+            output_schema=_output_schema(output_model),
+        ),
+        is_async=True,
+        context_kwarg="ctx",
+        resolved_params=resolved_params,
+        resolver_plans=build_resolver_plans(resolved_params, {"arguments"}),
+        annotations=annotations,
     )
