@@ -5,8 +5,6 @@ what would be sent; an applied write's `after` is what Cloudflare stored, with t
 not what was sent (Cloudflare's own side effects).
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import BaseModel, Field

@@ -9,8 +9,6 @@ part of what was served (`MAX_RECORDS_KEPT` records of `MAX_RECORD_CHARS` per na
 so the answer stays within `ANSWER_BUDGET` however large a hostile zone's answers are.
 """
 
-from __future__ import annotations
-
 import logging
 from typing import Any, Literal, Protocol
 

@@ -5,8 +5,6 @@ a bad create is refused, every field at once, before anything is sent. The field
 that a person rarely names have defaults, sent explicitly in every create body.
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar
 
 from pydantic import ConfigDict, Field, model_validator
@@ -89,7 +87,7 @@ class OAuthClientCreate(ToolParams):
     dry_run: bool = Field(default=False, description=DRY_RUN)
 
     @model_validator(mode="after")
-    def _across_fields(self) -> OAuthClientCreate:
+    def _across_fields(self) -> "OAuthClientCreate":
         check_optional_scopes_in_scopes(self.optional_scopes, self.scopes)
         return self
 

@@ -6,8 +6,6 @@ the questions a person is asked, only through `untrusted.quoted` / `plain`. The 
 `budget.Budgeted`, so an answer cut to its budget at the MCP edge says what it left out.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field

@@ -6,8 +6,6 @@ there are more than came back, the result says so instead of guessing a paging p
 Our own pages (`offset`) only bound what one answer shows.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError

@@ -10,8 +10,6 @@ Cloudflare's API reference for `/accounts/{account_id}/oauth_clients`.
 Parsing a call's raw arguments (JSON-encoded lists among them), and the refusal text, live in `arguments`.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -356,7 +354,7 @@ class OAuthClientUpdate(ToolParams):
     )
 
     @model_validator(mode="after")
-    def _whole_update_rules(self) -> OAuthClientUpdate:
+    def _whole_update_rules(self) -> "OAuthClientUpdate":
         if not self.body() and not self.edits():
             raise ValueError(
                 "nothing to change: give at least one of " + ", ".join(sorted(UPDATABLE_FIELDS)) + ", or add/remove"

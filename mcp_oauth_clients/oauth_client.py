@@ -1,7 +1,5 @@
 """The OAuth client as Cloudflare returns it (get and update), and the hash that pins its state."""
 
-from __future__ import annotations
-
 import functools
 import hashlib
 import json

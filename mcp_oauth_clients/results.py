@@ -16,8 +16,6 @@ Glossary: one word per concept, in code and in the text a model reads.
 - left out: what a budget or a page did not carry, always said with how to see it.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import Field

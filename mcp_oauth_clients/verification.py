@@ -9,8 +9,6 @@ so the guidance says why and to set a valid client_uri instead. Every string tak
 answer is bounded here, so the guidance fits any answer budget.
 """
 
-from __future__ import annotations
-
 from typing import Literal, overload
 
 from pydantic import BaseModel, Field
