@@ -47,7 +47,8 @@ async def test_an_unreviewed_description_change_is_caught(monkeypatch):
 
 
 def test_each_tool_publishes_and_checks_the_output_schema_the_sdk_derives_from_its_own_model():
-    # Tools sharing an output model share its derived schema (sdk_shims); each must still be its model's own.
+    # sdk_shims derives the output schemas in one pass and cuts each back to its own definitions; each must be
+    # exactly what the SDK derives from that model alone.
     from mcp.server.mcpserver.utilities.func_metadata import (
         StrictJsonSchema,
         _inline_root_ref,
@@ -67,4 +68,17 @@ def test_each_tool_publishes_and_checks_the_output_schema_the_sdk_derives_from_i
         model = outputs[tool.name]
         derived = TypeAdapter(_pydantic_readable_typeddict(model)).json_schema(schema_generator=StrictJsonSchema)
         assert tool.fn_metadata.output_model is model
-        assert tool.output_schema == _inline_root_ref(derived), tool.name
+        assert json.dumps(tool.output_schema) == json.dumps(_inline_root_ref(derived)), tool.name  # key order too
+
+
+def test_each_tool_publishes_the_input_schema_pydantic_derives_from_its_params_model():
+    # sdk_shims' generator writes JSON-scalar defaults without pydantic's per-default serialiser; the schema
+    # must still be pydantic's own, key order included.
+    from mcp_oauth_clients.sdk_shims import inline_refs
+    from mcp_oauth_clients.tools import tool_table
+
+    settings = Settings.load({}, None)
+    params = {spec.name: spec.params for spec in tool_table(settings)}
+    for tool in build_server(settings)._tool_manager.list_tools():
+        expected = inline_refs(params[tool.name].model_json_schema())
+        assert json.dumps(tool.parameters) == json.dumps(expected), tool.name
