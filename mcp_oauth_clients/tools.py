@@ -20,16 +20,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
-from mcp_oauth_clients import (
-    budget,
-    checks,
-    lifecycle,
-    lifecycle_delete,
-    operations,
-    sdk_shims,
-    secret_links,
-    write_path,
-)
+from mcp_oauth_clients import budget, checks, lifecycle, lifecycle_delete, operations, secret_links, write_path
 from mcp_oauth_clients.arguments import parse_arguments
 from mcp_oauth_clients.config import Settings
 from mcp_oauth_clients.consent import (
@@ -69,6 +60,7 @@ from mcp_oauth_clients.lifecycle_results import (
 from mcp_oauth_clients.listing import ClientList, ClientQuery, ScopeList, ScopeQuery, describe_clients, describe_scopes
 from mcp_oauth_clients.models import OAuthClientRef, OAuthClientUpdate, ToolParams
 from mcp_oauth_clients.results import SANDBOX_BANNER, OAuthClientResult, describe
+from mcp_oauth_clients.sdk_shims import derive_output_schemas, model_tool
 from mcp_oauth_clients.untrusted import quoted, redact, redact_measured
 from mcp_oauth_clients.write_path import Plan
 
@@ -384,7 +376,7 @@ def _registered(spec: ToolSpec) -> Tool:
         resolved = Resolved(plan, consent, asking_in(ctx), over_http=ctx.request_context.request is not None)
         return await _handle(spec, arguments, ctx, resolved)
 
-    return sdk_shims.model_tool(
+    return model_tool(
         call,
         spec.params,
         spec.output,
@@ -398,5 +390,5 @@ def _registered(spec: ToolSpec) -> Tool:
 def build_tools(settings: Settings) -> list[Tool]:
     """The table's tools, registered with the SDK."""
     table = tool_table(settings)
-    sdk_shims.derive_output_schemas(spec.output for spec in table)
+    derive_output_schemas(spec.output for spec in table)
     return [_registered(spec) for spec in table]
