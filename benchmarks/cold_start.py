@@ -1,8 +1,12 @@
 """Cold start: spawn the server, `initialize`, `tools/list` answered.
 
 Ours against the floor (the smallest MCPServer with one trivial tool on the same SDK,
-benchmarks/floor_minimal.py), alternated pair by pair so that machine noise cancels; the figure is the
-median of the per-pair ratios. Target: <= 1.10.
+benchmarks/floor_minimal.py), alternated so that machine noise cancels; the figure is the median of the
+per-run ratios. Target: <= 1.10.
+
+Our console script keeps the cyclic garbage collector off until the server is built (`cli.script`), which
+saves ~35 ms of the SDK's own import. So the floor is also run started the same way: the ratio against it is
+what our own code adds, like for like, and is held to the same target.
 
 The package is byte-compiled first, as every install from a wheel is: the SDK (in site-packages) is, and
 an editable install under PYTHONDONTWRITEBYTECODE=1 would otherwise compile our modules from source at
@@ -34,20 +38,22 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=15)
     args = parser.parse_args()
     compileall.compile_dir(ROOT / "mcp_oauth_clients", quiet=1)  # the __pycache__ is git-ignored
-    start_to_tools_list(OURS)  # warm the file cache for both before measuring
-    start_to_tools_list(FLOOR)
-    ours, floor, ratios = [], [], []
+    runs = {"ours": OURS, "floor": FLOOR, "floor, GC as ours": [*FLOOR, "--startup-gc-off"]}
+    for command in runs.values():  # warm the file cache for each before measuring
+        start_to_tools_list(command)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    order = list(runs)
     for i in range(args.pairs):
-        pair = [(OURS, ours), (FLOOR, floor)] if i % 2 == 0 else [(FLOOR, floor), (OURS, ours)]
-        for command, times in pair:
-            times.append(start_to_tools_list(command))
-        ratios.append(ours[-1] / floor[-1])
+        for name in order[i % 3 :] + order[: i % 3]:  # each server first in turn
+            times[name].append(start_to_tools_list(runs[name]))
     print(f"machine: {machine()}")
-    print(f"cold start to tools/list, {args.pairs} alternated pairs")
-    print(f"  ours   median {median(ours) * 1000:7.1f} ms")
-    print(f"  floor  median {median(floor) * 1000:7.1f} ms")
-    verdict = "meets" if median(ratios) <= 1.10 else "MISSES"
-    print(f"  median per-pair ratio {median(ratios):.3f} (target <= 1.10: {verdict})")
+    print(f"cold start to tools/list, {args.pairs} alternated rounds")
+    for name, measured in times.items():
+        print(f"  {name:18} median {median(measured) * 1000:7.1f} ms")
+    for floor in ("floor", "floor, GC as ours"):
+        ratio = median([o / f for o, f in zip(times["ours"], times[floor], strict=True)])
+        verdict = "meets" if ratio <= 1.10 else "MISSES"
+        print(f"  ours / {floor}: median per-round ratio {ratio:.3f} (target <= 1.10: {verdict})")
 
 
 if __name__ == "__main__":
