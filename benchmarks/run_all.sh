@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
-for bench in tool_tokens cold_start per_call requests_per_call memory http_throughput; do
+for bench in tool_tokens cold_start gc_pause per_call requests_per_call memory http_throughput; do
   echo "== $bench"
   "$py" "benchmarks/$bench.py"
 done
