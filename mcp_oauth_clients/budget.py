@@ -13,7 +13,6 @@ free-form values (schema `{}`) are replaced by a note, then the largest lists ar
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -57,15 +56,18 @@ def fit_text(text: str, reserve: int = 0) -> str:
     )
 
 
-@dataclass
 class _Trim:
     """What trimming left out, said once in the answer."""
 
-    schema: dict[str, Any]
-    dropped: list[str] = field(default_factory=list)
-    clipped: int = 0
-    replaced: list[str] = field(default_factory=list)
-    cut: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Not a dataclass: before Python 3.13 each generated method is compiled at import, which start-up pays for.
+    __slots__ = ("schema", "dropped", "clipped", "replaced", "cut")
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self.dropped: list[str] = []
+        self.clipped = 0
+        self.replaced: list[str] = []
+        self.cut: dict[str, tuple[int, int]] = {}
 
     def sentence(self) -> str:
         """One sentence, under NOTE_ROOM bytes; paths hold outside keys (unknown fields), so they are quoted."""

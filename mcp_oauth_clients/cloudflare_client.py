@@ -53,7 +53,9 @@ USER_AGENT = f"mcp-oauth-clients/{__version__} (+https://github.com/mcp-oauth-cl
 RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
 
-@dataclass(frozen=True)
+# Never compared, hashed or printed (`result` holds a created client's secret until it is taken out): eq and repr
+# are not generated, since before Python 3.13 each generated method is compiled at import, which start-up pays for.
+@dataclass(frozen=True, eq=False, repr=False)
 class APIResult:
     """A successful answer: the envelope's `result` and Cloudflare's request id (cf-ray), if any."""
 

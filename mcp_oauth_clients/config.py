@@ -13,7 +13,8 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 from urllib.parse import urlsplit
 
 from mcp_oauth_clients.checks import ACCOUNT_ID_PATTERN, is_loopback
@@ -56,13 +57,23 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+def _repr(value: Any) -> str:
+    """The dataclass's own `repr` (the fields not marked repr=False), written once rather than compiled per class
+    at import: before Python 3.13 each generated method is compiled then, which start-up pays for."""
+    shown = ", ".join(f"{f.name}={getattr(value, f.name)!r}" for f in fields(value) if f.repr)
+    return f"{type(value).__qualname__}({shown})"
+
+
+# Neither is compared or hashed: eq=False spares start-up the generated methods (see `_repr`).
+@dataclass(frozen=True, eq=False, repr=False)
 class Credentials:
     """How requests authenticate; secrets are kept out of `repr` and logs."""
 
     api_token: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
     email: str | None = field(default=None, repr=False)
+
+    __repr__ = _repr
 
     @property
     def configured(self) -> bool:
@@ -94,7 +105,7 @@ class Credentials:
 SANDBOX_ACCOUNT_ID = "023e105f4ecef8ad9ca31a8372d0c353"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Settings:
     """Everything the server needs to know, read once at start-up."""
 
@@ -118,8 +129,10 @@ class Settings:
     http_allowed_hosts: tuple[str, ...] = ()
     dns_server: tuple[str, int] | None = None  # (IP, port) of the resolver; None: the system's
     request_state_keys: tuple[str, ...] = field(default=(), repr=False)
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
-    shown_values: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    shown_values: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    __repr__ = _repr
 
     @property
     def default_account(self) -> str | None:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, NamedTuple, cast
 
 from mcp.server.mcpserver import AcceptedElicitation, Context, DeclinedElicitation, Elicit, ElicitationResult, Resolve
 from mcp.types import ClientCapabilities
@@ -78,12 +77,13 @@ def consent_question(plan: Plan) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Question:
+class Question(NamedTuple):
     """What a write that may need a person's approval asks them, and how their answer reads.
 
     `plan` makes the write's plan before the tool body (None: nothing to ask about), so the person is asked
     about the client as read then; the body reuses that read. One mechanism for promotion and deletions.
+    A NamedTuple, immutable and hashed by its fields as the frozen dataclass was (`consent_resolvers` caches on
+    it): before Python 3.13 a dataclass compiles each generated method at import, which start-up pays for.
     """
 
     plan: Callable[[operations.Services, dict[str, Any]], Awaitable[Plan | None]]

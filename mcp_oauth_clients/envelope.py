@@ -33,7 +33,9 @@ MAX_ANSWER_DEPTH = 320
 CUT = "mcp_oauth_clients.cut"
 
 
-@dataclass(frozen=True)
+# Never compared, hashed or printed (a repr would show `secrets`): eq and repr are not generated, since before
+# Python 3.13 each generated method is compiled at import, which start-up pays for.
+@dataclass(frozen=True, eq=False, repr=False)
 class Answer:
     """One HTTP answer, read: the body's JSON cleaned (None when it is not JSON) and the request id (cf-ray)."""
 

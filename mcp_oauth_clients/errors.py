@@ -18,7 +18,7 @@ The MCP layer turns each into an `isError` result with that text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mcp_oauth_clients.untrusted import quoted
 
@@ -84,9 +84,12 @@ class Refused(ToolFailure):
     audit_outcome = "refused"
 
 
-@dataclass(frozen=True)
-class CloudflareMessage:
-    """One entry of the envelope's `errors` list."""
+class CloudflareMessage(NamedTuple):
+    """One entry of the envelope's `errors` list.
+
+    A NamedTuple, not a frozen dataclass: as immutable, and before Python 3.13 a dataclass compiles each
+    generated method at import, which start-up pays for.
+    """
 
     code: int | None
     message: str

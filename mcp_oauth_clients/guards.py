@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import anyio
 
@@ -102,12 +103,13 @@ class Consent(enum.Enum):
     NOT_ASKED = "not_asked"  # no person could be asked (see Asking)
 
 
-@dataclass(frozen=True)
-class Asking:
+class Asking(NamedTuple):
     """Whether a person can be asked to approve a change in the MCP client in use, and if not, why.
 
     `why_not` is a clause naming the limit: the MCP client (no form elicitation), or the protocol
     version over stateless HTTP (the client may well support elicitation; the transport cannot carry it).
+    A NamedTuple, as immutable as a frozen dataclass: before Python 3.13 a dataclass compiles each
+    generated method at import, which start-up pays for.
     """
 
     why_not: str | None = None
@@ -127,7 +129,9 @@ UNATTENDED = (
 )
 
 
-@dataclass(frozen=True)
+# Never compared, hashed or printed: eq and repr are not generated (see Asking); notes' default list needs a
+# dataclass, so it is not a NamedTuple.
+@dataclass(frozen=True, eq=False, repr=False)
 class Approval:
     """What was said about an irreversible step: the person's answer, whether one could be asked, the flag."""
 

@@ -28,7 +28,7 @@ import html
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -65,14 +65,18 @@ class SecretLink(BaseModel):
     fingerprint: str | None = Field(default=None, description="First 8 hex of the secret's SHA-256, once issued.")
 
 
-@dataclass(eq=False, repr=False)
+# Plain classes and one frozen dataclass without eq: before Python 3.13 a dataclass compiles each generated method
+# at import, which start-up pays for. None of them is compared or hashed, and none prints a token or a secret.
 class _Slot:
-    token: str
-    elicitation_id: str
-    deadline: float  # on the registry's monotonic clock
-    expires_at: datetime
-    secret: str | None = None
-    claimed: bool = False  # one accepted link carries one write's secret: a replayed round 2 finds it taken
+    __slots__ = ("token", "elicitation_id", "deadline", "expires_at", "secret", "claimed")
+
+    def __init__(self, token: str, elicitation_id: str, deadline: float, expires_at: datetime) -> None:
+        self.token = token
+        self.elicitation_id = elicitation_id
+        self.deadline = deadline  # on the registry's monotonic clock
+        self.expires_at = expires_at
+        self.secret: str | None = None
+        self.claimed = False  # one accepted link carries one write's secret: a replayed round 2 finds it taken
 
 
 class SecretLinks:
@@ -161,12 +165,14 @@ class SecretLinks:
             self._forget(slot)
 
 
-@dataclass(eq=False, repr=False)
 class LinkReservation:
     """The slot a write's secret goes to, as `secret_store.Reservation` is the file for one."""
 
-    links: SecretLinks
-    slot: _Slot
+    __slots__ = ("links", "slot")
+
+    def __init__(self, links: SecretLinks, slot: _Slot) -> None:
+        self.links = links
+        self.slot = slot
 
     def write(self, secret: str) -> SecretLink | None:
         """Put the secret behind the link; None when the link expired first (the secret is then lost)."""
@@ -180,12 +186,15 @@ class LinkReservation:
             self.links._forget(self.slot)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LinkDelivery:
     """This call delivers its secret by link: in a preview, that it would; then what the person said."""
 
-    reservation: LinkReservation | None = field(default=None, repr=False)
+    reservation: LinkReservation | None = None
     answer: Literal["preview", "accepted", "declined", "cancelled", "expired"] = "preview"
+
+    def __repr__(self) -> str:
+        return f"LinkDelivery(answer={self.answer!r})"  # never the reservation: its slot holds the token
 
 
 def link_round(ctx: Any, arguments: dict[str, Any], *, read_only: bool) -> InputRequiredResult | LinkDelivery | None:

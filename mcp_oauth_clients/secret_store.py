@@ -22,11 +22,10 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from mcp_oauth_clients.errors import Refused
 from mcp_oauth_clients.untrusted import escape, quoted
@@ -108,9 +107,12 @@ class SecretNotWritten(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class StoredSecret:
-    """Where a secret went: the file's absolute path and the secret's fingerprint (see `fingerprint`)."""
+class StoredSecret(NamedTuple):
+    """Where a secret went: the file's absolute path and the secret's fingerprint (see `fingerprint`).
+
+    A NamedTuple (it holds no secret), as immutable as a frozen dataclass: before Python 3.13 a dataclass
+    compiles each generated method at import, which start-up pays for.
+    """
 
     path: Path
     fingerprint: str

@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
@@ -74,8 +73,9 @@ INTERNAL_ERROR = (
 )
 
 
-@dataclass(frozen=True)
-class Resolved:
+# NamedTuples, as immutable as frozen dataclasses: before Python 3.13 a dataclass compiles each generated method
+# at import, which start-up pays for. Neither holds a secret (a link's reservation stays out of its repr).
+class Resolved(NamedTuple):
     """What ran before the tool body: the plan a person was asked about, their answer, whether one could be asked."""
 
     plan: Plan | None = None
@@ -88,8 +88,7 @@ class Resolved:
 Operation = Callable[[operations.Services, Any, Resolved], Awaitable[BaseModel]]
 
 
-@dataclass(frozen=True)
-class ToolSpec:
+class ToolSpec(NamedTuple):
     """One row of the tool table."""
 
     name: str
@@ -123,7 +122,7 @@ async def _handle(
             link = secret_links.link_round(ctx, arguments, read_only=services.settings.read_only)
             if isinstance(link, InputRequiredResult):
                 return link  # round 1: the person is offered the link; nothing is sent until they accept
-            resolved = replace(resolved, link=link)
+            resolved = resolved._replace(link=link)
         result = await spec.run(services, params, resolved)
         text = spec.render(result, params)
     except ToolFailure as failure:

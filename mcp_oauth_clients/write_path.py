@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from mcp_oauth_clients.audit import AuditLog, AuditUnwritable
 from mcp_oauth_clients.cloudflare_client import APIResult, CloudflareClient
@@ -27,8 +27,11 @@ from mcp_oauth_clients.oauth_client import OAuthClient
 Outcome = Literal["applied", "nothing_to_change", "refused", "failed", "unknown"]
 
 
-@dataclass(frozen=True)
-class Target:
+# Before Python 3.13 a dataclass compiles each generated method at import, which start-up pays for. Target and
+# PlannedRequest are NamedTuples (as immutable). Plan needs default lists, and WriteAttempt carries Cloudflare's
+# answer (a created client's secret until it is taken out), so they stay dataclasses, without the eq and repr
+# nothing uses: a plan or an attempt is never compared, hashed or printed.
+class Target(NamedTuple):
     """What a write is aimed at, as known before anything is read (ids may be absent on a refusal)."""
 
     action: str  # the tool, e.g. "update_oauth_client"
@@ -45,8 +48,7 @@ class Target:
         }
 
 
-@dataclass(frozen=True)
-class PlannedRequest:
+class PlannedRequest(NamedTuple):
     """The one request a plan sends: method, API path, JSON body; `retry` False when one attempt was approved."""
 
     method: str
@@ -59,7 +61,7 @@ class PlannedRequest:
 BODYLESS_BEFORE = ("client_name", "visibility", "client_uri", "redirect_uris")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Plan:
     """Everything a write will do, known before it is sent; a dry run shows exactly this.
 
@@ -95,7 +97,7 @@ class Plan:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class WriteAttempt:
     """How one write attempt ended: the outcome, the plan (if one was made), the stored result or the failure."""
 
