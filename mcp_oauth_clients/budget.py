@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from mcp_oauth_clients.untrusted import quoted
 
@@ -32,6 +32,8 @@ _MAX_CUTS = 64
 
 class Budgeted(BaseModel):
     """Base of a tool's output model: declares the note a trimmed structuredContent carries."""
+
+    model_config = ConfigDict(defer_build=True)  # a base: each output model is built as tools/list derives its schema
 
     left_out: str | None = None
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, NamedTuple, cast
 
 from mcp.server.mcpserver import AcceptedElicitation, Context, DeclinedElicitation, Elicit, ElicitationResult, Resolve
 from mcp.types import ClientCapabilities
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_oauth_clients import lifecycle_delete, operations
 from mcp_oauth_clients.arguments import parse_arguments
@@ -31,6 +31,8 @@ from mcp_oauth_clients.write_path import Plan
 
 class PromotionConsent(BaseModel):
     """The one question a person answers before a client goes public."""
+
+    model_config = ConfigDict(defer_build=True)  # built when a person is first asked, not at start-up
 
     make_public: bool = Field(description="Yes, make this OAuth client public. This cannot be undone.")
 

@@ -8,7 +8,7 @@ the questions a person is asked, only through `untrusted.quoted` / `plain`. The 
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_oauth_clients.budget import Budgeted
 from mcp_oauth_clients.errors import ToolFailure
@@ -212,11 +212,15 @@ def found_by_name(name: str, matches: list[OAuthClient] | None) -> str:
 class ClientDeletionConsent(BaseModel):
     """The person types the client's name (or its id, when the name cannot be typed) to delete it."""
 
+    model_config = ConfigDict(defer_build=True)  # built when a person is first asked, not at start-up
+
     confirm: str = Field(description="Type it exactly as the question shows it. Deleting cannot be undone.")
 
 
 class RotatedSecretDeletionConsent(BaseModel):
     """The one question a person answers before a client's previous secret is deleted."""
+
+    model_config = ConfigDict(defer_build=True)  # built when a person is first asked, not at start-up
 
     delete_previous_secret: bool = Field(description="Yes, delete the previous secret. This cannot be undone.")
 

@@ -244,7 +244,8 @@ class ToolParams(BaseModel):
     as a null there could be meant as "clear this setting", which Cloudflare does not document.
     """
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=lean_schema)
+    # A base, and each params model is built as tools/list derives its schema: nothing is built twice.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lean_schema, defer_build=True)
 
     null_refused: ClassVar[str | None] = None
 

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from mcp.types import ElicitRequest, ElicitRequestURLParams, ElicitResult, InputRequiredResult
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
@@ -58,6 +58,8 @@ NO_STORE = {
 
 class SecretLink(BaseModel):
     """A secret offered through a one-time link: until when, and which secret. Never the URL or its token."""
+
+    model_config = ConfigDict(defer_build=True)  # built when a link is first offered, not at start-up
 
     expires_at: str | None = Field(
         default=None, description="When the link stops working (UTC, ISO 8601); none in a preview."
