@@ -7,7 +7,9 @@
 - `model_tool`: one handler serves many tools. The SDK reads a tool's resolvers from the function's
   signature and type hints, so each tool gets a small function whose signature is built here from real
   objects (no string annotations to evaluate); its schemas come from its two models, each derived once per
-  process.
+  process. The tool is assembled from SDK parts that are not in its documented API (`FuncMetadata`, the
+  resolver planning of `mcp.server.mcpserver.resolve`), as `Tool.from_function` assembles it: the tests
+  that list and call every tool are what would catch a change to them.
 
 (The server's `_lowlevel_server` use, for passing stdin to the stdio transport, is in `server.py`.)
 """
