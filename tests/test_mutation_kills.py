@@ -5,10 +5,17 @@ Each test names what it proves; the mutant it was written for is said in a comme
 
 from __future__ import annotations
 
+import enum
+import json
 from typing import Any
 
 import httpx
 import pytest
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.utilities.func_metadata import StrictJsonSchema, _inline_root_ref
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, TypeAdapter, create_model
 
 from mcp_oauth_clients.cloudflare_client import CloudflareClient
 from mcp_oauth_clients.config import Credentials, Settings
@@ -16,6 +23,8 @@ from mcp_oauth_clients.diff import stored_changes
 from mcp_oauth_clients.errors import Refused
 from mcp_oauth_clients.guards import NO_PERSON, UNATTENDED, Approval, check_approved, promotion_requirements
 from mcp_oauth_clients.oauth_client import OAuthClient
+from mcp_oauth_clients.sdk_shims import inline_refs, model_tool
+from mcp_oauth_clients.server import build_server
 from mcp_oauth_clients.verification import guidance_for
 
 
@@ -149,3 +158,73 @@ def test_a_parsed_host_is_remembered_only_for_a_url_of_usual_length():
     assert uri_host(long) == "a" * 2100 + ".example.com"
     assert uri_host("https://[::1") is uri_host("https://[::1")  # unparseable, the same marker each time
     assert _cached_host.cache_info().currsize == 2  # the long one was not kept
+
+
+class _Colour(enum.Enum):
+    RED = "red"
+
+
+class _Window(BaseModel):
+    start: int = 0
+
+
+class _OddDefaults(BaseModel):
+    """Defaults of every kind: JSON scalars, and values pydantic must encode (an enum, a model, a tuple)."""
+
+    colour: _Colour = _Colour.RED
+    window: _Window = _Window(start=3)
+    pair: tuple[int, int] = (1, 2)
+    note: str = "n"
+    count: int = 2
+    ratio: float = 0.5
+    flag: bool = True
+    nothing: None = None
+
+
+async def _echo(arguments: dict[str, Any], ctx: Any, values: dict[str, Any]) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text="ok")], structured_content={"said": arguments})
+
+
+class _Said(BaseModel):
+    said: dict[str, Any]
+
+
+_READ = ToolAnnotations(read_only_hint=True)
+
+
+# sdk_shims.py _Schemas.encode_default: `type(dft) in _JSON_SCALARS` -> `not in` (the encoded default replaced by
+# the raw value for an enum, a model or a tuple).
+def test_a_tools_input_schema_writes_every_default_as_pydantic_does_an_enum_a_model_and_a_tuple_included():
+    tool = model_tool(_echo, _OddDefaults, _Said, name="odd", description="d", annotations=_READ)
+    expected = inline_refs(_OddDefaults.model_json_schema())
+    assert expected["properties"]["colour"]["default"] == "red"  # encoded, not the enum member
+    assert tool.parameters == expected
+    assert json.dumps(tool.parameters) == json.dumps(expected)  # key order too
+
+
+# sdk_shims.py _output_schema: `if output_model not in _OUTPUT_SCHEMAS` -> `in`, and its derive call dropped.
+@pytest.mark.anyio
+async def test_a_tool_whose_output_model_was_never_derived_publishes_the_sdks_schema_and_answers_a_call():
+    echo = create_model("Echo", said=(dict[str, Any], ...))  # a model made here: no schema of it exists yet
+    tool = model_tool(_echo, _OddDefaults, echo, name="echo", description="d", annotations=_READ)
+    derived = _inline_root_ref(TypeAdapter(echo).json_schema(schema_generator=StrictJsonSchema))
+    async with Client(MCPServer("t", tools=[tool])) as client:
+        [listed] = (await client.list_tools()).tools
+        answer = await client.call_tool("echo", {"note": "hi"})
+    assert listed.output_schema == derived
+    assert not answer.is_error and answer.structured_content == {"said": {"note": "hi"}}
+
+
+# sdk_shims.py _output_schema: `return _OUTPUT_SCHEMAS[output_model]` -> `return None` (the SDK then derives each
+# tool's schema again, for every tool and every server: the start-up cost the shim exists to save).
+def test_each_output_schema_is_derived_once_per_process_and_its_parts_shared_by_every_tool_and_server():
+    # The SDK's models copy the top-level dict they are given; what they hold is the one derived schema's.
+    first, second = (build_server(Settings(sandbox=True))._tool_manager.list_tools() for _ in range(2))
+    for one, other in zip(first, second, strict=True):
+        assert one.output_schema is not None and other.output_schema is not None, one.name
+        assert one.output_schema["properties"] is other.output_schema["properties"], one.name
+    by_model: dict[type, list[Any]] = {}
+    for tool in first:
+        by_model.setdefault(tool.fn_metadata.output_model, []).append(tool.output_schema["properties"])
+    shared = [parts for parts in by_model.values() if len(parts) > 1]
+    assert shared and all(all(p is parts[0] for p in parts) for parts in shared)
