@@ -17,11 +17,20 @@ from mcp.server.mcpserver.utilities.func_metadata import StrictJsonSchema, _inli
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, TypeAdapter, create_model
 
-from mcp_oauth_clients.cloudflare_client import CloudflareClient
+from mcp_oauth_clients.cloudflare_client import APIResult, CloudflareClient
 from mcp_oauth_clients.config import Credentials, Settings
 from mcp_oauth_clients.diff import stored_changes
-from mcp_oauth_clients.errors import Refused
-from mcp_oauth_clients.guards import NO_PERSON, UNATTENDED, Approval, check_approved, promotion_requirements
+from mcp_oauth_clients.errors import InvalidInput, Refused
+from mcp_oauth_clients.guards import (
+    NO_PERSON,
+    UNATTENDED,
+    Approval,
+    Asking,
+    Consent,
+    ScopeCatalogue,
+    check_approved,
+    promotion_requirements,
+)
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.sdk_shims import inline_refs, model_tool
 from mcp_oauth_clients.server import build_server
@@ -228,3 +237,56 @@ def test_each_output_schema_is_derived_once_per_process_and_its_parts_shared_by_
         by_model.setdefault(tool.fn_metadata.output_model, []).append(tool.output_schema["properties"])
     shared = [parts for parts in by_model.values() if len(parts) > 1]
     assert shared and all(all(p is parts[0] for p in parts) for parts in shared)
+
+
+# guards.py check_approved, the branch where a person could have been asked but was not: its raise dropped, its
+# words cut or its act misspelt, its next step emptied.
+def test_the_unattended_flag_does_not_stand_in_for_a_person_who_could_be_asked_but_was_not():
+    settings = Settings(allow_unattended_promotion=True)
+    skipped = Approval(Consent.NOT_ASKED, Asking(why_not=None), confirm_irreversible=True)
+    with pytest.raises(Refused) as caught:
+        check_approved(settings, skipped, "the deletion")
+    assert caught.value.message == (
+        "The deletion cannot be undone, and the person was not asked this time (the client could not be read "
+        "before the question). Nothing was written."
+    )
+    assert caught.value.next_step == "call again: the person will be asked in your MCP client."
+    check_approved(settings, Approval(Consent.NOT_ASKED, NO_PERSON, confirm_irreversible=True), "the deletion")
+
+
+class _Scopes:
+    """A stand-in Cloudflare client whose scope catalogue holds `ids`."""
+
+    def __init__(self, *ids: str) -> None:
+        self.ids = ids
+
+    async def list_scopes(self) -> APIResult:
+        return APIResult([{"id": i} for i in self.ids], None, 1)
+
+
+async def _refusal(known: _Scopes, scopes: list[str]) -> list[str]:
+    with pytest.raises(InvalidInput) as caught:
+        await ScopeCatalogue().check(known, "scopes", scopes)  # type: ignore[arg-type]  # only list_scopes is used
+    return caught.value.message.splitlines()[1:]
+
+
+# guards.py ScopeCatalogue.check: closest(scope, known, most=3) -> most=4.
+@pytest.mark.anyio
+async def test_an_unknown_scope_gets_at_most_three_suggestions_when_more_are_close():
+    known = _Scopes("account.read", "account.reads", "accounts.read", "account.reed", "account.rea")
+    [line] = await _refusal(known, ["account.raed"])
+    assert line.count('", "') == 2  # three quoted suggestions
+    assert line.startswith('- scopes: "account.raed" is not a Cloudflare OAuth scope; closest: ')
+
+
+# guards.py ScopeCatalogue.check: quoted(scope, 120) -> 119 / 121, for the caller's scope and for a suggestion.
+@pytest.mark.anyio
+async def test_a_long_unknown_scope_and_a_long_suggested_id_are_each_clipped_to_120_characters():
+    word = "service." + "r" * 56  # 64 characters: the longest word that is searched
+    long_id = word + "s" * 60  # 124 characters, still close enough to be suggested
+    misspelt = word.replace(".r", ".x", 1)
+    [line] = await _refusal(_Scopes(long_id), [misspelt])
+    assert line == f'- scopes: "{misspelt}" is not a Cloudflare OAuth scope; closest: "{long_id[:119]}…"'
+    long_scope = "service." + "q" * 192  # 200 characters: no suggestion is searched for, but it is named
+    [line] = await _refusal(_Scopes("account.read"), [long_scope])
+    assert line == f'- scopes: "{long_scope[:119]}…" is not a Cloudflare OAuth scope'
