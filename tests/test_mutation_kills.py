@@ -17,6 +17,7 @@ from mcp.server.mcpserver.utilities.func_metadata import StrictJsonSchema, _inli
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, TypeAdapter, create_model
 
+from mcp_oauth_clients.budget import Budgeted
 from mcp_oauth_clients.cloudflare_client import APIResult, CloudflareClient
 from mcp_oauth_clients.config import Credentials, Settings
 from mcp_oauth_clients.diff import stored_changes
@@ -31,6 +32,7 @@ from mcp_oauth_clients.guards import (
     check_approved,
     promotion_requirements,
 )
+from mcp_oauth_clients.models import ToolParams
 from mcp_oauth_clients.oauth_client import OAuthClient
 from mcp_oauth_clients.sdk_shims import inline_refs, model_tool
 from mcp_oauth_clients.server import build_server
@@ -290,3 +292,18 @@ async def test_a_long_unknown_scope_and_a_long_suggested_id_are_each_clipped_to_
     long_scope = "service." + "q" * 192  # 200 characters: no suggestion is searched for, but it is named
     [line] = await _refusal(_Scopes("account.read"), [long_scope])
     assert line == f'- scopes: "{long_scope[:119]}…" is not a Cloudflare OAuth scope'
+
+
+# models.py ToolParams: defer_build=True -> False (and budget.py Budgeted's, which no run mutates yet). Start-up
+# defines every params and output model and builds each only as tools/list derives its schema, never the bases.
+def test_a_params_model_and_an_output_model_are_built_when_first_used_not_when_defined():
+    class Params(ToolParams):
+        name: str = "x"
+
+    class Output(Budgeted):
+        count: int = 0
+
+    assert not Params.__pydantic_complete__ and not Output.__pydantic_complete__
+    assert Params.model_json_schema()["properties"]["name"]["default"] == "x"
+    assert Output.model_validate({"count": 2}).count == 2
+    assert Params.__pydantic_complete__ and Output.__pydantic_complete__
