@@ -140,7 +140,8 @@ def model_tool(
 
     Built from its parts rather than by `Tool.from_function`, which would derive an argument model and its
     schema from the signature only for us to replace them (~9 ms of start-up for nine tools). Each schema is
-    derived once per process and shared by every tool and server that uses it: the SDK only reads them.
+    derived once per process; its parts are shared by every tool and server that uses it (the SDK copies only
+    the top-level dict, and only reads it).
     """
     resolved = dict(resolved or {})
 
