@@ -1,9 +1,11 @@
 """The layout keeps its promises (issue 15.4), read off the package's source: every module small enough to read
-at once, the emulator reached only by the sandbox's wiring, and a result's text rendered only at the MCP edge."""
+at once, in the layer docs/development.md gives it and importing nothing from a layer above, the emulator reached
+only by the sandbox's wiring, and a result's text rendered only at the MCP edge."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,63 @@ def imported_names(tree: ast.Module) -> list[tuple[str, str]]:
         elif isinstance(node, ast.Import):
             found += [(a.name.split(".", 1)[1], "*") for a in node.names if a.name.startswith("mcp_oauth_clients.")]
     return found
+
+
+# The layers, lowest first, as docs/development.md's layout table names them; the sandbox stands outside the order.
+LAYERS = ["shared rules", "configuration", "Cloudflare client", "domain", "MCP surface", "CLI"]
+SANDBOX_LAYER = "sandbox and tests"
+# Imports from a higher layer that are meant, each with why; nothing else may reach up.
+UPWARD = {
+    # A Cloudflare error's pointer reads as is only when it names a field of the request itself; the params
+    # model is the one list of those fields (imported inside the function: the model imports the failures).
+    ("errors", "models"): "a pointer into the request is checked against the params model's own fields",
+}
+
+
+def documented_layers() -> dict[str, str]:
+    """Module -> layer, read from the layout table of docs/development.md."""
+    table = (PACKAGE.parent / "docs" / "development.md").read_text(encoding="utf-8")
+    layers = {}
+    for cells in re.findall(r"^\| (`[^|]*`) \| ([^|]+) \|", table, flags=re.M):
+        for module in re.findall(r"`(\w+)\.py`", cells[0]):
+            layers[module] = cells[1].strip()
+    return layers
+
+
+def package_imports(tree: ast.Module) -> set[str]:
+    """Every module of the package `tree` imports, at the top or inside a function."""
+    found = {source for source, _ in imported_names(tree)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "mcp_oauth_clients":
+            found |= {alias.name for alias in node.names if alias.name in MODULES}
+    return found
+
+
+def test_every_module_has_a_documented_layer():
+    layers = documented_layers()
+    assert set(layers.values()) <= {*LAYERS, SANDBOX_LAYER}
+    assert set(MODULES) - {"__init__"} == set(layers), "docs/development.md's layout table and the package differ"
+
+
+def test_no_module_imports_from_a_layer_above_its_own():
+    layers = documented_layers()
+    rank = {module: LAYERS.index(layer) for module, layer in layers.items() if layer in LAYERS}
+    upward = {
+        (module, source)
+        for module, tree in MODULES.items()
+        if module in rank
+        for source in package_imports(tree)
+        if source in rank and rank[source] > rank[module]
+    }
+    assert upward == set(UPWARD), {pair: (layers[pair[0]], layers[pair[1]]) for pair in upward ^ set(UPWARD)}
+
+
+def test_the_layer_walk_sees_imports_of_every_form():
+    """Not vacuous: top-level, `from package import module`, and imports inside functions are all seen."""
+    assert "config" in package_imports(MODULES["cli"])  # from mcp_oauth_clients.config import ...
+    assert "guards" in package_imports(MODULES["lifecycle"])  # from mcp_oauth_clients import guards
+    assert "models" in package_imports(MODULES["errors"])  # inside a function
+    assert "doctor" in package_imports(MODULES["cli"])  # inside a function
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
