@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import anyio
@@ -37,20 +38,14 @@ _LABEL = re.compile(r"[a-z0-9_-]+")
 Outcome = Literal["txt", "no_txt", "nxdomain", "failed"]
 
 
+@dataclass(eq=False, repr=False)  # only __init__: nothing compares or prints one (see operations.Services)
 class TXTAnswer:
     """What one name answered, whole (a DNS answer is at most 64 KiB); the check keeps a bounded part of it."""
 
-    # Not a dataclass: before Python 3.13 each generated method is compiled at import, which start-up pays for.
-    __slots__ = ("name", "outcome", "records", "problem")
-
-    def __init__(
-        self, name: str, outcome: Outcome, records: list[list[str]] | None = None, problem: str | None = None
-    ) -> None:
-        self.name = name
-        self.outcome: Outcome = outcome
-        # each record's strings, hidden characters escaped
-        self.records: list[list[str]] = [] if records is None else records
-        self.problem = problem  # why the lookup failed (our text and dnspython's, with the name in it)
+    name: str
+    outcome: Outcome
+    records: list[list[str]] = field(default_factory=list)  # each record's strings, hidden characters escaped
+    problem: str | None = None  # why the lookup failed (our text and dnspython's, with the name in it)
 
 
 class TXTResolver(Protocol):

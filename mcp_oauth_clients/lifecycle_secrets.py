@@ -11,6 +11,7 @@ was reserved; only its path or link expiry, and its fingerprint, go on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from mcp_oauth_clients.cloudflare_client import APIResult
@@ -83,25 +84,15 @@ def take_secret(answer: APIResult) -> str | None:
     return secret
 
 
+@dataclass(eq=False, repr=False)  # only __init__: nothing compares or prints one (see operations.Services)
 class SecretCatch:
     """The file reserved for one secret before the request leaves, and what became of it."""
 
-    # Not a dataclass: before Python 3.13 each generated method is compiled at import, which start-up pays for.
-    __slots__ = ("store", "reservation", "file", "link", "lost")
-
-    def __init__(
-        self,
-        store: SecretStore | None = None,
-        reservation: Reservation | LinkReservation | None = None,
-        file: SecretFile | None = None,
-        link: SecretLink | None = None,
-        lost: str | None = None,
-    ) -> None:
-        self.store = store
-        self.reservation = reservation
-        self.file = file
-        self.link = link
-        self.lost = lost
+    store: SecretStore | None = None
+    reservation: Reservation | LinkReservation | None = None
+    file: SecretFile | None = None
+    link: SecretLink | None = None
+    lost: str | None = None
 
     def reserve(self, store: SecretStore | LinkDelivery, account_id: str, name: str) -> None:
         if isinstance(store, LinkDelivery):

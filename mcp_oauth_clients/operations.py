@@ -7,6 +7,7 @@ always checked, and the audit's intent line holds the before values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,28 +32,19 @@ from mcp_oauth_clients.write_path import Plan, PlannedRequest, Target, WriteAtte
 UPDATE = "update_oauth_client"
 
 
+# Only __init__ is generated: nothing compares or prints the lifespan state, and before Python 3.13 each
+# generated method is compiled at import, which start-up pays for.
+@dataclass(eq=False, repr=False)
 class Services:
     """What every tool call shares for the life of the process (the MCP lifespan state)."""
 
-    # Not a dataclass: before Python 3.13 each generated method is compiled at import, which start-up pays for.
-    __slots__ = ("settings", "cloudflare", "emulator", "scopes", "audit", "dns")
-
-    def __init__(
-        self,
-        settings: Settings,
-        cloudflare: CloudflareClient,
-        emulator: Any = None,  # the sandbox's emulator, if any: typed loosely so the domain never imports the sandbox
-        scopes: ScopeCatalogue | None = None,
-        audit: AuditLog | None = None,
-        dns: TXTResolver | None = None,
-    ) -> None:
-        self.settings = settings
-        self.cloudflare = cloudflare
-        self.emulator = emulator
-        self.scopes = scopes if scopes is not None else ScopeCatalogue()
-        self.audit = audit if audit is not None else AuditLog()
-        # Who answers the DNS check, chosen by the lifespan: the sandbox's zone or the system's resolver.
-        self.dns: TXTResolver = dns if dns is not None else NoResolver()
+    settings: Settings
+    cloudflare: CloudflareClient
+    emulator: Any = None  # the sandbox's emulator, if any: typed loosely so the domain never imports the sandbox
+    scopes: ScopeCatalogue = field(default_factory=ScopeCatalogue)
+    audit: AuditLog = field(default_factory=AuditLog)
+    # Who answers the DNS check, chosen by the lifespan: the sandbox's zone or the system's resolver.
+    dns: TXTResolver = field(default_factory=NoResolver)
 
     def account_for(self, given: str | None) -> str:
         """The call's account_id, else the default account; refuse when there is neither or it is not allowed."""
